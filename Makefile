@@ -1,0 +1,41 @@
+# ReferralHub: `make run` to try it, `make test` to test it.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export DEBUG ?= true
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test lint install install-test demo bench-ingest bench-pages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+
+demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+
+run: demo
+	$(BIN)/python manage.py runserver $(HOST)
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench-ingest: install-test
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+bench-pages: install-test
+	$(BIN)/python bench/pages.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

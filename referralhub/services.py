@@ -1,0 +1,216 @@
+"""Staff actions on rewards: the one implementation that the dashboard, the admin and the API call.
+
+Each function checks the actor's permission, locks the rewards it changes, refuses the whole batch
+if any transition is not allowed (all or nothing, with a reason per id), then writes the change and
+its audit trail in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.utils import timezone
+
+from referralhub.models import AuditEntry, Reward
+
+Action = Literal["approve", "deny", "fulfil"]
+
+PERMISSIONS: dict[Action, str] = {
+    "approve": "referralhub.approve_reward",
+    "deny": "referralhub.approve_reward",
+    "fulfil": "referralhub.fulfil_reward",
+}
+MAX_BULK = 100
+
+
+class RewardNotFound(Exception):
+    def __init__(self, missing: Sequence[int]) -> None:
+        self.missing = list(missing)
+        super().__init__(f"No reward with id {', '.join(map(str, self.missing))}.")
+
+
+class TransitionNotAllowed(Exception):
+    """At least one reward cannot make the transition; `errors` says why, per reward id."""
+
+    def __init__(self, errors: dict[int, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"reward {pk}: {msg}" for pk, msg in errors.items()))
+
+
+@dataclass(frozen=True)
+class _Transition:
+    refuse: Callable[[Reward], str | None]
+    apply: Callable[[Reward, AbstractBaseUser, str], None]
+    fields: tuple[str, ...]
+
+
+def _refuse_decision(reward: Reward) -> str | None:
+    if reward.status != Reward.Status.PENDING:
+        return f"already {reward.status}"
+    return None
+
+
+def _refuse_fulfilment(reward: Reward) -> str | None:
+    if reward.fulfilment == Reward.Fulfilment.FULFILLED:
+        return "already fulfilled"
+    if reward.status == Reward.Status.DENIED:
+        return "denied rewards cannot be fulfilled"
+    if reward.status != Reward.Status.APPROVED:
+        return "approve it before fulfilling it"
+    return None
+
+
+def _decide(status: str) -> Callable[[Reward, AbstractBaseUser, str], None]:
+    def apply(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
+        reward.status = status
+        reward.decided_at = timezone.now()
+        reward.decided_by = actor
+        reward.decision_reason = text
+
+    return apply
+
+
+def _fulfil(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
+    reward.fulfilment = Reward.Fulfilment.FULFILLED
+    reward.fulfilled_at = timezone.now()
+    reward.fulfilled_by = actor
+    reward.fulfilment_note = text
+
+
+_DECISION_FIELDS = ("status", "decided_at", "decided_by", "decision_reason")
+TRANSITIONS: dict[Action, _Transition] = {
+    "approve": _Transition(_refuse_decision, _decide(Reward.Status.APPROVED), _DECISION_FIELDS),
+    "deny": _Transition(_refuse_decision, _decide(Reward.Status.DENIED), _DECISION_FIELDS),
+    "fulfil": _Transition(
+        _refuse_fulfilment,
+        _fulfil,
+        ("fulfilment", "fulfilled_at", "fulfilled_by", "fulfilment_note"),
+    ),
+}
+
+
+def can_act(user: AbstractBaseUser, action: Action) -> bool:
+    return bool(user.is_active and user.is_staff and user.has_perm(PERMISSIONS[action]))
+
+
+def refusal_reason(reward: Reward, action: Action) -> str | None:
+    """Why `action` is not allowed on `reward` now, or None when it is (for showing buttons)."""
+    return TRANSITIONS[action].refuse(reward)
+
+
+@transaction.atomic
+def rewards_act(
+    *, action: Action, reward_ids: Iterable[int], actor: AbstractBaseUser, text: str = ""
+) -> list[Reward]:
+    """Apply `action` to every reward in `reward_ids`, or to none of them.
+
+    `text` is the reason (required to deny) or the note. Raises PermissionDenied, RewardNotFound,
+    TransitionNotAllowed or ValueError; nothing is written unless every reward can make the move.
+    """
+    if action not in TRANSITIONS:
+        raise ValueError(f"Unknown action {action!r}.")
+    if not can_act(actor, action):
+        raise PermissionDenied(f"You do not have permission to {action} rewards.")
+    text = text.strip()
+    if action == "deny" and not text:
+        raise ValueError("A reason is required to deny a reward.")
+    ids = sorted(set(reward_ids))
+    if not 1 <= len(ids) <= MAX_BULK:
+        raise ValueError(f"Give between 1 and {MAX_BULK} distinct reward ids.")
+
+    # Locked in id order so that two staff acting on overlapping batches cannot deadlock.
+    rewards = list(Reward.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if missing := sorted(set(ids) - {r.pk for r in rewards}):
+        raise RewardNotFound(missing)
+    transition = TRANSITIONS[action]
+    errors = {r.pk: reason for r in rewards if (reason := transition.refuse(r))}
+    if errors:
+        raise TransitionNotAllowed(errors)
+
+    entries = []
+    for reward in rewards:
+        before = {f: _plain(getattr(reward, f)) for f in transition.fields}
+        transition.apply(reward, actor, text)
+        reward.updated = timezone.now()  # bulk_update skips auto_now
+        after = {f: _plain(getattr(reward, f)) for f in transition.fields}
+        changes = {f: [before[f], after[f]] for f in transition.fields if before[f] != after[f]}
+        entries.append(_audit_entry(actor, action, reward, changes, text))
+    Reward.objects.bulk_update(rewards, [*transition.fields, "updated"])
+    _record(actor, entries)
+    return rewards
+
+
+def reward_approve(*, reward: Reward, actor: AbstractBaseUser, note: str = "") -> Reward:
+    return rewards_act(action="approve", reward_ids=[reward.pk], actor=actor, text=note)[0]
+
+
+def reward_deny(*, reward: Reward, actor: AbstractBaseUser, reason: str) -> Reward:
+    return rewards_act(action="deny", reward_ids=[reward.pk], actor=actor, text=reason)[0]
+
+
+def reward_fulfil(*, reward: Reward, actor: AbstractBaseUser, note: str = "") -> Reward:
+    return rewards_act(action="fulfil", reward_ids=[reward.pk], actor=actor, text=note)[0]
+
+
+def audit(
+    *, actor: AbstractBaseUser, action: str, obj: models.Model, note: str = "", changes=None
+) -> AuditEntry:
+    """Record a staff action on any object (delivery replays use this too)."""
+    entry = _audit_entry(actor, action, obj, changes or {}, note)
+    _record(actor, [entry])
+    return entry
+
+
+def _audit_entry(
+    actor: AbstractBaseUser, action: str, obj: models.Model, changes: dict, note: str
+) -> AuditEntry:
+    return AuditEntry(
+        actor=actor,
+        action=action,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:255],
+        changes=changes,
+        note=note,
+    )
+
+
+def _record(actor: AbstractBaseUser, entries: list[AuditEntry]) -> None:
+    AuditEntry.objects.bulk_create(entries)
+    # The admin's History page reads LogEntry: the same actions appear there.
+    LogEntry.objects.bulk_create(
+        LogEntry(
+            user_id=actor.pk,
+            content_type_id=e.content_type_id,
+            object_id=e.object_id,
+            object_repr=e.object_repr,
+            action_flag=CHANGE,
+            change_message=_change_message(e),
+        )
+        for e in entries
+    )
+
+
+def _change_message(entry: AuditEntry) -> str:
+    message = f"{entry.action.capitalize()}"
+    if entry.changes:
+        message += " (" + ", ".join(f"{f}: {a} → {b}" for f, (a, b) in entry.changes.items()) + ")"
+    if entry.note:
+        message += f": {entry.note}"
+    return message[:2000]
+
+
+def _plain(value: object) -> object:
+    """A JSON-friendly version of a field value for the audit trail."""
+    if isinstance(value, models.Model):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

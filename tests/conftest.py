@@ -1,0 +1,78 @@
+"""Shared fixtures: endpoints per provider, payload files, named users."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from webhooks.models import WebhookEndpoint
+
+PAYLOADS = Path(__file__).parent / "payloads"
+
+
+def load_payload(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+@pytest.fixture
+def payload() -> Callable[[str], dict[str, Any]]:
+    return load_payload
+
+
+@pytest.fixture
+def fp_endpoint(db) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(provider="firstpromoter")
+
+
+@pytest.fixture
+def rr_endpoint(db) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(provider="referralrocket")
+
+
+@pytest.fixture
+def ir_endpoint(db) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(provider="invitereferrals")
+
+
+@pytest.fixture
+def post_json(client: Client) -> Callable[..., Any]:
+    def post(endpoint: WebhookEndpoint, body: Any, **headers: str) -> Any:
+        data = body if isinstance(body, str | bytes) else json.dumps(body)
+        return client.post(endpoint.path, data, content_type="application/json", headers=headers)
+
+    return post
+
+
+def make_staff(username: str, *perms: str) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=user.pk)  # fresh instance: no stale permission cache
+
+
+@pytest.fixture
+def alice(db) -> User:
+    """Staff who may approve, deny and fulfil rewards."""
+    return make_staff(
+        "alice",
+        "referralhub.view_reward",
+        "referralhub.approve_reward",
+        "referralhub.fulfil_reward",
+        "referralhub.view_lead",
+        "referralhub.view_promoter",
+    )
+
+
+@pytest.fixture
+def bob(db) -> User:
+    """Staff who may only look."""
+    return make_staff("bob", "referralhub.view_reward", "referralhub.view_lead")

@@ -1,0 +1,94 @@
+"""Demo data for `make run`: a staff user, one endpoint per provider, and deliveries of each
+provider sent through the real webhook URLs so that the admin shows what ingest makes of them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.test import Client
+
+from referralhub.models import Provider
+from webhooks import samples
+from webhooks.models import WebhookEndpoint
+
+USERNAME = "staff"
+
+
+class Command(BaseCommand):
+    help = "Create a demo staff user, webhook endpoints and deliveries of each provider."
+
+    def handle(self, *args: object, **options: object) -> None:
+        password = self._staff_user()
+        endpoints = {
+            provider: WebhookEndpoint.objects.get_or_create(
+                provider=provider, name=f"Demo {label}"
+            )[0]
+            for provider, label in Provider.choices
+        }
+        client = Client(SERVER_NAME="localhost")
+        statuses = self._send(client, endpoints)
+        self.stdout.write(f"Sent {len(statuses)} demo deliveries: HTTP {sorted(set(statuses))}.")
+        self.stdout.write("Webhook endpoints (give these URLs to the providers):")
+        for provider, endpoint in endpoints.items():
+            self.stdout.write(f"  {provider:16} http://127.0.0.1:8000{endpoint.path}")
+        self.stdout.write(self.style.SUCCESS(
+            f"Log in at http://127.0.0.1:8000/ as {USERNAME!r} with password {password!r}"
+        ))
+
+    def _staff_user(self) -> str:
+        password = secrets.token_urlsafe(9)
+        user, _ = get_user_model().objects.get_or_create(
+            username=USERNAME, defaults={"email": "staff@example.com"}
+        )
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        return password
+
+    def _send(self, client: Client, endpoints: dict[str, WebhookEndpoint]) -> list[int]:
+        at = samples.EPOCH + timedelta(days=300)
+        fp = endpoints[Provider.FIRSTPROMOTER].path
+        rr = endpoints[Provider.REFERRALROCKET].path
+        ir = endpoints[Provider.INVITEREFERRALS].path
+        statuses = []
+
+        def post(path: str, body: dict) -> None:
+            response = client.post(path, json.dumps(body), content_type="application/json")
+            statuses.append(response.status_code)
+
+        event_id = 13_000_000
+        for promoter in range(1, 6):
+            event_id += 1
+            post(fp, samples.fp_event(event_id, "promoter_signed_up", at, {
+                "promoter": samples.fp_promoter(promoter),
+                "promotions": [samples.fp_promotion(promoter)],
+            }))
+        for lead in range(1, 16):
+            promoter = 1 + lead % 5
+            moment = at + timedelta(days=lead % 20, hours=lead)
+            for event_type in ("lead_signup", "new_customer") if lead % 3 else ("lead_signup",):
+                event_id += 1
+                post(fp, samples.fp_lead_event(event_id, event_type, lead, promoter, moment))
+            if lead % 3:
+                event_id += 1
+                reward = samples.fp_reward(lead, promoter, lead, moment)
+                post(fp, samples.fp_event(event_id, "reward_created", moment, reward))
+        for reward in range(100, 103):
+            event_id += 1
+            post(fp, samples.fp_fulfilment_pending(event_id, reward, 1 + reward % 5, at))
+
+        for participant in range(1, 4):
+            post(rr, samples.rr_event("referrer_added", samples.rr_participant(participant, at), at))
+        for participant in range(10, 16):
+            moment = at + timedelta(days=participant - 9)
+            data = samples.rr_participant(participant, moment, referred_by=1 + participant % 3)
+            post(rr, samples.rr_event("referee_added", data, moment))
+
+        for order in range(1, 9):
+            query = samples.ir_query(order, 1 + order % 3, 100 + order, goal_complete=order % 4 == 0)
+            statuses.append(client.get(f"{ir}?{query}").status_code)
+        return statuses

@@ -1,0 +1,35 @@
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from webhooks import inbox
+from webhooks.models import WebhookDelivery
+
+
+class Command(BaseCommand):
+    help = (
+        "Process stored webhook deliveries again. Processed and ignored deliveries are never "
+        "applied twice: only received, failed and rejected ones are processed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--failed", action="store_true", help="Every failed delivery.")
+        parser.add_argument("--id", type=int, nargs="+", default=[], dest="ids", metavar="N")
+
+    def handle(self, *args: object, failed: bool, ids: list[int], **options: object) -> None:
+        if not failed and not ids:
+            raise CommandError("Say which deliveries to replay: --failed and/or --id N [N ...].")
+        deliveries = WebhookDelivery.objects.none()
+        if ids:
+            deliveries |= WebhookDelivery.objects.filter(pk__in=ids)
+            if missing := set(ids) - set(deliveries.values_list("pk", flat=True)):
+                raise CommandError(f"No delivery with id {', '.join(map(str, sorted(missing)))}.")
+        if failed:
+            deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED)
+        counts: dict[str, int] = {}
+        for delivery in deliveries.order_by("received_at", "pk").iterator():
+            answer = inbox.replay(delivery)
+            delivery.refresh_from_db(fields=["status"])
+            counts[delivery.status] = counts.get(delivery.status, 0) + 1
+            self.stdout.write(f"#{delivery.pk} {delivery.event_type or '?'}: {delivery.status} "
+                              f"(HTTP {answer.status_code})")
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing"
+        self.stdout.write(self.style.SUCCESS(f"Replayed {sum(counts.values())}: {summary}."))

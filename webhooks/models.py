@@ -1,0 +1,89 @@
+"""Webhook endpoints (one unguessable URL per provider account) and the inbox of deliveries.
+
+The inbox is untrusted raw material, kept apart from the mirrored referral models: every delivery
+that passes the token and signature checks is written here first, in its own transaction, so that a
+processing failure never loses it and it can be replayed.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.urls import reverse
+
+from referralhub.models import Provider
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    secret = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Signing secret (Referral Rocket X-RR-Signature, FirstPromoter v2 "
+        "X-Webhook-Signature) or, for InviteReferrals, the HTTP Basic auth password.",
+    )
+    name = models.CharField(max_length=100, blank=True)
+    is_active = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["provider", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.get_provider_display()} endpoint #{self.pk}"
+
+    @property
+    def path(self) -> str:
+        return reverse("webhooks:receive", kwargs={"provider": self.provider, "token": self.token})
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+        IGNORED = "ignored", "Ignored"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, models.PROTECT, related_name="deliveries")
+    provider = models.CharField(max_length=20, choices=Provider.choices, db_index=True)
+    idempotency_key = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=100, blank=True, db_index=True)
+    received_at = models.DateTimeField(db_index=True)
+    method = models.CharField(max_length=10)
+    headers = models.JSONField(default=dict, help_text="Without Authorization and Cookie.")
+    query_string = models.TextField(blank=True)
+    body = models.TextField(blank=True, help_text="Raw body, provider credentials redacted.")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1, help_text="Times the provider sent it.")
+    processing_attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "idempotency_key"], name="uniq_delivery_endpoint_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="delivery_received"),
+            models.Index(
+                fields=["-received_at"],
+                condition=models.Q(status__in=["failed", "rejected"]),
+                name="delivery_problems",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.provider} {self.event_type or '?'} ({self.status})"

@@ -1,0 +1,181 @@
+"""Typed, path-aware reading of untrusted payloads.
+
+`Obj(data, "data")` wraps a JSON object; its getters either return a value of the asked type or
+raise `BadPayload` naming the exact field ("data.promoter.id: expected an integer, got 'abc'"), which
+the inbox answers with 400. Providers are loose about types (ids as strings, amounts as strings,
+empty strings for "no value"), so the getters accept the forms they actually send.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+# Credentials providers send about promoters: never stored, never shown.
+SECRET_KEYS = frozenset({"temp_password", "auth_token"})
+REDACTED = "[redacted]"
+
+
+class BadPayload(Exception):
+    """The delivery is not something we can process: answered 400, kept as `rejected`."""
+
+    def __init__(self, error: str, detail: object) -> None:
+        self.error = error
+        self.detail = detail
+        super().__init__(f"{error}: {detail}")
+
+
+def _describe(value: object) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Obj:
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, dict):
+            raise BadPayload("invalid_field", f"{path}: expected an object, got {_describe(data)}")
+        self.data: dict[str, Any] = data
+        self.path = path
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.data
+
+    def _fail(self, key: str, expected: str) -> BadPayload:
+        got = _describe(self.data[key])
+        return BadPayload("invalid_field", f"{self.path}.{key}: expected {expected}, got {got}")
+
+    def required(self, key: str) -> Any:
+        if self.data.get(key) in (None, ""):
+            raise BadPayload("missing_field", f"{self.path}.{key} is required")
+        return self.data[key]
+
+    def id(self, key: str, *, required: bool = True) -> str | None:
+        """An identifier: an integer or a non-empty string, returned as a string."""
+        value = self.required(key) if required else self.data.get(key)
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self._fail(key, "an id (integer or string)")
+        text = str(value).strip()
+        if not text or len(text) > 100:
+            raise self._fail(key, "an id of 1 to 100 characters")
+        return text
+
+    def str(self, key: str, max_length: int = 255) -> str:
+        value = self.data.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self._fail(key, "a string")
+        text = str(value)
+        if len(text) > max_length:
+            raise self._fail(key, f"at most {max_length} characters")
+        return text
+
+    def int(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            raise self._fail(key, "an integer")
+        try:
+            number = int(value) if isinstance(value, int | str) else None
+        except ValueError:
+            number = None
+        if number is None or abs(number) > 2**53:
+            raise self._fail(key, "an integer")
+        return number
+
+    def decimal(self, key: str) -> Decimal | None:
+        value = self.data.get(key)
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise self._fail(key, "a number")
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise self._fail(key, "a number") from None
+        if not number.is_finite() or abs(number) >= Decimal(10) ** 13:
+            raise self._fail(key, "a finite number below 10^13")
+        return number
+
+    def cents(self, key: str) -> Decimal | None:
+        """An integer count of cents, as a Decimal in major units."""
+        value = self.decimal(key)
+        return None if value is None else value / 100
+
+    def bool(self, key: str) -> bool | None:
+        value = self.data.get(key)
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        if value in (0, 1, "0", "1", "true", "false"):
+            return value in (1, "1", "true")
+        raise self._fail(key, "a boolean")
+
+    def datetime(self, key: str) -> datetime | None:
+        value = self.data.get(key)
+        if value in (None, ""):
+            return None
+        parsed = None
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            parsed = epoch_ms(value)
+        if parsed is None:
+            raise self._fail(key, "an ISO-8601 date-time")
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def obj(self, key: str, *, required: bool = False) -> Obj | None:
+        value = self.required(key) if required else self.data.get(key)
+        if value is None:
+            return None
+        return Obj(value, f"{self.path}.{key}")
+
+    def objs(self, key: str) -> Iterator[Obj]:
+        value = self.data.get(key)
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise self._fail(key, "a list")
+        for i, item in enumerate(value):
+            yield Obj(item, f"{self.path}.{key}[{i}]")
+
+    def json(self, key: str) -> Any:
+        """A free-form JSON value kept as it is (custom fields)."""
+        return self.data.get(key)
+
+
+def epoch_ms(value: int) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def redact(value: Any) -> tuple[Any, bool]:
+    """A copy of `value` with provider credentials replaced, and whether any were found."""
+    if isinstance(value, dict):
+        found = False
+        out = {}
+        for k, v in value.items():
+            if k in SECRET_KEYS and v not in (None, ""):
+                out[k], found = REDACTED, True
+            else:
+                out[k], sub = redact(v)
+                found = found or sub
+        return out, found
+    if isinstance(value, list):
+        items = [redact(v) for v in value]
+        return [v for v, _ in items], any(f for _, f in items)
+    return value, False

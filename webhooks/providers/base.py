@@ -1,0 +1,117 @@
+"""What a provider module provides, and the pieces they share."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.http import QueryDict
+
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.payload import BadPayload, Obj, redact
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One HTTP delivery as the provider sent it (or as the inbox stored it, for replays)."""
+
+    method: str
+    headers: Mapping[str, str]
+    query_string: str
+    body: bytes
+    content_type: str = ""
+
+    @property
+    def query(self) -> QueryDict:
+        return QueryDict(self.query_string)
+
+
+@dataclass
+class Parsed:
+    event_type: str
+    idempotency_key: str
+    document: Any
+    stored_body: str
+
+
+@dataclass
+class Outcome:
+    status: str = WebhookDelivery.Status.PROCESSED
+    http_status: int = 200
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Any, WebhookDelivery], Outcome]
+
+
+class ProviderModule(Protocol):
+    SLUG: str
+    METHODS: frozenset[str]
+
+    def verify(self, endpoint: WebhookEndpoint, incoming: Incoming) -> bool: ...
+
+    def parse(self, incoming: Incoming) -> Parsed: ...
+
+    def process(self, parsed: Parsed, delivery: WebhookDelivery) -> Outcome: ...
+
+    def repeat(self, parsed: Parsed, delivery: WebhookDelivery) -> Outcome | None: ...
+
+
+def parse_json_object(body: bytes) -> tuple[dict[str, Any], str]:
+    """Parse a JSON object body; return it redacted and the text to store."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadPayload("malformed_json", f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadPayload("malformed_json", "The body is nested too deeply.") from None
+    if not isinstance(document, dict):
+        raise BadPayload("invalid_body", "The body must be a JSON object.")
+    clean, had_secrets = redact(document)
+    stored = json.dumps(clean, ensure_ascii=False) if had_secrets else body.decode("utf-8")
+    return clean, stored
+
+
+def body_hash(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def hmac_matches(secret: str, body: bytes, signature: str) -> bool:
+    """Hex HMAC-SHA256 of the raw body, keyed with the secret's UTF-8 bytes or, when the secret is
+    hex, its decoded bytes (providers' documentation shows both). Constant-time comparisons."""
+    signature = signature.strip().lower()
+    keys = [secret.encode()]
+    try:
+        keys.append(bytes.fromhex(secret))
+    except ValueError:
+        pass
+    matched = False
+    for key in keys:
+        expected = hmac.new(key, body, hashlib.sha256).hexdigest()
+        matched |= hmac.compare_digest(expected, signature)
+    return matched
+
+
+def dispatch(table: Mapping[str, Handler], fallback: Handler) -> Callable[[Parsed, Any], Outcome]:
+    def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
+        return table.get(parsed.event_type, fallback)(parsed.document, delivery)
+
+    return process
+
+
+def ignore(document: Any, delivery: WebhookDelivery) -> Outcome:
+    return Outcome(
+        status=WebhookDelivery.Status.IGNORED,
+        body={"status": "ignored", "detail": f"Event type {delivery.event_type!r} is not handled."},
+    )
+
+
+__all__ = ["BadPayload", "Incoming", "Obj", "Outcome", "Parsed"]

@@ -1,0 +1,155 @@
+"""InviteReferrals' conversion webhook: one call per referral conversion, as GET parameters (or,
+with its newer settings, a PUT/POST form or query string), optionally behind HTTP Basic auth.
+
+There is no event id: `orderID` + `referee_email` + `conversion` identifies a delivery, so a pending
+conversion that later succeeds is two deliveries updating one `Conversion`. There is no timestamp
+either: the order of arrival is the order of events.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+from typing import Any
+
+from django.http import QueryDict
+
+from referralhub.mirror import Snapshot
+from referralhub.models import Conversion, Lead, Promoter, Provider, Reward
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.payload import BadPayload, Obj
+from webhooks.providers.base import Incoming, Outcome, Parsed
+
+SLUG = Provider.INVITEREFERRALS
+METHODS = frozenset({"GET", "POST", "PUT"})
+FIELDS = ("conversion", "referrer_name", "referrer_email", "referee_name", "referee_email",
+          "orderID", "purchaseValue", "referrer_converts", "referrer_customValue", "goal_complete")
+
+
+def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
+    """With a secret set, require HTTP Basic auth whose password is that secret."""
+    if not endpoint.secret:
+        return True
+    scheme, _, encoded = incoming.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        _, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return hmac.compare_digest(password.encode(), endpoint.secret.encode())
+
+
+def _params(incoming: Incoming) -> dict[str, str]:
+    params: dict[str, str] = {k: v for k, v in incoming.query.items() if k in FIELDS}
+    body = incoming.body
+    if not body:
+        return params
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadPayload("malformed_body", "The body is not UTF-8 text.") from None
+    if "json" in incoming.content_type:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadPayload("malformed_json", f"The body is not valid JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise BadPayload("invalid_body", "The body must be a JSON object.")
+        form = {k: "" if v is None else str(v) for k, v in document.items()}
+    else:
+        form = dict(QueryDict(text).items())
+    params.update({k: v for k, v in form.items() if k in FIELDS})
+    return params
+
+
+def parse(incoming: Incoming) -> Parsed:
+    params = _params(incoming)
+    o = Obj(params, "params")
+    conversion = o.str("conversion").strip().lower()
+    if not conversion:
+        raise BadPayload("missing_field", "params.conversion is required")
+    if conversion not in Conversion.Status.values:
+        raise BadPayload(
+            "invalid_field", f"params.conversion: expected success, fail or pending, got {conversion!r}"
+        )
+    referrer = o.str("referrer_email", max_length=254).strip().lower()
+    referee = o.str("referee_email", max_length=254).strip().lower()
+    for key, value in (("referrer_email", referrer), ("referee_email", referee)):
+        if not value:
+            raise BadPayload("missing_field", f"params.{key} is required")
+    for key in ("referrer_name", "referee_name", "orderID", "referrer_customValue"):
+        o.str(key)
+    o.decimal("purchaseValue")
+    o.int("referrer_converts")
+    o.bool("goal_complete")
+    params.update(conversion=conversion, referrer_email=referrer, referee_email=referee)
+    key = f"{params.get('orderID', '')}:{referee}:{conversion}"
+    stored = incoming.body.decode("utf-8") if incoming.body else ""
+    return Parsed("conversion", key, params, stored)
+
+
+def _split_name(name: str) -> dict[str, str]:
+    first, _, last = name.strip().partition(" ")
+    return {"first_name": first[:150], "last_name": last.strip()[:150]}
+
+
+def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
+    o = Obj(parsed.document, "params")
+    snap = Snapshot(SLUG, delivery.received_at)
+    order_id = o.str("orderID")
+    status = o.str("conversion")
+    referee_email = o.str("referee_email")
+    promoter_values: dict[str, Any] = {"email": o.str("referrer_email")}
+    if "referrer_name" in o:
+        promoter_values.update(_split_name(o.str("referrer_name")))
+    if "referrer_converts" in o:
+        promoter_values["conversions_count"] = o.int("referrer_converts")
+    if "referrer_customValue" in o:
+        promoter_values["custom_value"] = o.str("referrer_customValue")
+    promoter = snap.put(Promoter, o.str("referrer_email"), payload=o.data, **promoter_values)
+
+    lead_values: dict[str, Any] = {"email": referee_email, "promoter": promoter}
+    if "referee_name" in o:
+        lead_values["name"] = o.str("referee_name")
+    if status == Conversion.Status.SUCCESS:
+        lead = snap.put(Lead, referee_email, payload=o.data, state="active",
+                        customer_since=delivery.received_at, **lead_values)
+    else:
+        # A pending or failed conversion must not undo an earlier success: only a new lead is
+        # created from it, never an existing one changed.
+        lead = snap.ref(Lead, referee_email, payload=o.data, state="signup", **lead_values)
+
+    goal_complete = bool(o.bool("goal_complete"))
+    conversion = snap.put(
+        Conversion,
+        order_id or f"referee:{referee_email}",
+        payload=o.data,
+        promoter=promoter,
+        lead=lead,
+        order_id=order_id,
+        status=status,
+        purchase_value=o.decimal("purchaseValue"),
+        referrer_converts=o.int("referrer_converts"),
+        referrer_custom_value=o.str("referrer_customValue"),
+        goal_complete=goal_complete,
+    )
+    if goal_complete:
+        # The reward itself is configured on InviteReferrals: its amount is not in the webhook.
+        snap.put(
+            Reward,
+            f"goal:{order_id or referee_email}",
+            payload=o.data,
+            promoter=promoter,
+            lead=lead,
+            conversion=conversion,
+            status=Reward.Status.PENDING,
+        )
+    snap.save()
+    return Outcome(body={"status": "processed"})
+
+
+def repeat(parsed: Parsed, delivery: WebhookDelivery) -> Outcome | None:
+    return None

@@ -1,0 +1,194 @@
+"""Referral Rocket: `{"eventType", "data": <participant>, "createdAt", "updatedAt"}` (epoch ms).
+
+Signed with `X-RR-Signature` when the endpoint has a secret. Referral Rocket refers to a referrer by
+its referral `code` (a referee's `referredByCode`), so the code is the promoter's external id and
+the participant id is kept beside it; a referee is a lead keyed by its participant id.
+
+Only `referrer_added` is documented with its name. "Referee Created" and "Participant unlocked a
+Reward" are accepted as `referee_added` (or any participant event whose data has `referredByCode`)
+and any event type mentioning "reward"; other event types are stored and answered as ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from referralhub.mirror import Ref, Snapshot
+from referralhub.models import Campaign, Lead, Promoter, Provider, Reward
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.payload import BadPayload, Obj, epoch_ms
+from webhooks.providers.base import (
+    Incoming,
+    Outcome,
+    Parsed,
+    body_hash,
+    hmac_matches,
+    ignore,
+    parse_json_object,
+)
+
+SLUG = Provider.REFERRALROCKET
+METHODS = frozenset({"POST"})
+SIGNATURE_HEADER = "X-RR-Signature"
+PARTICIPANT_EVENTS = frozenset({"referrer_added", "referee_added", "referrer_created",
+                                "referee_created", "participant_added", "participant_updated"})
+
+STATS: list[tuple[str, str, str]] = [
+    ("referral_reward", "referralReward", "decimal"),
+    ("referral_reward_balance", "referralRewardBalance", "decimal"),
+    ("referral_reward_redeemed", "referralRewardRedeemed", "decimal"),
+    ("referee_reward", "refereeReward", "decimal"),
+    ("referee_reward_balance", "refereeRewardBalance", "decimal"),
+    ("referee_reward_redeemed", "refereeRewardRedeemed", "decimal"),
+    ("referee_action_completed", "refereeActionCompleted", "bool"),
+    ("approval", "approval", "bool"),
+    ("total_referred", "totalReferred", "int"),
+    ("total_completed_referred", "totalCompletedReferred", "int"),
+    ("amount_paid", "amountPaid", "decimal"),
+    ("payment_count", "paymentCount", "int"),
+    ("revenue_generated", "revenueGenerated", "decimal"),
+    ("reward_due", "rewardDue", "decimal"),
+    ("reward_paid", "rewardPaid", "decimal"),
+    ("impression_count", "impressionCount", "int"),
+    ("provider_created_at", "createdOn", "datetime"),
+]
+STRINGS: list[tuple[str, str]] = [
+    ("first_name", "firstName"),
+    ("last_name", "lastName"),
+    ("email", "email"),
+    ("referee_action_completed_label", "refereeActionCompletedLabel"),
+    ("reward_type", "rewardType"),
+    ("reward_currency", "rewardCurrency"),
+    ("score", "score"),
+    ("referred_by_code", "referredByCode"),
+]
+
+
+def _strings(o: Obj, pairs: list[tuple[str, str]], model: type) -> dict[str, str]:
+    return {
+        col: o.str(key, max_length=model._meta.get_field(col).max_length)
+        for col, key in pairs
+        if key in o
+    }
+
+
+def _campaign(snap: Snapshot, data: Obj) -> Ref | None:
+    return snap.ref(Campaign, data.id("campaignId", required=False))
+
+
+def put_referrer(snap: Snapshot, data: Obj) -> Ref:
+    code = data.id("code")
+    values: dict[str, Any] = _strings(data, STRINGS, Promoter)
+    values.update({col: getattr(data, kind)(key) for col, key, kind in STATS if key in data})
+    values["participant_id"] = data.id("participantId")
+    values["code"] = code
+    if campaign := _campaign(snap, data):
+        values["campaign"] = campaign
+    return snap.put(Promoter, code, payload=data.data, **values)
+
+
+def put_referee(snap: Snapshot, data: Obj) -> Ref:
+    referred_by = data.id("referredByCode")
+    campaign = _campaign(snap, data)
+    promoter = snap.ref(Promoter, referred_by, code=referred_by, campaign=campaign)
+    name = f"{data.str('firstName')} {data.str('lastName')}".strip()
+    completed = data.bool("refereeActionCompleted")
+    values: dict[str, Any] = {
+        "email": data.str("email", max_length=254),
+        "name": name[:255],
+        "referred_by_code": referred_by,
+        "promoter": promoter,
+        "state": "active" if completed else "signup",
+        "provider_created_at": data.datetime("createdOn"),
+    }
+    if campaign:
+        values["campaign"] = campaign
+    if completed:
+        values["customer_since"] = data.datetime("updatedOn") or snap.at
+    return snap.put(Lead, data.id("participantId"), payload=data.data, **values)
+
+
+def on_participant(data: Obj, snap: Snapshot, event_type: str) -> Outcome:
+    if event_type.startswith("referrer") or not data.data.get("referredByCode"):
+        put_referrer(snap, data)
+    if data.data.get("referredByCode"):
+        put_referee(snap, data)
+    snap.save()
+    return Outcome(body={"status": "processed"})
+
+
+def on_reward(data: Obj, snap: Snapshot, event_type: str, at_ms: int | None) -> Outcome:
+    participant = data.id("participantId")
+    is_referee = bool(data.data.get("referredByCode"))
+    reward = data.obj("reward")
+    reward_id = (reward.id("id", required=False) if reward else None) or data.id(
+        "rewardId", required=False
+    )
+    amount_source = reward or data
+    values: dict[str, Any] = {
+        "amount": amount_source.decimal("amount")
+        if "amount" in amount_source
+        else data.decimal("rewardAmount"),
+        "unit": (amount_source.str("unit", max_length=20) or data.str("rewardType", 20) or "cash"),
+        "currency": data.str("rewardCurrency", max_length=10),
+        "provider_status": amount_source.str("status", max_length=20),
+        "status": Reward.Status.PENDING,
+        "campaign": _campaign(snap, data),
+    }
+    if is_referee:
+        values["beneficiary"] = Reward.Beneficiary.LEAD
+        values["lead"] = put_referee(snap, data)
+        values["promoter"] = snap.ref(Promoter, data.id("referredByCode"))
+    else:
+        values["promoter"] = put_referrer(snap, data)
+    external_id = reward_id or f"{participant}:{event_type}:{at_ms or ''}"
+    snap.put(Reward, external_id, payload=data.data, **values)
+    snap.save()
+    return Outcome(body={"status": "processed"})
+
+
+def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
+    root = Obj(parsed.document, "body")
+    at_ms = root.int("updatedAt") or root.int("createdAt")
+    at = (epoch_ms(at_ms) if at_ms else None) or timezone.now()
+    snap = Snapshot(SLUG, at)
+    data = root.obj("data", required=True)
+    event_type = parsed.event_type
+    if "reward" in event_type.lower():
+        return on_reward(data, snap, event_type, at_ms)
+    if event_type in PARTICIPANT_EVENTS:
+        return on_participant(data, snap, event_type)
+    return ignore(parsed.document, delivery)
+
+
+def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
+    if not endpoint.secret:
+        return True
+    signature = incoming.headers.get(SIGNATURE_HEADER, "")
+    return bool(signature) and hmac_matches(endpoint.secret, incoming.body, signature)
+
+
+def parse(incoming: Incoming) -> Parsed:
+    document, stored = parse_json_object(incoming.body)
+    root = Obj(document, "body")
+    event_type = root.str("eventType", max_length=100)
+    if not event_type:
+        raise BadPayload("missing_field", "body.eventType is required")
+    updated_at = root.int("updatedAt")
+    root.int("createdAt")
+    data = root.obj("data", required=True)
+    known = event_type in PARTICIPANT_EVENTS or "reward" in event_type.lower()
+    participant = data.id("participantId", required=known)
+    if event_type.startswith("referrer"):
+        data.id("code")
+    if participant and updated_at:
+        key = f"{event_type}:{participant}:{updated_at}"
+    else:
+        key = f"sha256:{body_hash(incoming.body)}"
+    return Parsed(event_type, key, document, stored)
+
+
+def repeat(parsed: Parsed, delivery: WebhookDelivery) -> Outcome | None:
+    return None

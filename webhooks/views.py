@@ -1,0 +1,89 @@
+"""The webhook URL: thin HTTP handling around `webhooks.inbox.receive`."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from referralhub.errors import error_response
+from webhooks import inbox
+from webhooks.models import WebhookEndpoint
+from webhooks.providers import PROVIDERS
+from webhooks.providers.base import Incoming
+
+RETRY_AFTER_SECONDS = "30"
+
+
+class WebhookView(APIView):
+    """`/webhooks/<provider>/<token>/`: no session, no CSRF, no parsing before verification."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    schema = None  # not part of the public API schema
+
+    def get(self, request: Request, provider: str, token: str) -> Response:
+        return self.receive(request, provider, token)
+
+    post = put = get
+
+    def receive(self, request: Request, provider: str, token: str) -> Response:
+        try:
+            return self._receive(request, provider, token)
+        except (OperationalError, InterfaceError):
+            # Not stored, so not acknowledged: the provider will redeliver.
+            return error_response(
+                "service_unavailable",
+                "The database is unavailable; retry later.",
+                503,
+                Retry_After=RETRY_AFTER_SECONDS,
+            )
+
+    def _receive(self, request: Request, provider: str, token: str) -> Response:
+        module = PROVIDERS.get(provider)
+        endpoint = (
+            WebhookEndpoint.objects.filter(provider=provider, token=token, is_active=True).first()
+            if module
+            else None
+        )
+        if module is None or endpoint is None:
+            return error_response("not_found", "No such webhook endpoint.", 404)
+        if request.method not in module.METHODS:
+            response = error_response(
+                "method_not_allowed", f"{provider} deliveries use {', '.join(sorted(module.METHODS))}.", 405
+            )
+            response["Allow"] = ", ".join(sorted(module.METHODS))
+            return response
+        body = self._read_body(request)
+        if body is None:
+            limit = settings.WEBHOOK_MAX_BODY_BYTES
+            return error_response("payload_too_large", f"The body exceeds {limit} bytes.", 413)
+        django_request = request._request
+        incoming = Incoming(
+            method=request.method,
+            headers=dict(django_request.headers),
+            query_string=django_request.META.get("QUERY_STRING", ""),
+            body=body,
+            content_type=django_request.content_type or "",
+        )
+        if not module.verify(endpoint, incoming):
+            return error_response("invalid_signature", "Missing or invalid signature.", 401)
+        answer = inbox.receive(endpoint, incoming)
+        return Response(answer.body, status=answer.status_code)
+
+    @staticmethod
+    def _read_body(request: Request) -> bytes | None:
+        """The raw body, or None when it is over the limit (read no further than the limit)."""
+        limit = settings.WEBHOOK_MAX_BODY_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            return None
+        body = request._request.read(limit + 1)
+        return None if len(body) > limit else body
