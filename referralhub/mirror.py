@@ -98,7 +98,9 @@ class Snapshot:
             for (is_shell, columns), group in groups.items():
                 rows = [self._resolve(self.rows[r], pks) for r in group]
                 at = None if is_shell else self.at
-                ids = upsert(model, self.provider, [r.external_id for r in group], columns, rows, at)
+                ids = upsert(
+                    model, self.provider, [r.external_id for r in group], columns, rows, at
+                )
                 pks.update({r: ids[r.external_id] for r in group})
         return pks
 
@@ -150,7 +152,9 @@ def upsert(
         values_sql.append("(" + ", ".join(["%s"] * len(insert_fields)) + ")")
 
     ts = qn("provider_updated_at")
-    newer = f"(EXCLUDED.{ts} IS NOT NULL AND ({table}.{ts} IS NULL OR {table}.{ts} <= EXCLUDED.{ts}))"
+    newer = (
+        f"(EXCLUDED.{ts} IS NOT NULL AND ({table}.{ts} IS NULL OR {table}.{ts} <= EXCLUDED.{ts}))"
+    )
     insert_only = INSERT_ONLY.get(model, frozenset())
     updatable = [f.column for f in given if f.name not in insert_only] + [
         "provider_updated_at",
@@ -161,7 +165,8 @@ def upsert(
         f"{qn(c)} = CASE WHEN {newer} THEN EXCLUDED.{qn(c)} ELSE {table}.{qn(c)} END"
         for c in updatable
     )
-    sql = (
+    # Only quoted identifiers from the model's own metadata are interpolated; values are params.
+    sql = (  # noqa: S608
         f"INSERT INTO {table} ({', '.join(qn(f.column) for f in insert_fields)}) "
         f"VALUES {', '.join(values_sql)} "
         f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO UPDATE SET {assignments} "

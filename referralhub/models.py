@@ -154,7 +154,9 @@ class Promoter(MirroredModel):
     tiktok_url = models.CharField(max_length=500, blank=True)
     twitch_url = models.CharField(max_length=500, blank=True)
     # Referral Rocket participant statistics (amounts in `reward_currency`).
-    code = models.CharField(max_length=100, blank=True, help_text="Referral code (Referral Rocket).")
+    code = models.CharField(
+        max_length=100, blank=True, help_text="Referral code (Referral Rocket)."
+    )
     participant_id = models.CharField(max_length=100, blank=True)
     referred_by_code = models.CharField(max_length=100, blank=True)
     referral_reward = models.DecimalField(**AMOUNT, null=True, blank=True)
@@ -415,7 +417,9 @@ class Reward(MirroredModel):
                 name="reward_fulfilment_queue",
             ),
             models.Index(
-                fields=["created", "id"], condition=Q(status="pending"), name="reward_approval_queue"
+                fields=["created", "id"],
+                condition=Q(status="pending"),
+                name="reward_approval_queue",
             ),
         ]
         permissions = [

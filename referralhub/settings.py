@@ -140,8 +140,8 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "ReferralHub API",
-    "DESCRIPTION": "Referral data mirrored from FirstPromoter, InviteReferrals and Referral Rocket, "
-    "and the staff actions on rewards.",
+    "DESCRIPTION": "Referral data mirrored from FirstPromoter, InviteReferrals and "
+    "Referral Rocket, and the staff actions on rewards.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

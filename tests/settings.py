@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 
-from referralhub.settings import *  # noqa: E402,F403
+from referralhub.settings import *  # noqa: F403
 
 # Hashing passwords fast keeps the suite quick; nothing here is a real credential.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

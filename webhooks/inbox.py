@@ -114,8 +114,13 @@ def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
         locked.processed_at = timezone.now()
         locked.response_status = outcome.http_status
         locked.save(
-            update_fields=["status", "error", "processed_at", "response_status",
-                           "processing_attempts"]
+            update_fields=[
+                "status",
+                "error",
+                "processed_at",
+                "response_status",
+                "processing_attempts",
+            ]
         )
     return _answer(locked, outcome.http_status, outcome.body)
 

@@ -1,8 +1,8 @@
 """Typed, path-aware reading of untrusted payloads.
 
-`Obj(data, "data")` wraps a JSON object; its getters either return a value of the asked type or
-raise `BadPayload` naming the exact field ("data.promoter.id: expected an integer, got 'abc'"), which
-the inbox answers with 400. Providers are loose about types (ids as strings, amounts as strings,
+`Obj(data, "data")` wraps a JSON object; its getters either return a value of the asked type
+or raise `BadPayload` naming the exact field ("data.promoter.id: expected an integer, got
+'abc'"), which the inbox answers with 400. Providers are loose about types (ids as strings, amounts as strings,
 empty strings for "no value"), so the getters accept the forms they actually send.
 """
 

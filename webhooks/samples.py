@@ -254,17 +254,24 @@ def rr_event(event_type: str, data: dict[str, Any], at: datetime) -> dict[str, A
     return {"eventType": event_type, "data": data, "createdAt": ms, "updatedAt": ms}
 
 
-def ir_query(order: int, referrer: int, referee: int, conversion: str = "success",
-             goal_complete: bool = False) -> str:
-    return urlencode({
-        "conversion": conversion,
-        "referrer_name": f"{FIRST_NAMES[referrer % 9]} {LAST_NAMES[referrer % 8]}",
-        "referrer_email": f"referrer{referrer}@invite.example.com",
-        "referee_name": f"{FIRST_NAMES[referee % 9]} {LAST_NAMES[referee % 8]}",
-        "referee_email": f"referee{referee}@invite.example.com",
-        "orderID": f"ORD{order:07d}",
-        "purchaseValue": f"{49 + order % 100}.00",
-        "referrer_converts": 1 + order % 5,
-        "referrer_customValue": f"crm-{referrer}",
-        "goal_complete": int(goal_complete),
-    })
+def ir_query(
+    order: int,
+    referrer: int,
+    referee: int,
+    conversion: str = "success",
+    goal_complete: bool = False,
+) -> str:
+    return urlencode(
+        {
+            "conversion": conversion,
+            "referrer_name": f"{FIRST_NAMES[referrer % 9]} {LAST_NAMES[referrer % 8]}",
+            "referrer_email": f"referrer{referrer}@invite.example.com",
+            "referee_name": f"{FIRST_NAMES[referee % 9]} {LAST_NAMES[referee % 8]}",
+            "referee_email": f"referee{referee}@invite.example.com",
+            "orderID": f"ORD{order:07d}",
+            "purchaseValue": f"{49 + order % 100}.00",
+            "referrer_converts": 1 + order % 5,
+            "referrer_customValue": f"crm-{referrer}",
+            "goal_complete": int(goal_complete),
+        }
+    )

@@ -54,7 +54,9 @@ class WebhookView(APIView):
             return error_response("not_found", "No such webhook endpoint.", 404)
         if request.method not in module.METHODS:
             response = error_response(
-                "method_not_allowed", f"{provider} deliveries use {', '.join(sorted(module.METHODS))}.", 405
+                "method_not_allowed",
+                f"{provider} deliveries use {', '.join(sorted(module.METHODS))}.",
+                405,
             )
             response["Allow"] = ", ".join(sorted(module.METHODS))
             return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -89,10 +90,8 @@ def hmac_matches(secret: str, body: bytes, signature: str) -> bool:
     hex, its decoded bytes (providers' documentation shows both). Constant-time comparisons."""
     signature = signature.strip().lower()
     keys = [secret.encode()]
-    try:
+    with contextlib.suppress(ValueError):
         keys.append(bytes.fromhex(secret))
-    except ValueError:
-        pass
     matched = False
     for key in keys:
         expected = hmac.new(key, body, hashlib.sha256).hexdigest()

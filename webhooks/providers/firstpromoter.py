@@ -135,7 +135,9 @@ def _read(o: Obj, spec: Spec, model: type[Model]) -> dict[str, Any]:
             continue
         if kind == "str":
             # Checked against the column so that an over-long value is a 400, not a 500.
-            values[column] = o.str(key, max_length=model._meta.get_field(column).max_length or 10**5)
+            values[column] = o.str(
+                key, max_length=model._meta.get_field(column).max_length or 10**5
+            )
         else:
             values[column] = getattr(o, kind)(key)
     return values
@@ -368,8 +370,15 @@ HANDLERS: dict[str, Callable[[Any, WebhookDelivery], Outcome]] = {
     "fulfilment_pending": on_fulfilment_pending,
 }
 # Events whose data is one object that must carry an id.
-_DATA_ID_REQUIRED = {"lead_signup", "lead_becomes_referral", "new_customer", "customer_created",
-                     "lead_cancelled", "reward_created", "fulfilment_pending"}
+_DATA_ID_REQUIRED = {
+    "lead_signup",
+    "lead_becomes_referral",
+    "new_customer",
+    "customer_created",
+    "lead_cancelled",
+    "reward_created",
+    "fulfilment_pending",
+}
 
 process = dispatch(HANDLERS, ignore)
 

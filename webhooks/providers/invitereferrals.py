@@ -24,8 +24,18 @@ from webhooks.providers.base import Incoming, Outcome, Parsed
 
 SLUG = Provider.INVITEREFERRALS
 METHODS = frozenset({"GET", "POST", "PUT"})
-FIELDS = ("conversion", "referrer_name", "referrer_email", "referee_name", "referee_email",
-          "orderID", "purchaseValue", "referrer_converts", "referrer_customValue", "goal_complete")
+FIELDS = (
+    "conversion",
+    "referrer_name",
+    "referrer_email",
+    "referee_name",
+    "referee_email",
+    "orderID",
+    "purchaseValue",
+    "referrer_converts",
+    "referrer_customValue",
+    "goal_complete",
+)
 
 
 def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
@@ -73,7 +83,8 @@ def parse(incoming: Incoming) -> Parsed:
         raise BadPayload("missing_field", "params.conversion is required")
     if conversion not in Conversion.Status.values:
         raise BadPayload(
-            "invalid_field", f"params.conversion: expected success, fail or pending, got {conversion!r}"
+            "invalid_field",
+            f"params.conversion: expected success, fail or pending, got {conversion!r}",
         )
     referrer = o.str("referrer_email", max_length=254).strip().lower()
     referee = o.str("referee_email", max_length=254).strip().lower()
@@ -115,8 +126,14 @@ def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
     if "referee_name" in o:
         lead_values["name"] = o.str("referee_name")
     if status == Conversion.Status.SUCCESS:
-        lead = snap.put(Lead, referee_email, payload=o.data, state="active",
-                        customer_since=delivery.received_at, **lead_values)
+        lead = snap.put(
+            Lead,
+            referee_email,
+            payload=o.data,
+            state="active",
+            customer_since=delivery.received_at,
+            **lead_values,
+        )
     else:
         # A pending or failed conversion must not undo an earlier success: only a new lead is
         # created from it, never an existing one changed.

@@ -32,8 +32,16 @@ from webhooks.providers.base import (
 SLUG = Provider.REFERRALROCKET
 METHODS = frozenset({"POST"})
 SIGNATURE_HEADER = "X-RR-Signature"
-PARTICIPANT_EVENTS = frozenset({"referrer_added", "referee_added", "referrer_created",
-                                "referee_created", "participant_added", "participant_updated"})
+PARTICIPANT_EVENTS = frozenset(
+    {
+        "referrer_added",
+        "referee_added",
+        "referrer_created",
+        "referee_created",
+        "participant_added",
+        "participant_updated",
+    }
+)
 
 STATS: list[tuple[str, str, str]] = [
     ("referral_reward", "referralReward", "decimal"),

@@ -12,7 +12,11 @@ class Command(BaseCommand):
         parser.add_argument("--secret", default="", help="Signing secret or Basic auth password.")
         parser.add_argument("--name", default="")
 
-    def handle(self, *args: object, provider: str, secret: str, name: str, **options: object) -> None:
+    def handle(
+        self, *args: object, provider: str, secret: str, name: str, **options: object
+    ) -> None:
         endpoint = WebhookEndpoint.objects.create(provider=provider, secret=secret, name=name)
-        self.stdout.write(f"Created {endpoint} (id {endpoint.pk}). Give the provider this URL path:")
+        self.stdout.write(
+            f"Created {endpoint} (id {endpoint.pk}). Give the provider this URL path:"
+        )
         self.stdout.write(endpoint.path)

@@ -35,9 +35,11 @@ class Command(BaseCommand):
         self.stdout.write("Webhook endpoints (give these URLs to the providers):")
         for provider, endpoint in endpoints.items():
             self.stdout.write(f"  {provider:16} http://127.0.0.1:8000{endpoint.path}")
-        self.stdout.write(self.style.SUCCESS(
-            f"Log in at http://127.0.0.1:8000/ as {USERNAME!r} with password {password!r}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Log in at http://127.0.0.1:8000/ as {USERNAME!r} with password {password!r}"
+            )
+        )
 
     def _staff_user(self) -> str:
         password = secrets.token_urlsafe(9)
@@ -63,10 +65,18 @@ class Command(BaseCommand):
         event_id = 13_000_000
         for promoter in range(1, 6):
             event_id += 1
-            post(fp, samples.fp_event(event_id, "promoter_signed_up", at, {
-                "promoter": samples.fp_promoter(promoter),
-                "promotions": [samples.fp_promotion(promoter)],
-            }))
+            post(
+                fp,
+                samples.fp_event(
+                    event_id,
+                    "promoter_signed_up",
+                    at,
+                    {
+                        "promoter": samples.fp_promoter(promoter),
+                        "promotions": [samples.fp_promotion(promoter)],
+                    },
+                ),
+            )
         for lead in range(1, 16):
             promoter = 1 + lead % 5
             moment = at + timedelta(days=lead % 20, hours=lead)
@@ -82,13 +92,17 @@ class Command(BaseCommand):
             post(fp, samples.fp_fulfilment_pending(event_id, reward, 1 + reward % 5, at))
 
         for participant in range(1, 4):
-            post(rr, samples.rr_event("referrer_added", samples.rr_participant(participant, at), at))
+            post(
+                rr, samples.rr_event("referrer_added", samples.rr_participant(participant, at), at)
+            )
         for participant in range(10, 16):
             moment = at + timedelta(days=participant - 9)
             data = samples.rr_participant(participant, moment, referred_by=1 + participant % 3)
             post(rr, samples.rr_event("referee_added", data, moment))
 
         for order in range(1, 9):
-            query = samples.ir_query(order, 1 + order % 3, 100 + order, goal_complete=order % 4 == 0)
+            query = samples.ir_query(
+                order, 1 + order % 3, 100 + order, goal_complete=order % 4 == 0
+            )
             statuses.append(client.get(f"{ir}?{query}").status_code)
         return statuses

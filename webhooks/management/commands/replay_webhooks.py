@@ -29,7 +29,9 @@ class Command(BaseCommand):
             answer = inbox.replay(delivery)
             delivery.refresh_from_db(fields=["status"])
             counts[delivery.status] = counts.get(delivery.status, 0) + 1
-            self.stdout.write(f"#{delivery.pk} {delivery.event_type or '?'}: {delivery.status} "
-                              f"(HTTP {answer.status_code})")
+            self.stdout.write(
+                f"#{delivery.pk} {delivery.event_type or '?'}: {delivery.status} "
+                f"(HTTP {answer.status_code})"
+            )
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing"
         self.stdout.write(self.style.SUCCESS(f"Replayed {sum(counts.values())}: {summary}."))
