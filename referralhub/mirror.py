@@ -166,8 +166,8 @@ def upsert(
         for c in updatable
     )
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
-    sql = (  # noqa: S608
-        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in insert_fields)}) "
+    sql = (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in insert_fields)}) "  # noqa: S608
         f"VALUES {', '.join(values_sql)} "
         f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO UPDATE SET {assignments} "
         f"RETURNING {qn('id')}, {qn('external_id')}"

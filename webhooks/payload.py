@@ -2,8 +2,8 @@
 
 `Obj(data, "data")` wraps a JSON object; its getters either return a value of the asked type
 or raise `BadPayload` naming the exact field ("data.promoter.id: expected an integer, got
-'abc'"), which the inbox answers with 400. Providers are loose about types (ids as strings, amounts as strings,
-empty strings for "no value"), so the getters accept the forms they actually send.
+'abc'"), which the inbox answers with 400. Providers are loose about types (ids as strings,
+amounts as strings, empty strings for "no value"), so the getters accept the forms they send.
 """
 
 from __future__ import annotations
