@@ -1,0 +1,54 @@
+"""Production settings: refuse to start without a real SECRET_KEY, pass `check --deploy`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_KEY = "k" * 20 + "-a-real-random-production-secret-key"
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    clean.update(DJANGO_SETTINGS_MODULE="referralhub.settings", **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_it_refuses_to_start_without_secret_key_in_production() -> None:
+    result = run_manage("check")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_refuses_a_short_secret_key_in_production() -> None:
+    result = run_manage("check", SECRET_KEY="short")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_passes_the_deployment_checklist_with_production_settings() -> None:
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY=REAL_KEY,
+        DEBUG="false",
+        ALLOWED_HOSTS="hub.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_runs_without_configuration_in_development() -> None:
+    result = run_manage("check", DEBUG="true")
+    assert result.returncode == 0, result.stderr
