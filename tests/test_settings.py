@@ -12,7 +12,11 @@ REAL_KEY = "k" * 20 + "-a-real-random-production-secret-key"
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
     clean.update(DJANGO_SETTINGS_MODULE="referralhub.settings", **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],

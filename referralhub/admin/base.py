@@ -1,0 +1,301 @@
+"""Pieces every admin page shares: cheap counts, read-only mirrors, links and pretty JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.contenttypes.models import ContentType
+from django.core.paginator import Paginator
+from django.db import connections, models
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
+
+from referralhub.models import AuditEntry, Provider, Unit
+
+EMPTY = "—"
+
+
+class EstimatedCountPaginator(Paginator):
+    """A paginator whose `count` never scans a whole large table.
+
+    Unfiltered, on PostgreSQL, it trusts the planner's row estimate (`pg_class.reltuples`) once that
+    is above `exact_up_to`; otherwise it counts at most `exact_up_to + 1` rows, so a filter that
+    matches millions costs a bounded scan and the page says "more than 10,000".
+    """
+
+    exact_up_to = 10_000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.count_is_estimate = False
+        self.count_is_capped = False
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not queryset.query.where:
+            estimate = table_estimate(queryset.model, queryset.db)
+            if estimate is not None and estimate > self.exact_up_to:
+                self.count_is_estimate = True
+                return estimate
+        counted = queryset.order_by()[: self.exact_up_to + 1].count()
+        self.count_is_capped = counted > self.exact_up_to
+        return counted
+
+
+def table_estimate(model: type[models.Model], using: str) -> int | None:
+    """PostgreSQL's estimate of a table's rows (kept fresh by autovacuum), None when unknown."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)",
+            [connection.ops.quote_name(model._meta.db_table)],
+        )
+        row = cursor.fetchone()
+    # -1 means "never analysed" (PostgreSQL 14+).
+    return int(row[0]) if row and row[0] is not None and row[0] >= 0 else None
+
+
+class LeanChangeList(ChangeList):
+    """A changelist that does not fetch the big columns (raw payloads, bodies) it never shows."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
+        queryset = super().get_queryset(request, exclude_parameters)
+        deferred = self.model_admin.get_list_defer(request)
+        return queryset.defer(*deferred) if deferred else queryset
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """Changelists that stay fast at a million rows: no full COUNT(*), no facet counts."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_defer: tuple[str, ...] = ()
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return LeanChangeList
+
+    def get_list_defer(self, request: HttpRequest) -> tuple[str, ...]:
+        return self.list_defer
+
+
+SearchVia = tuple[str, Callable[[list[str]], QuerySet]]
+
+
+class ExactSearchMixin:
+    """Search a large table by exact values only, so that every term is an index lookup.
+
+    Django's default search ORs `icontains` over every field and joined table: a sequential scan
+    of the whole table per search (seconds at a million rows). Here a term must equal an indexed
+    column (as typed, or lower-cased for emails), or identify related rows (a promotion's ref id,
+    a promoter's email) whose ids are fetched first, so the final OR is over indexed columns of
+    this table alone and PostgreSQL answers it with a bitmap OR of index scans.
+    """
+
+    exact_search_fields: tuple[str, ...] = ()
+    exact_search_via: tuple[SearchVia, ...] = ()
+    via_limit = 1000
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        values = sorted({term, term.lower()})
+        # (provider, external_id) is the unique index: naming every provider lets it be used.
+        match = Q(provider__in=Provider.values, external_id__in=values)
+        for field in self.exact_search_fields:
+            match |= Q(**{f"{field}__in": values})
+        for fk, related in self.exact_search_via:
+            ids = list(related(values).values_list("pk", flat=True)[: self.via_limit])
+            if ids:
+                match |= Q(**{f"{fk}__in": ids})
+        return queryset.filter(match), False
+
+
+class ReadOnlyAdmin(LargeTableAdmin):
+    """Rows written by webhooks or services, never by a form: browse them, don't edit them.
+
+    Every field is read-only even if someone later grants the change permission, and without the
+    change permission a forged POST to the change page is refused with 403.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        own = [f.name for f in self.model._meta.fields]
+        return [*own, *(n for n in super().get_readonly_fields(request, obj) if n not in own)]
+
+
+PROVIDER_FIELDS = ("provider", "external_id", "provider_updated_at", "created", "updated")
+
+
+class MirroredAdmin(ReadOnlyAdmin):
+    """A model mirrored from a provider: the provider is the source of truth for every field."""
+
+    readonly_fields = ("payload_pretty",)
+    provider_fieldset = (
+        "From the provider",
+        {"fields": (*PROVIDER_FIELDS, "payload_pretty"), "classes": ("collapse",)},
+    )
+
+    def get_list_defer(self, request: HttpRequest) -> tuple[str, ...]:
+        related = self.list_select_related if isinstance(self.list_select_related, tuple) else ()
+        return ("payload", *(f"{name}__payload" for name in related), *self.list_defer)
+
+    @admin.display(description="last payload")
+    def payload_pretty(self, obj: models.Model) -> str:
+        return pretty_json(obj.payload)
+
+
+def datetime_column(field: str, description: str = "", fmt: str = "%Y-%m-%d %H:%M") -> Any:
+    """A sortable list column showing a timestamp compactly (2026-11-22 10:10), in local time."""
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(self: admin.ModelAdmin, obj: models.Model) -> str:
+        value = getattr(obj, field)
+        if not value:
+            return EMPTY
+        return format_html('<span class="rh-nowrap">{}</span>', localtime(value).strftime(fmt))
+
+    return column
+
+
+def admin_url(obj: models.Model) -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+
+def admin_link(obj: models.Model | None, text: object = None) -> str:
+    """A link to `obj`'s admin page; callers select_related it so a list row costs no query."""
+    if obj is None:
+        return EMPTY
+    return format_html('<a href="{}">{}</a>', admin_url(obj), obj if text is None else text)
+
+
+def changelist_url(model: type[models.Model], **filters: object) -> str:
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+def related_links(obj: models.Model, links: list[tuple[type[models.Model], str, str]]) -> str:
+    """Links to changelists filtered on this object, e.g. a promoter's leads and rewards."""
+    return format_html_join(
+        " · ",
+        '<a href="{}">{}</a>',
+        ((changelist_url(model, **{fk: obj.pk}), label) for model, fk, label in links),
+    )
+
+
+def pretty_json(value: object) -> str:
+    if value in (None, "", {}, []):
+        return EMPTY
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return format_html('<pre class="rh-pre">{}</pre>', text)
+
+
+def pretty_text(text: str) -> str:
+    """A raw body: indented when it is JSON, as sent otherwise; always HTML-escaped."""
+    if not text:
+        return EMPTY
+    try:
+        return pretty_json(json.loads(text))
+    except ValueError:
+        return format_html('<pre class="rh-pre">{}</pre>', text)
+
+
+def audit_history(obj: models.Model) -> SafeString | str:
+    """The staff actions recorded on `obj`, newest first, as a small table."""
+    entries = AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+    ).select_related("actor")
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (e.created.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, changes_text(e), e.note)
+            for e in entries[:200]
+        ),
+    )
+    if not rows:
+        return "No staff action yet."
+    return format_html(
+        '<table class="rh-audit"><thead><tr><th>When (UTC)</th><th>Who</th><th>Action</th>'
+        "<th>Changes</th><th>Reason or note</th></tr></thead><tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+def changes_text(entry: AuditEntry) -> str:
+    return "; ".join(
+        f"{field}: {_plain(before)} → {_plain(after)}"
+        for field, (before, after) in (entry.changes or {}).items()
+    )
+
+
+def _plain(value: object) -> str:
+    """An audited value as people read it: timestamps (stored as ISO strings) to the second."""
+    if value in (None, ""):
+        return EMPTY
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            return localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            pass
+    return str(value)
+
+
+class ChoicesFilter(admin.SimpleListFilter):
+    """A filter over an open string column from a fixed list of known values.
+
+    The default filter for such a column runs SELECT DISTINCT over the whole table on every page.
+    """
+
+    field: str = ""
+    known: tuple[tuple[str, str], ...] = ()
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> Any:
+        return self.known
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        value = self.value()
+        return queryset.filter(**{self.field: value}) if value else queryset
+
+
+def choices_filter(field: str, title: str, values: Any) -> type[ChoicesFilter]:
+    pairs = tuple((v, v) if isinstance(v, str) else v for v in values)
+    return type(
+        f"{field.title().replace('_', '')}Filter",
+        (ChoicesFilter,),
+        {"field": field, "parameter_name": field, "title": title, "known": pairs},
+    )
+
+
+UnitFilter = choices_filter(
+    "unit",
+    "unit",
+    [(v, f"{label} (v2)" if v == Unit.MON_DISCOUNT else label) for v, label in Unit.choices],
+)

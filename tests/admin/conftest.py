@@ -1,0 +1,156 @@
+"""Admin fixtures: a superuser, demo data through the real webhook URLs, and row builders."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from referralhub.models import (
+    AuditEntry,
+    Campaign,
+    Conversion,
+    Lead,
+    Promoter,
+    Promotion,
+    Reward,
+    RewardRule,
+)
+from referralhub.services import audit, rewards_act
+from webhooks import samples
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+MODELS = {
+    "campaign": Campaign,
+    "rewardrule": RewardRule,
+    "promoter": Promoter,
+    "promotion": Promotion,
+    "lead": Lead,
+    "conversion": Conversion,
+    "reward": Reward,
+    "auditentry": AuditEntry,
+}
+WEBHOOK_MODELS = {"webhookendpoint": WebhookEndpoint, "webhookdelivery": WebhookDelivery}
+
+
+def admin_url(app: str, model: str, view: str = "changelist") -> str:
+    return f"/admin/{app}/{model}/" if view == "changelist" else f"/admin/{app}/{model}/{view}/"
+
+
+@pytest.fixture
+def root(db) -> User:
+    return User.objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
+def root_client(root: User) -> Client:
+    client = Client()
+    client.force_login(root)
+    return client
+
+
+@pytest.fixture
+def demo(db) -> None:
+    """The `make run` demo data: every provider's deliveries through the real webhook URLs."""
+    call_command("load_demo", stdout=io.StringIO())
+    staff = User.objects.get(username="staff")
+    pending = Reward.objects.filter(status=Reward.Status.PENDING).order_by("pk")
+    rewards_act(action="deny", reward_ids=[pending[0].pk], actor=staff, text="Self-referral")
+
+
+def build_rows(start: int, count: int, actor: User) -> None:
+    """`count` rows of every model, each with its own related rows, so that a changelist that
+    queried per row would show it in its query count."""
+    for i in range(start, start + count):
+        fp = "firstpromoter"
+        endpoint = WebhookEndpoint.objects.create(provider=fp, name=f"E{i}", secret=f"s3cret-{i}")
+        rule = RewardRule.objects.create(
+            provider=fp, external_id=f"reward:{i}", kind="reward", name=f"Rule {i}", unit="cash"
+        )
+        campaign = Campaign.objects.create(
+            provider=fp, external_id=str(i), name=f"Campaign {i}", referral_reward=rule
+        )
+        promoter = Promoter.objects.create(
+            provider=fp, external_id=str(i), email=f"p{i}@example.com", campaign=campaign
+        )
+        promotion = Promotion.objects.create(
+            provider=fp, external_id=str(i), promoter=promoter, campaign=campaign, ref_id=f"ref{i}"
+        )
+        lead = Lead.objects.create(
+            provider=fp,
+            external_id=str(i),
+            email=f"l{i}@example.com",
+            promoter=promoter,
+            promotion=promotion,
+            campaign=campaign,
+            state="active",
+            suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
+        )
+        conversion = Conversion.objects.create(
+            provider="invitereferrals",
+            external_id=f"ORD{i}",
+            order_id=f"ORD{i}",
+            status="success",
+            promoter=promoter,
+            lead=lead,
+        )
+        Reward.objects.create(
+            provider=fp,
+            external_id=str(i),
+            promoter=promoter,
+            lead=lead,
+            promotion=promotion,
+            campaign=campaign,
+            conversion=conversion,
+            rule=rule,
+            amount=Decimal("15.00"),
+            unit="cash",
+            currency="USD",
+            status=Reward.Status.APPROVED,
+            decided_by=actor,
+            decided_at=timezone.now(),
+        )
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            provider=fp,
+            idempotency_key=f"event:{i}",
+            event_type="lead_signup",
+            received_at=timezone.now(),
+            method="POST",
+            body=json.dumps({"event": {"id": i}}),
+            status=WebhookDelivery.Status.PROCESSED,
+        )
+        audit(actor=actor, action="replay", obj=delivery)
+
+
+def fp_delivery(
+    endpoint: WebhookEndpoint, status: str, body: dict | str, **fields
+) -> WebhookDelivery:
+    """An inbox row as ingest would have stored it."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        provider=endpoint.provider,
+        idempotency_key=fields.pop("idempotency_key", f"key:{WebhookDelivery.objects.count()}"),
+        event_type=fields.pop("event_type", "promoter_signed_up"),
+        received_at=timezone.now(),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "FirstPromoter"},
+        body=text,
+        status=status,
+        **fields,
+    )
+
+
+def promoter_signed_up(promoter: int) -> dict:
+    data = {
+        "promoter": samples.fp_promoter(promoter),
+        "promotions": [samples.fp_promotion(promoter)],
+    }
+    return samples.fp_event(9_000 + promoter, "promoter_signed_up", samples.EPOCH, data)

@@ -1,0 +1,272 @@
+"""Admin for webhook endpoints (created and edited here) and the inbox (read-only, replayable)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.html import format_html
+
+from referralhub.admin.base import (
+    EMPTY,
+    ReadOnlyAdmin,
+    admin_link,
+    admin_url,
+    audit_history,
+    changelist_url,
+    choices_filter,
+    datetime_column,
+    pretty_json,
+    pretty_text,
+)
+from referralhub.services import audit
+from webhooks import inbox
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.providers import firstpromoter, referralrocket
+
+EVENT_TYPES = sorted({*firstpromoter.HANDLERS, *referralrocket.PARTICIPANT_EVENTS, "conversion"})
+EventTypeFilter = choices_filter("event_type", "event type", EVENT_TYPES)
+REPLAYABLE = frozenset({WebhookDelivery.Status.FAILED, WebhookDelivery.Status.REJECTED})
+MAX_REPLAY = 100
+
+
+class EndpointForm(forms.ModelForm):
+    """The secret is write-only: never rendered back, kept when the field is left blank."""
+
+    secret = forms.CharField(
+        required=False,
+        max_length=255,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Signing secret (Referral Rocket, FirstPromoter v2) or the HTTP Basic auth "
+        "password (InviteReferrals). Leave blank to keep the current one.",
+    )
+    clear_secret = forms.BooleanField(required=False, label="Remove the secret")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("provider", "name", "is_active", "secret")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("clear_secret") and data.get("secret"):
+            raise forms.ValidationError("Either enter a new secret or remove it, not both.")
+        if data.get("clear_secret"):
+            data["secret"] = ""
+        elif not data.get("secret"):
+            data["secret"] = self.instance.secret  # blank means "unchanged"
+        return data
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = EndpointForm
+    list_display = ("__str__", "provider", "is_active", "has_secret", "created_at", "deliveries")
+    list_filter = ("provider", "is_active")
+    search_fields = ("name",)
+    actions = ("activate", "deactivate")
+
+    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
+        if obj is None:
+            return ("provider", "name", "is_active", "secret")
+        return (
+            "name",
+            "provider",
+            "url_path",
+            "token",
+            "is_active",
+            "has_secret",
+            "secret",
+            "clear_secret",
+            "created",
+            "deliveries",
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
+        if obj is None:
+            return ()
+        # The provider decides how deliveries are parsed: changing it would orphan the inbox.
+        return ("provider", "url_path", "token", "has_secret", "created", "deliveries")
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Endpoints with deliveries are protected; deactivate them instead of deleting.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.deliveries.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    created_at = datetime_column("created", "created")
+
+    @admin.display(description="URL path to give the provider")
+    def url_path(self, obj: WebhookEndpoint) -> str:
+        return format_html("<code>{}</code>", obj.path)
+
+    @admin.display(description="secret set", boolean=True)
+    def has_secret(self, obj: WebhookEndpoint) -> bool:
+        return bool(obj.secret)
+
+    @admin.display(description="inbox")
+    def deliveries(self, obj: WebhookEndpoint) -> str:
+        return format_html(
+            '<a href="{}">deliveries</a>', changelist_url(WebhookDelivery, endpoint=obj.pk)
+        )
+
+    @admin.action(permissions=["change"], description="Activate selected endpoints")
+    def activate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.update(is_active=True)
+        messages.success(request, f"Activated {count} endpoint(s).")
+
+    @admin.action(permissions=["change"], description="Deactivate selected endpoints (404 them)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.update(is_active=False)
+        messages.success(request, f"Deactivated {count} endpoint(s).")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "received",
+        "provider",
+        "event_type",
+        "status_flag",
+        "response_status",
+        "attempts",
+        "processing_attempts",
+        "endpoint_link",
+    )
+    list_select_related = ("endpoint",)
+    list_defer = ("headers", "body", "error", "query_string")
+    list_filter = (
+        "status",
+        "provider",
+        EventTypeFilter,
+        ("received_at", admin.DateFieldListFilter),
+        "endpoint",
+    )
+    search_fields = ("idempotency_key", "=event_type")
+    # Matches the (-received_at, -id) index.
+    ordering = ("-received_at", "-id")
+    actions = ("replay_selected",)
+    readonly_fields = ("query_pretty", "headers_pretty", "body_pretty", "error_pretty", "history")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "endpoint",
+                    "provider",
+                    "event_type",
+                    "idempotency_key",
+                    "status",
+                    "response_status",
+                    ("received_at", "processed_at"),
+                    ("attempts", "processing_attempts"),
+                    "error_pretty",
+                )
+            },
+        ),
+        ("Request", {"fields": ("method", "query_pretty", "headers_pretty", "body_pretty")}),
+        ("Staff actions", {"fields": ("history",)}),
+    )
+
+    received = datetime_column("received_at", "received")
+
+    @admin.display(description="status", ordering="status")
+    def status_flag(self, obj: WebhookDelivery) -> str:
+        label = obj.get_status_display()
+        if obj.status in REPLAYABLE:
+            return format_html('<strong class="rh-flag">{}</strong>', label)
+        return label
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        delivery = self.get_object(request, object_id)
+        replayable = bool(
+            delivery and delivery.status in REPLAYABLE and self.has_replay_permission(request)
+        )
+        extra_context = {**(extra_context or {}), "replayable": replayable}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        # The inbox has no form to change; its change permission is what allows a replay.
+        return request.user.has_perm("webhooks.change_webhookdelivery")
+
+    @admin.display(description="endpoint", ordering="endpoint__name")
+    def endpoint_link(self, obj: WebhookDelivery) -> str:
+        return admin_link(obj.endpoint)
+
+    @admin.display(description="query string")
+    def query_pretty(self, obj: WebhookDelivery) -> str:
+        if not obj.query_string:
+            return EMPTY
+        return pretty_json(dict(parse_qsl(obj.query_string, keep_blank_values=True)))
+
+    @admin.display(description="headers")
+    def headers_pretty(self, obj: WebhookDelivery) -> str:
+        return pretty_json(obj.headers)
+
+    @admin.display(description="body")
+    def body_pretty(self, obj: WebhookDelivery) -> str:
+        return pretty_text(obj.body)
+
+    @admin.display(description="error")
+    def error_pretty(self, obj: WebhookDelivery) -> str:
+        return format_html('<pre class="rh-pre">{}</pre>', obj.error) if obj.error else EMPTY
+
+    @admin.display(description="audit trail")
+    def history(self, obj: WebhookDelivery) -> str:
+        return audit_history(obj)
+
+    @admin.action(
+        permissions=["replay"], description="Replay selected failed or rejected deliveries"
+    )
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        deliveries = list(queryset.order_by("received_at", "pk")[: MAX_REPLAY + 1])
+        if len(deliveries) > MAX_REPLAY:
+            messages.error(request, f"Select at most {MAX_REPLAY} deliveries at a time.")
+            return None
+        skipped = [d for d in deliveries if d.status not in REPLAYABLE]
+        outcomes: Counter[str] = Counter()
+        for delivery in deliveries:
+            if delivery.status in REPLAYABLE:
+                outcomes[self._replay(request, delivery)] += 1
+        if skipped:
+            ids = ", ".join(f"#{d.pk}" for d in skipped)
+            messages.warning(request, f"Skipped {ids}: only failed or rejected ones are replayed.")
+        if outcomes:
+            summary = ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
+            level = messages.WARNING if set(outcomes) & REPLAYABLE else messages.SUCCESS
+            messages.add_message(request, level, f"Replayed {outcomes.total()}: {summary}.")
+        if request.POST.get("_from_change") and len(deliveries) == 1:
+            # Replayed from the delivery's own page: show the result there.
+            return HttpResponseRedirect(admin_url(deliveries[0]))
+        return None
+
+    def _replay(self, request: HttpRequest, delivery: WebhookDelivery) -> str:
+        before = delivery.status
+        answer = inbox.replay(delivery)
+        delivery.refresh_from_db(fields=["status", "response_status", "error"])
+        changes = {"status": [before, delivery.status]} if before != delivery.status else {}
+        audit(
+            actor=request.user,
+            action="replay",
+            obj=delivery,
+            changes=changes,
+            note=f"Answered HTTP {answer.status_code}.",
+        )
+        return delivery.status
