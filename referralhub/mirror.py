@@ -17,6 +17,7 @@ transactions lock shared rows in the same order and do not deadlock each other.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,18 @@ INSERT_ONLY: dict[type[models.Model], frozenset[str]] = {
 }
 
 
+EXTERNAL_ID_LENGTH: int = Promoter._meta.get_field("external_id").max_length
+
+
+def external_key(external_id: object) -> str:
+    """The provider's id as stored. Ids longer than the column (built ones, e-mail addresses) are
+    replaced by their digest: the same id always gives the same key, and it always fits."""
+    text = str(external_id)
+    if len(text) <= EXTERNAL_ID_LENGTH:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Ref:
     """A reference to a mirrored object by its external id, resolved to a pk on save."""
@@ -69,7 +82,7 @@ class Snapshot:
 
     def put(self, model: type[models.Model], external_id: object, **values: Any) -> Ref:
         """Record the object's state as of `at`; later puts of the same object add fields."""
-        ref = Ref(model, str(external_id))
+        ref = Ref(model, external_key(external_id))
         self.rows.setdefault(ref, {}).update(values)
         self.shells.discard(ref)
         return ref
@@ -81,7 +94,7 @@ class Snapshot:
         """
         if external_id in (None, ""):
             return None
-        ref = Ref(model, str(external_id))
+        ref = Ref(model, external_key(external_id))
         if ref not in self.rows:
             self.rows[ref] = dict(values)
             self.shells.add(ref)
@@ -96,17 +109,25 @@ class Snapshot:
                 shape = (ref in self.shells, tuple(sorted(self.rows[ref])))
                 groups.setdefault(shape, []).append(ref)
             for (is_shell, columns), group in groups.items():
-                rows = [self._resolve(self.rows[r], pks) for r in group]
                 at = None if is_shell else self.at
-                ids = upsert(
-                    model, self.provider, [r.external_id for r in group], columns, rows, at
-                )
-                pks.update({r: ids[r.external_id] for r in group})
+                for batch in _batches(model, group):
+                    rows = [self._resolve(self.rows[r], pks) for r in batch]
+                    ids = upsert(
+                        model, self.provider, [r.external_id for r in batch], columns, rows, at
+                    )
+                    pks.update({r: ids[r.external_id] for r in batch})
         return pks
 
     @staticmethod
     def _resolve(values: dict[str, Any], pks: dict[Ref, int]) -> dict[str, Any]:
         return {k: pks[v] if isinstance(v, Ref) else v for k, v in values.items()}
+
+
+def _batches(model: type[models.Model], refs: list[Ref]) -> list[list[Ref]]:
+    """As many rows per statement as the database takes parameters for (SQLite: 999): a payload
+    listing thousands of promotions is saved in several statements rather than refused."""
+    size = max(connection.ops.bulk_batch_size(model._meta.concrete_fields, refs), 1)
+    return [refs[i : i + size] for i in range(0, len(refs), size)]
 
 
 def upsert(

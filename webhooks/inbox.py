@@ -2,11 +2,13 @@
 
 1. The delivery row is inserted on its own (autocommit), before any processing, so that nothing a
    provider sent is lost whatever happens next. The unique (endpoint, idempotency_key) constraint
-   turns a redelivery into a conflict, and the existing row is used instead.
-2. Processing runs in one transaction that first locks the delivery row: of two copies arriving
-   at once, the second waits, then sees `processed` and answers as the first did. A failure rolls
-   back every mirrored write, then the row is marked `failed` with its traceback, and the next
-   redelivery (or `replay_webhooks`) processes it again.
+   turns a redelivery into a conflict: one `INSERT ... ON CONFLICT` statement stores a new delivery
+   or counts one more attempt of the existing row, and returns that row.
+2. Processing runs in one transaction that first claims the delivery row with a conditional
+   UPDATE, which locks it: of two copies arriving at once, the second waits, then finds it
+   processed and answers as the first did. A failure rolls back every mirrored write (and the
+   claim), then the row is marked `failed` with its traceback, and the next redelivery (or
+   `replay_webhooks`) processes it again.
 """
 
 from __future__ import annotations
@@ -17,20 +19,22 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.datastructures import CaseInsensitiveMapping
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.payload import BadPayload
+from webhooks.payload import BadPayload, redacted_text
 from webhooks.providers import PROVIDERS
-from webhooks.providers.base import Incoming, Outcome, Parsed, body_hash
+from webhooks.providers.base import Incoming, Outcome, Parsed, ProviderModule, body_hash
 
 logger = logging.getLogger(__name__)
 
 STRIPPED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 FINAL = frozenset({WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED})
 DEADLOCK_RETRIES = 3
+KEY_LENGTH: int = WebhookDelivery._meta.get_field("idempotency_key").max_length
 
 
 @dataclass
@@ -59,7 +63,7 @@ def replay(delivery: WebhookDelivery) -> Answer:
     """Process a stored delivery again, from what the inbox kept."""
     incoming = Incoming(
         method=delivery.method,
-        headers=delivery.headers,
+        headers=CaseInsensitiveMapping(delivery.headers),
         query_string=delivery.query_string,
         body=delivery.body.encode(),
         content_type=delivery.headers.get("Content-Type", ""),
@@ -96,33 +100,43 @@ def process(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
 def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
     module = PROVIDERS[delivery.provider]
     with transaction.atomic():
-        locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
-        if locked.status in FINAL:
-            outcome = module.repeat(parsed, locked) or Outcome(
-                status=locked.status,
-                http_status=locked.response_status or 200,
-                body={"status": locked.status, "duplicate": True},
+        now = timezone.now()
+        # The claim. Its row lock is held until commit: a copy of this delivery arriving now
+        # waits here, then matches no row (the status is final by then) and answers as a repeat.
+        # It records the usual outcome at once, saving a statement; a rollback undoes it.
+        claimed = (
+            WebhookDelivery.objects.filter(pk=delivery.pk)
+            .exclude(status__in=FINAL)
+            .update(
+                status=WebhookDelivery.Status.PROCESSED,
+                error="",
+                processed_at=now,
+                response_status=200,
+                processing_attempts=F("processing_attempts") + 1,
             )
-            if outcome.http_status != locked.response_status:
-                locked.response_status = outcome.http_status
-                locked.save(update_fields=["response_status"])
-            return _answer(locked, outcome.http_status, outcome.body)
-        locked.processing_attempts += 1
-        outcome = module.process(parsed, locked)
-        locked.status = outcome.status
-        locked.error = ""
-        locked.processed_at = timezone.now()
-        locked.response_status = outcome.http_status
-        locked.save(
-            update_fields=[
-                "status",
-                "error",
-                "processed_at",
-                "response_status",
-                "processing_attempts",
-            ]
         )
-    return _answer(locked, outcome.http_status, outcome.body)
+        if not claimed:
+            return _repeat(module, parsed, WebhookDelivery.objects.get(pk=delivery.pk))
+        outcome = module.process(parsed, delivery)
+        if (outcome.status, outcome.http_status) != (WebhookDelivery.Status.PROCESSED, 200):
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                status=outcome.status, response_status=outcome.http_status
+            )
+    return _answer(delivery, outcome.http_status, outcome.body)
+
+
+def _repeat(module: ProviderModule, parsed: Parsed, stored: WebhookDelivery) -> Answer:
+    """A delivery already processed: no second effect, and the first answer (unless the provider
+    module answers repeats from the state now, as FirstPromoter's fulfilment protocol needs)."""
+    outcome = module.repeat(parsed, stored) or Outcome(
+        status=stored.status,
+        http_status=stored.response_status or 200,
+        body={"status": stored.status, "duplicate": True},
+    )
+    if outcome.http_status != stored.response_status:
+        stored.response_status = outcome.http_status
+        stored.save(update_fields=["response_status"])
+    return _answer(stored, outcome.http_status, outcome.body)
 
 
 def _store(endpoint: WebhookEndpoint, incoming: Incoming, parsed: Parsed | None) -> WebhookDelivery:
@@ -130,25 +144,51 @@ def _store(endpoint: WebhookEndpoint, incoming: Incoming, parsed: Parsed | None)
         key, event_type, body = parsed.idempotency_key, parsed.event_type, parsed.stored_body
     else:
         key = f"sha256:{body_hash(incoming.method, incoming.query_string, incoming.body)}"
-        event_type, body = "", incoming.body.decode("utf-8", errors="replace")
-    headers = {k: v for k, v in incoming.headers.items() if k.lower() not in STRIPPED_HEADERS}
-    try:
-        with transaction.atomic():  # a savepoint when called inside a transaction (tests)
-            return WebhookDelivery.objects.create(
-                endpoint=endpoint,
-                provider=endpoint.provider,
-                idempotency_key=key[:255],
-                event_type=event_type[:100],
-                received_at=timezone.now(),
-                method=incoming.method,
-                headers=headers,
-                query_string=incoming.query_string,
-                body=body.replace("\x00", "\ufffd"),  # PostgreSQL text cannot hold NUL
-            )
-    except IntegrityError:
-        existing = WebhookDelivery.objects.get(endpoint=endpoint, idempotency_key=key[:255])
-        WebhookDelivery.objects.filter(pk=existing.pk).update(attempts=F("attempts") + 1)
-        return existing
+        event_type, body = "", redacted_text(incoming.body)
+    if len(key) > KEY_LENGTH:  # hashed rather than cut, so that distinct keys stay distinct
+        key = f"sha256:{body_hash(key)}"
+    headers = {
+        k: v.replace("\x00", "\ufffd")
+        for k, v in incoming.headers.items()
+        if k.lower() not in STRIPPED_HEADERS
+    }
+    row = WebhookDelivery(
+        endpoint=endpoint,
+        provider=endpoint.provider,
+        idempotency_key=key,
+        event_type=event_type[:100],
+        received_at=timezone.now(),
+        method=incoming.method,
+        headers=headers,
+        query_string=incoming.query_string.replace("\x00", "\ufffd"),
+        body=body.replace("\x00", "\ufffd"),  # PostgreSQL text cannot hold NUL
+    )
+    return _insert_or_count_attempt(row)
+
+
+def _insert_or_count_attempt(row: WebhookDelivery) -> WebhookDelivery:
+    """Insert the delivery, or add one attempt to the stored one with its key; return the row.
+
+    One statement, so it needs no transaction of its own and has no race: two copies arriving at
+    once get the same row, its attempts counting both.
+    """
+    meta = WebhookDelivery._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    qn = connection.ops.quote_name
+    table, attempts = qn(meta.db_table), qn("attempts")
+    # Only quoted identifiers from the model's own metadata are interpolated; values are params.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({qn('endpoint_id')}, {qn('idempotency_key')}) "
+        f"DO UPDATE SET {attempts} = {table}.{attempts} + 1 "
+        f"RETURNING {', '.join(qn(f.column) for f in meta.concrete_fields)}"
+    )
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+    # raw() turns the returned columns into a model instance, with each backend's conversions;
+    # unpacking reads the result to its end, which closes the cursor and completes the statement.
+    (delivery,) = WebhookDelivery.objects.raw(sql, params)
+    return delivery
 
 
 def _answer(delivery: WebhookDelivery, status_code: int, body: dict[str, Any]) -> Answer:

@@ -9,9 +9,10 @@ amounts as strings, empty strings for "no value"), so the getters accept the for
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -19,6 +20,11 @@ from django.utils.dateparse import parse_datetime
 # Credentials providers send about promoters: never stored, never shown.
 SECRET_KEYS = frozenset({"temp_password", "auth_token"})
 REDACTED = "[redacted]"
+# Deeper than any provider's payload (about 5 levels), shallow enough that no recursive walk of it
+# (redaction, JSON columns) can run out of stack.
+MAX_DEPTH = 32
+# The range of the integer columns (PostgreSQL `integer`).
+MAX_INT = 2**31 - 1
 
 
 class BadPayload(Exception):
@@ -77,21 +83,23 @@ class Obj:
             raise self._fail(key, f"at most {max_length} characters")
         return text
 
-    def int(self, key: str) -> int | None:
+    def int(self, key: str, limit: int = MAX_INT) -> int | None:
+        """An integer within ±`limit` (by default what an integer column holds)."""
         value = self.data.get(key)
         if value in (None, ""):
             return None
         if isinstance(value, bool):
             raise self._fail(key, "an integer")
         try:
-            number = int(value) if isinstance(value, int | str) else None
+            number = int(value) if isinstance(value, int | str) and len(str(value)) < 40 else None
         except ValueError:
             number = None
-        if number is None or abs(number) > 2**53:
-            raise self._fail(key, "an integer")
+        if number is None or abs(number) > limit:
+            raise self._fail(key, f"an integer between -{limit} and {limit}")
         return number
 
-    def decimal(self, key: str) -> Decimal | None:
+    def decimal(self, key: str, max_digits: int = 18, decimal_places: int = 4) -> Decimal | None:
+        """A number that fits a `DecimalField(max_digits, decimal_places)` once rounded to it."""
         value = self.data.get(key)
         if value in (None, ""):
             return None
@@ -101,13 +109,18 @@ class Obj:
             number = Decimal(str(value).strip())
         except InvalidOperation:
             raise self._fail(key, "a number") from None
-        if not number.is_finite() or abs(number) >= Decimal(10) ** 13:
-            raise self._fail(key, "a finite number below 10^13")
+        limit = Decimal(10) ** (max_digits - decimal_places)
+        # Checked as the database will store it (rounded), so that 99999.999 in a (7, 2) column
+        # is refused here rather than overflowing there.
+        if not number.is_finite() or abs(number) >= limit:
+            raise self._fail(key, f"a finite number below {limit:,}")
+        if abs(_round(number, decimal_places)) >= limit:
+            raise self._fail(key, f"a finite number below {limit:,}")
         return number
 
-    def cents(self, key: str) -> Decimal | None:
-        """An integer count of cents, as a Decimal in major units."""
-        value = self.decimal(key)
+    def cents(self, key: str, max_digits: int = 18, decimal_places: int = 4) -> Decimal | None:
+        """A count of cents, as a Decimal in major units that fits the same kind of column."""
+        value = self.decimal(key, max_digits, decimal_places - 2)
         return None if value is None else value / 100
 
     def bool(self, key: str) -> bool | None:
@@ -132,9 +145,16 @@ class Obj:
                 parsed = None
         elif isinstance(value, int) and not isinstance(value, bool):
             parsed = epoch_ms(value)
+        if parsed is not None and parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        try:
+            # In UTC, as stored: "0001-01-01T00:00+01:00" has no UTC counterpart.
+            parsed = parsed and parsed.astimezone(UTC)
+        except OverflowError:
+            parsed = None
         if parsed is None:
             raise self._fail(key, "an ISO-8601 date-time")
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed
 
     def obj(self, key: str, *, required: bool = False) -> Obj | None:
         value = self.required(key) if required else self.data.get(key)
@@ -154,6 +174,37 @@ class Obj:
     def json(self, key: str) -> Any:
         """A free-form JSON value kept as it is (custom fields)."""
         return self.data.get(key)
+
+
+def _round(number: Decimal, places: int) -> Decimal:
+    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored as text (PostgreSQL refuses both), or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate, which is not valid Unicode"
+    return None
+
+
+def check_document(document: Any) -> None:
+    """Refuse what no column could hold: nesting deeper than MAX_DEPTH, NUL or broken Unicode."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list) and depth > MAX_DEPTH:
+            raise BadPayload("invalid_body", f"The body is nested more than {MAX_DEPTH} deep.")
+        if isinstance(value, dict):
+            stack.extend((k, depth) for k in value)
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, str) and (problem := text_problem(value)):
+            raise BadPayload("invalid_body", f"A string in the body {problem}: {_describe(value)}")
 
 
 def epoch_ms(value: int) -> datetime | None:
@@ -179,3 +230,21 @@ def redact(value: Any) -> tuple[Any, bool]:
         items = [redact(v) for v in value]
         return [v for v, _ in items], any(f for _, f in items)
     return value, False
+
+
+_SECRET_JSON = re.compile(r'("(?:temp_password|auth_token)"\s*:\s*)"(?:[^"\\]|\\.)*"')
+_SECRET_FORM = re.compile(r"((?:^|&)(?:temp_password|auth_token)=)[^&]*")
+
+
+def redacted_text(body: bytes) -> str:
+    """A body that could not be parsed, as text to keep: credentials are replaced all the same
+    (a rejected delivery is stored too, and may carry them)."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        clean, found = redact(json.loads(text))
+    except (ValueError, RecursionError):
+        clean, found = None, False
+    if found:
+        return json.dumps(clean)
+    text = _SECRET_JSON.sub(rf'\1"{REDACTED}"', text)
+    return _SECRET_FORM.sub(rf"\1{REDACTED}", text)

@@ -67,7 +67,7 @@ class WebhookView(APIView):
         django_request = request._request
         incoming = Incoming(
             method=request.method,
-            headers=dict(django_request.headers),
+            headers=django_request.headers,  # case-insensitive, as HTTP header names are
             query_string=django_request.META.get("QUERY_STRING", ""),
             body=body,
             content_type=django_request.content_type or "",

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 from django.http import QueryDict
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.payload import BadPayload, Obj, redact
+from webhooks.payload import BadPayload, Obj, check_document, redact
 
 
 @dataclass(frozen=True)
@@ -65,16 +66,32 @@ class ProviderModule(Protocol):
 def parse_json_object(body: bytes) -> tuple[dict[str, Any], str]:
     """Parse a JSON object body; return it redacted and the text to store."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = body.decode("utf-8")
+        # NaN, Infinity and 1e999 are JSON to Python but to no database's JSON column.
+        document = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise BadPayload("malformed_json", "The body is not UTF-8 text.") from None
+    except ValueError as exc:  # JSONDecodeError, and integers too long to convert
         raise BadPayload("malformed_json", f"The body is not valid JSON: {exc}") from None
     except RecursionError:
         raise BadPayload("malformed_json", "The body is nested too deeply.") from None
     if not isinstance(document, dict):
         raise BadPayload("invalid_body", "The body must be a JSON object.")
+    check_document(document)
     clean, had_secrets = redact(document)
-    stored = json.dumps(clean, ensure_ascii=False) if had_secrets else body.decode("utf-8")
+    stored = json.dumps(clean, ensure_ascii=False) if had_secrets else text
     return clean, stored
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large")
+    return number
 
 
 def body_hash(*parts: str | bytes) -> str:
@@ -89,6 +106,8 @@ def hmac_matches(secret: str, body: bytes, signature: str) -> bool:
     """Hex HMAC-SHA256 of the raw body, keyed with the secret's UTF-8 bytes or, when the secret is
     hex, its decoded bytes (providers' documentation shows both). Constant-time comparisons."""
     signature = signature.strip().lower()
+    if not signature.isascii():  # no hex digest is, and compare_digest raises on such a str
+        return False
     keys = [secret.encode()]
     with contextlib.suppress(ValueError):
         keys.append(bytes.fromhex(secret))

@@ -7,11 +7,12 @@ endpoint has a secret, the v2-style `X-Webhook-Signature` (hex HMAC-SHA256 of th
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, F, Model, Q, Value, When
+from django.db.models import Case, Exists, F, Model, OuterRef, Q, TextField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -28,104 +29,21 @@ from webhooks.providers.base import (
     ignore,
     parse_json_object,
 )
+from webhooks.providers.firstpromoter_fields import (
+    CAMPAIGN_FIELDS,
+    LEAD_FIELDS,
+    PROFILE_FIELDS,
+    PROMOTER_FIELDS,
+    PROMOTION_FIELDS,
+    REWARD_FIELDS,
+    RULE_FIELDS,
+    SOCIAL_NETWORKS,
+    Spec,
+)
 
 SLUG = Provider.FIRSTPROMOTER
 METHODS = frozenset({"POST"})
 SIGNATURE_HEADER = "X-Webhook-Signature"
-
-# (column, payload key, Obj getter): a column is written only when its key is in the payload.
-Spec = list[tuple[str, str, str]]
-PROMOTER_FIELDS: Spec = [
-    ("status", "status", "str"),
-    ("email", "email", "str"),
-    ("cust_id", "cust_id", "str"),
-    ("provider_created_at", "created_at", "datetime"),
-    ("default_promotion_external_id", "default_promotion_id", "str"),
-    ("pref", "pref", "str"),
-    ("default_ref_id", "default_ref_id", "str"),
-    ("note", "note", "str"),
-    ("w8_form_url", "w8_form_url", "str"),
-    ("w9_form_url", "w9_form_url", "str"),
-    ("parent_promoter_external_id", "parent_promoter_id", "str"),
-]
-PROFILE_FIELDS: Spec = [
-    ("profile_external_id", "id", "str"),
-    ("first_name", "first_name", "str"),
-    ("last_name", "last_name", "str"),
-    ("website", "website", "str"),
-    ("company_name", "company_name", "str"),
-    ("phone_number", "phone_number", "str"),
-    ("address", "address", "str"),
-    ("vat_id", "vat_id", "str"),
-    ("country", "country", "str"),
-    ("paypal_email", "paypal_email", "str"),
-    ("avatar_url", "avatar_url", "str"),
-    ("description", "description", "str"),
-]
-SOCIAL_NETWORKS = ("twitter", "youtube", "facebook", "linkedin", "instagram", "tiktok", "twitch")
-PROMOTION_FIELDS: Spec = [
-    ("status", "status", "str"),
-    ("ref_id", "ref_id", "str"),
-    ("promo_code", "promo_code", "str"),
-    ("customer_promo_code", "customer_promo_code", "str"),
-    ("target_reached_at", "target_reached_at", "datetime"),
-    ("referral_link", "referral_link", "str"),
-    ("campaign_name", "campaign_name", "str"),
-    ("hidden", "hidden", "bool"),
-    ("visitors_count", "visitors_count", "int"),
-    ("leads_count", "leads_count", "int"),
-    ("customers_count", "customers_count", "int"),
-    ("active_customers_count", "active_customers_count", "int"),
-    ("sales_count", "sales_count", "int"),
-    ("sales_total", "sales_total", "cents"),
-    ("refunds_count", "refunds_count", "int"),
-    ("refunds_total", "refunds_total", "cents"),
-    ("cancellations_count", "cancellations_count", "int"),
-]
-CAMPAIGN_FIELDS: Spec = [
-    ("name", "name", "str"),
-    ("landing_url", "landing_url", "str"),
-    ("description", "description", "str"),
-    ("private", "private", "bool"),
-    ("color", "color", "str"),
-    ("default_webhook_url", "default_webhook_url", "str"),
-    ("auto_approve_rewards", "auto_approve_rewards", "bool"),
-    ("auto_approve_promoters", "auto_approve_promoters", "bool"),
-]
-LEAD_FIELDS: Spec = [
-    ("email", "email", "str"),
-    ("uid", "uid", "str"),
-    ("customer_since", "customer_since", "datetime"),
-    ("cancelled_at", "cancelled_at", "datetime"),
-    ("plan_name", "plan_name", "str"),
-    ("suspicion", "suspicion", "str"),
-    ("username", "username", "str"),
-    ("website", "website", "str"),
-    ("provider_created_at", "created_at", "datetime"),
-    ("split_promotion_external_id", "split_promotion_id", "str"),
-    ("split_percentage_value", "split_percentage_value", "decimal"),
-    ("custom_fields", "custom_fields", "json"),
-    ("visitor_sub_id", "visitor_sub_id", "str"),
-]
-REWARD_FIELDS: Spec = [
-    ("provider_status", "status", "str"),
-    ("unit", "unit", "str"),
-    ("provider_created_at", "created_at", "datetime"),
-    ("sale_external_id", "event_id", "str"),
-    ("conversion_amount", "conversion_amount", "cents"),
-    ("tier_level", "tier_level", "int"),
-    ("split_type", "split_type", "str"),
-    ("date_paid", "date_paid", "datetime"),
-    ("due_date", "due_date", "datetime"),
-    ("has_issues", "has_issues", "bool"),
-]
-RULE_FIELDS: Spec = [
-    ("name", "name", "str"),
-    ("type", "type", "str"),
-    ("unit", "unit", "str"),
-    ("per_of_sale", "per_of_sale", "decimal"),
-    ("default_promo_code", "default_promo_code", "str"),
-]
 
 
 def _read(o: Obj, spec: Spec, model: type[Model]) -> dict[str, Any]:
@@ -133,11 +51,12 @@ def _read(o: Obj, spec: Spec, model: type[Model]) -> dict[str, Any]:
     for column, key, kind in spec:
         if key not in o:
             continue
+        # Checked against the column, so that a value it cannot hold is a 400, not a 500.
+        field = model._meta.get_field(column)
         if kind == "str":
-            # Checked against the column so that an over-long value is a 400, not a 500.
-            values[column] = o.str(
-                key, max_length=model._meta.get_field(column).max_length or 10**5
-            )
+            values[column] = o.str(key, max_length=field.max_length or 10**5)
+        elif kind in ("decimal", "cents"):
+            values[column] = getattr(o, kind)(key, field.max_digits, field.decimal_places)
         else:
             values[column] = getattr(o, kind)(key)
     return values
@@ -148,11 +67,12 @@ def _amount(o: Obj, key: str, unit: str) -> Decimal | None:
     return o.cents(key) if unit == "cash" else o.decimal(key)
 
 
-def _balance(o: Obj, key: str) -> dict[str, str] | None:
+def _balance(o: Obj, key: str) -> dict[str, str | None] | None:
     balance = o.obj(key)
     if balance is None:
         return None
-    return {unit: str(_amount(balance, unit, unit)) for unit in balance.data}
+    amounts = {unit: _amount(balance, unit, unit) for unit in balance.data}
+    return {unit: None if amount is None else str(amount) for unit, amount in amounts.items()}
 
 
 # --- objects -----------------------------------------------------------------------------------
@@ -161,9 +81,11 @@ def _balance(o: Obj, key: str) -> dict[str, str] | None:
 def put_rule(snap: Snapshot, kind: str, o: Obj | None) -> Ref | None:
     if o is None:
         return None
-    values = _read(o, RULE_FIELDS, RewardRule)
-    if "amount" in o:
-        values["amount"] = _amount(o, "amount", values.get("unit", ""))
+    # Every column, even those an offer lacks (type, per_of_sale): one shape per snapshot means
+    # one upsert statement for all the rules a payload carries.
+    values = {column: None if kind_ != "str" else "" for column, _, kind_ in RULE_FIELDS}
+    values.update(_read(o, RULE_FIELDS, RewardRule))
+    values["amount"] = _amount(o, "amount", values["unit"])
     return snap.put(RewardRule, f"{kind}:{o.id('id')}", kind=kind, payload=o.data, **values)
 
 
@@ -215,7 +137,8 @@ def put_promoter(snap: Snapshot, o: Obj) -> Ref:
 
 def put_lead(snap: Snapshot, o: Obj) -> Ref:
     values = _read(o, LEAD_FIELDS, Lead)
-    state = o.str("state") or o.str("status")
+    limit = Lead._meta.get_field("state").max_length
+    state = o.str("state", max_length=limit) or o.str("status", max_length=limit)
     if state:
         values["state"] = state
     promoter = put_promoter(snap, p) if (p := o.obj("promoter")) else None
@@ -224,7 +147,7 @@ def put_lead(snap: Snapshot, o: Obj) -> Ref:
     if promotion_obj := o.obj("promotion"):
         values["promotion"] = put_promotion(snap, promotion_obj, promoter=promoter)
         if campaign_id := promotion_obj.id("campaign_id", required=False):
-            values["campaign"] = Ref(Campaign, campaign_id)
+            values["campaign"] = snap.ref(Campaign, campaign_id)
     return snap.put(Lead, o.id("id"), payload=o.data, **values)
 
 
@@ -241,7 +164,7 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
     if (promotion := o.obj("promotion")) is not None:
         values["promotion"] = put_promotion(snap, promotion, promoter=values.get("promoter"))
         if campaign_id := promotion.id("campaign_id", required=False):
-            values["campaign"] = Ref(Campaign, campaign_id)
+            values["campaign"] = snap.ref(Campaign, campaign_id)
     if (campaign := o.obj("campaign")) is not None:
         values["campaign"] = put_campaign(snap, campaign)
     if (rule := o.obj("reward")) is not None:
@@ -251,26 +174,38 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
     return snap.put(Reward, o.id("id"), payload=o.data, **values)
 
 
-def sync_decision(reward_pk: int) -> None:
-    """Adopt FirstPromoter's approval or denial, or the campaign's auto-approval, unless the
-    reward has already been decided (staff decisions are never overridden by a webhook)."""
-    Reward.objects.filter(pk=reward_pk, status=Reward.Status.PENDING, decided_at=None).filter(
-        Q(provider_status__in=[Reward.Status.APPROVED, Reward.Status.DENIED])
-        | Q(campaign__auto_approve_rewards=True)
-    ).update(
-        status=Case(
-            When(provider_status=Reward.Status.DENIED, then=Value(Reward.Status.DENIED)),
-            default=Value(Reward.Status.APPROVED),
-        ),
-        decided_at=timezone.now(),
-        decision_reason=Case(
-            When(
-                provider_status__in=[Reward.Status.APPROVED, Reward.Status.DENIED],
-                then=Value("Decided on FirstPromoter."),
-            ),
-            default=Value("The campaign auto-approves rewards."),
-        ),
+def decision(now: datetime) -> dict[str, Any]:
+    """Column updates that adopt FirstPromoter's approval or denial, or the campaign's
+    auto-approval, for a reward nobody has decided yet (staff decisions are never overridden by a
+    webhook). All CASEs read the row as it was, so they can share one UPDATE with other changes."""
+    undecided = Q(status=Reward.Status.PENDING, decided_at=None)
+    by_provider = undecided & Q(provider_status__in=[Reward.Status.APPROVED, Reward.Status.DENIED])
+    auto = Exists(Campaign.objects.filter(pk=OuterRef("campaign_id"), auto_approve_rewards=True))
+    denied = undecided & Q(provider_status=Reward.Status.DENIED)
+    approved = (
+        undecided
+        & ~Q(provider_status=Reward.Status.DENIED)
+        & (Q(provider_status=Reward.Status.APPROVED) | Q(auto))
     )
+    return {
+        "status": Case(
+            When(denied, then=Value(Reward.Status.DENIED)),
+            When(approved, then=Value(Reward.Status.APPROVED)),
+            default=F("status"),
+        ),
+        "decided_at": Case(When(denied | approved, then=Value(now)), default=F("decided_at")),
+        "decision_reason": Case(
+            When(by_provider, then=Value("Decided on FirstPromoter.")),
+            When(approved, then=Value("The campaign auto-approves rewards.")),
+            default=F("decision_reason"),
+            output_field=TextField(),
+        ),
+    }
+
+
+def sync_decision(reward_pk: int) -> None:
+    now = timezone.now()
+    Reward.objects.filter(pk=reward_pk).update(**decision(now), updated=now)
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -312,26 +247,25 @@ def on_promoter_accepted(document: dict[str, Any], delivery: WebhookDelivery) ->
     return _saved(snap)
 
 
-def _save_reward(snap: Snapshot, data: Obj) -> int:
-    ref = put_reward(snap, data)
-    pk = snap.save()[ref]
-    sync_decision(pk)
-    return pk
-
-
 def on_reward_created(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
     snap, data = _snapshot(document)
-    _save_reward(snap, data)
+    ref = put_reward(snap, data)
+    sync_decision(snap.save()[ref])
     return Outcome(body={"status": "processed"})
 
 
-def request_fulfilment(reward_pk: int) -> bool:
-    """Queue the reward for fulfilment (or count one more ask); True once it is fulfilled."""
+def request_fulfilment(reward_pk: int, *, decide: bool = False) -> bool:
+    """Queue the reward for fulfilment (or count one more ask); True once it is fulfilled.
+
+    With `decide`, the reward's decision is synced in the same statement (see `decision`): a
+    fulfilled reward was approved first, so skipping it skips nothing.
+    """
     now = timezone.now()
     queued = (
         Reward.objects.filter(pk=reward_pk)
         .exclude(fulfilment=Reward.Fulfilment.FULFILLED)
         .update(
+            **(decision(now) if decide else {}),
             fulfilment=Reward.Fulfilment.PENDING,
             fulfilment_requested_at=Coalesce(F("fulfilment_requested_at"), Value(now)),
             fulfilment_last_requested_at=now,
@@ -354,8 +288,9 @@ def fulfilment_answer(fulfilled: bool, reward_id: str) -> Outcome:
 
 def on_fulfilment_pending(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
     snap, data = _snapshot(document)
-    pk = _save_reward(snap, data)
-    return fulfilment_answer(request_fulfilment(pk), str(data.id("id")))
+    ref = put_reward(snap, data)
+    fulfilled = request_fulfilment(snap.save()[ref], decide=True)
+    return fulfilment_answer(fulfilled, str(data.id("id")))
 
 
 HANDLERS: dict[str, Callable[[Any, WebhookDelivery], Outcome]] = {

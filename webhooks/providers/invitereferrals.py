@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 from typing import Any
 
 from django.http import QueryDict
@@ -19,8 +18,8 @@ from django.http import QueryDict
 from referralhub.mirror import Snapshot
 from referralhub.models import Conversion, Lead, Promoter, Provider, Reward
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.payload import BadPayload, Obj
-from webhooks.providers.base import Incoming, Outcome, Parsed
+from webhooks.payload import BadPayload, Obj, text_problem
+from webhooks.providers.base import Incoming, Outcome, Parsed, parse_json_object
 
 SLUG = Provider.INVITEREFERRALS
 METHODS = frozenset({"GET", "POST", "PUT"})
@@ -54,25 +53,25 @@ def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
 
 def _params(incoming: Incoming) -> dict[str, str]:
     params: dict[str, str] = {k: v for k, v in incoming.query.items() if k in FIELDS}
-    body = incoming.body
-    if not body:
-        return params
+    params.update({k: v for k, v in _form(incoming).items() if k in FIELDS})
+    for key, value in params.items():
+        if problem := text_problem(value):
+            raise BadPayload("invalid_field", f"params.{key} {problem}")
+    return params
+
+
+def _form(incoming: Incoming) -> dict[str, str]:
+    """The fields of a form (or JSON) body; none when there is no body."""
+    if not incoming.body:
+        return {}
     try:
-        text = body.decode("utf-8")
+        text = incoming.body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadPayload("malformed_body", "The body is not UTF-8 text.") from None
-    if "json" in incoming.content_type:
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadPayload("malformed_json", f"The body is not valid JSON: {exc}") from None
-        if not isinstance(document, dict):
-            raise BadPayload("invalid_body", "The body must be a JSON object.")
-        form = {k: "" if v is None else str(v) for k, v in document.items()}
-    else:
-        form = dict(QueryDict(text).items())
-    params.update({k: v for k, v in form.items() if k in FIELDS})
-    return params
+    if "json" not in incoming.content_type:
+        return dict(QueryDict(text).items())
+    document, _ = parse_json_object(incoming.body)
+    return {k: "" if v is None else str(v) for k, v in document.items()}
 
 
 def parse(incoming: Incoming) -> Parsed:

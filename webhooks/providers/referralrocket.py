@@ -32,6 +32,7 @@ from webhooks.providers.base import (
 SLUG = Provider.REFERRALROCKET
 METHODS = frozenset({"POST"})
 SIGNATURE_HEADER = "X-RR-Signature"
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last moment a datetime holds
 PARTICIPANT_EVENTS = frozenset(
     {
         "referrer_added",
@@ -158,17 +159,21 @@ def on_reward(data: Obj, snap: Snapshot, event_type: str, at_ms: int | None) -> 
 
 
 def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
+    event_type = parsed.event_type
+    if not _is_known(event_type):
+        return ignore(parsed.document, delivery)
     root = Obj(parsed.document, "body")
-    at_ms = root.int("updatedAt") or root.int("createdAt")
+    at_ms = root.int("updatedAt", MAX_EPOCH_MS) or root.int("createdAt", MAX_EPOCH_MS)
     at = (epoch_ms(at_ms) if at_ms else None) or timezone.now()
     snap = Snapshot(SLUG, at)
     data = root.obj("data", required=True)
-    event_type = parsed.event_type
     if "reward" in event_type.lower():
         return on_reward(data, snap, event_type, at_ms)
-    if event_type in PARTICIPANT_EVENTS:
-        return on_participant(data, snap, event_type)
-    return ignore(parsed.document, delivery)
+    return on_participant(data, snap, event_type)
+
+
+def _is_known(event_type: str) -> bool:
+    return event_type in PARTICIPANT_EVENTS or "reward" in event_type.lower()
 
 
 def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
@@ -184,12 +189,13 @@ def parse(incoming: Incoming) -> Parsed:
     event_type = root.str("eventType", max_length=100)
     if not event_type:
         raise BadPayload("missing_field", "body.eventType is required")
-    updated_at = root.int("updatedAt")
-    root.int("createdAt")
-    data = root.obj("data", required=True)
-    known = event_type in PARTICIPANT_EVENTS or "reward" in event_type.lower()
-    participant = data.id("participantId", required=known)
-    if event_type.startswith("referrer"):
+    updated_at = root.int("updatedAt", MAX_EPOCH_MS)
+    root.int("createdAt", MAX_EPOCH_MS)
+    # An event type nobody has documented yet may have any shape: it is kept, as ignored.
+    known = _is_known(event_type)
+    data = root.obj("data", required=known)
+    participant = data.id("participantId", required=known) if data else None
+    if known and event_type.startswith("referrer"):
         data.id("code")
     if participant and updated_at:
         key = f"{event_type}:{participant}:{updated_at}"

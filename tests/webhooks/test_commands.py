@@ -1,0 +1,132 @@
+"""The webhook management commands: create an endpoint, replay deliveries, load demo data."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from referralhub.models import Lead, Promoter, Reward
+from tests.webhooks.conftest import only_delivery, rr_signature
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.providers import firstpromoter
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_creates_an_endpoint_and_prints_its_url_path_last(db, client, payload) -> None:
+    output = run("create_webhook_endpoint", "firstpromoter", "--name", "Main account")
+
+    path = output.strip().splitlines()[-1]
+    endpoint = WebhookEndpoint.objects.get()
+    assert path == f"/webhooks/firstpromoter/{endpoint.token}/"
+    assert (endpoint.provider, endpoint.name, endpoint.secret) == (
+        "firstpromoter",
+        "Main account",
+        "",
+    )
+    assert len(endpoint.token) >= 40
+    body = json.dumps(payload("firstpromoter_new_customer_seed.json"))
+    assert client.post(path, body, content_type="application/json").status_code == 200
+
+
+def test_it_creates_an_endpoint_with_a_signing_secret(db, client, payload) -> None:
+    path = run("create_webhook_endpoint", "referralrocket", "--secret", "s3cret").split()[-1]
+
+    body = json.dumps(payload("referralrocket_referrer_added_seed.json")).encode()
+    unsigned = client.post(path, body, content_type="application/json")
+    signed = client.post(
+        path,
+        body,
+        content_type="application/json",
+        headers={"X-RR-Signature": rr_signature(b"s3cret", body)},
+    )
+
+    assert (unsigned.status_code, signed.status_code) == (401, 200)
+
+
+def test_it_refuses_an_unknown_provider(db) -> None:
+    with pytest.raises(CommandError):
+        run("create_webhook_endpoint", "rewardful")
+    assert WebhookEndpoint.objects.count() == 0
+
+
+@pytest.fixture
+def failed_delivery(fp_endpoint, post_json, fp_event, monkeypatch) -> WebhookDelivery:
+    with monkeypatch.context() as patch:
+        patch.setattr(firstpromoter, "sync_decision", lambda pk: 1 / 0)
+        assert post_json(fp_endpoint, fp_event("reward_created")).status_code == 500
+    delivery = only_delivery()
+    assert delivery.status == "failed"
+    return delivery
+
+
+def test_it_replays_failed_deliveries(failed_delivery) -> None:
+    output = run("replay_webhooks", "--failed")
+
+    delivery = only_delivery()
+    assert (delivery.status, delivery.response_status, delivery.error) == ("processed", 200, "")
+    assert delivery.processing_attempts == 2
+    assert Reward.objects.get().lead == Lead.objects.get()
+    assert f"#{delivery.pk} reward_created: processed (HTTP 200)" in output
+    assert "Replayed 1: 1 processed." in output
+
+
+def test_it_replays_deliveries_by_id(failed_delivery, fp_endpoint, post_json, fp_event) -> None:
+    post_json(fp_endpoint, fp_event("lead_signup"))
+    processed = WebhookDelivery.objects.get(event_type="lead_signup")
+    counts = (Lead.objects.count(), Promoter.objects.count())
+
+    output = run("replay_webhooks", "--id", str(failed_delivery.pk), str(processed.pk))
+
+    failed_delivery.refresh_from_db()
+    processed.refresh_from_db()
+    assert failed_delivery.status == processed.status == "processed"
+    assert processed.processing_attempts == 1  # a processed delivery is never applied twice
+    assert Reward.objects.count() == 1
+    assert (Lead.objects.count(), Promoter.objects.count()) == (counts[0] + 1, counts[1])
+    assert "Replayed 2: 2 processed." in output
+
+
+def test_it_replays_a_delivery_rejected_while_processing(fp_endpoint, post_json, fp_event):
+    document = fp_event("reward_created")
+    document["data"]["amount"] = "abc"
+    post_json(fp_endpoint, document)
+
+    output = run("replay_webhooks", "--id", str(only_delivery().pk))
+
+    assert only_delivery().status == "rejected"
+    assert "(HTTP 400)" in output
+
+
+def test_it_refuses_unknown_ids_and_a_missing_selection(db) -> None:
+    with pytest.raises(CommandError, match="No delivery with id 404"):
+        run("replay_webhooks", "--id", "404")
+    with pytest.raises(CommandError, match="Say which deliveries"):
+        run("replay_webhooks")
+
+
+def test_it_loads_demo_data_through_the_real_webhook_urls(db) -> None:
+    output = run("load_demo")
+
+    assert Promoter.objects.filter(provider="firstpromoter").count() >= 5
+    assert Promoter.objects.filter(provider="referralrocket").exists()
+    assert Promoter.objects.filter(provider="invitereferrals").exists()
+    assert Lead.objects.count() > 10
+    assert Reward.objects.count() > 5
+    assert WebhookEndpoint.objects.count() == 3
+    assert not WebhookDelivery.objects.exclude(status__in=["processed", "ignored"]).exists()
+    login = output.strip().splitlines()[-1]
+    assert "'staff'" in login
+    assert "password" in login
+    password = login.rsplit("password", 1)[1].strip(" '.")
+    assert authenticate(username="staff", password=password) is not None
+    for endpoint in WebhookEndpoint.objects.all():
+        assert endpoint.path in output

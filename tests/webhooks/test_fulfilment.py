@@ -1,0 +1,113 @@
+"""FirstPromoter's fulfilment protocol: `fulfilment_pending` is answered 202 while the reward
+waits in the hub's fulfilment queue, and exactly 200 once staff have fulfilled it."""
+
+from __future__ import annotations
+
+import pytest
+
+from referralhub.models import Reward
+from referralhub.services import reward_approve, reward_deny, reward_fulfil
+from webhooks.models import WebhookDelivery
+
+SEED = "fulfilment_pending_seed"
+
+
+def seed_reward() -> Reward:
+    return Reward.objects.get(provider="firstpromoter", external_id="2429153")
+
+
+def test_it_queues_the_reward_and_answers_202_pending(fp_endpoint, post_json, fp_event) -> None:
+    response = post_json(fp_endpoint, fp_event(SEED))
+
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["fulfilment"], body["reward_id"]) == (
+        "pending",
+        "pending",
+        "2429153",
+    )
+    reward = seed_reward()
+    assert list(Reward.objects.filter(fulfilment=Reward.Fulfilment.PENDING)) == [reward]
+    assert reward.fulfilment_request_count == 1
+    assert reward.fulfilment_requested_at == reward.fulfilment_last_requested_at
+    assert reward.fulfilled_at is None
+
+
+def test_it_keeps_answering_202_and_counts_each_ask_until_fulfilled(
+    fp_endpoint, post_json, fp_event
+) -> None:
+    post_json(fp_endpoint, fp_event(SEED))
+    first_asked = seed_reward().fulfilment_requested_at
+
+    redelivered = post_json(fp_endpoint, fp_event(SEED))
+    next_check = post_json(fp_endpoint, fp_event(SEED, event_id=13007876))
+
+    assert redelivered.status_code == next_check.status_code == 202
+    reward = seed_reward()
+    assert reward.fulfilment_request_count == 3
+    assert reward.fulfilment_requested_at == first_asked
+    assert reward.fulfilment_last_requested_at > first_asked
+    assert Reward.objects.count() == 1
+
+
+def test_it_answers_exactly_200_once_staff_have_fulfilled_the_reward(
+    fp_endpoint, post_json, fp_event, alice
+) -> None:
+    post_json(fp_endpoint, fp_event(SEED))
+    reward_fulfil(reward=seed_reward(), actor=alice, note="Voucher sent")
+
+    redelivered = post_json(fp_endpoint, fp_event(SEED))
+    new_event = post_json(fp_endpoint, fp_event(SEED, event_id=13009999))
+
+    assert redelivered.status_code == 200
+    assert new_event.status_code == 200
+    assert redelivered.json()["status"] == new_event.json()["status"] == "fulfilled"
+    reward = seed_reward()
+    assert reward.fulfilment == Reward.Fulfilment.FULFILLED
+    assert reward.fulfilled_by == alice
+    assert reward.fulfilment_note == "Voucher sent"
+    assert reward.fulfilment_request_count == 1  # asks after fulfilment are not queued
+    first = WebhookDelivery.objects.get(idempotency_key="event:13007875")
+    assert (first.response_status, first.attempts) == (200, 2)
+
+
+def test_it_waits_for_approval_when_the_campaign_does_not_auto_approve(
+    fp_endpoint, post_json, fp_event, alice
+) -> None:
+    document = fp_event(SEED)
+    document["data"]["campaign"]["auto_approve_rewards"] = False
+
+    assert post_json(fp_endpoint, document).status_code == 202
+
+    reward = seed_reward()
+    assert reward.status == Reward.Status.PENDING
+    assert reward.fulfilment == Reward.Fulfilment.PENDING
+    with pytest.raises(Exception, match="approve it before fulfilling it"):
+        reward_fulfil(reward=reward, actor=alice)
+    reward_approve(reward=reward, actor=alice)
+    reward_fulfil(reward=seed_reward(), actor=alice)
+    assert post_json(fp_endpoint, document).status_code == 200
+
+
+def test_it_never_undoes_a_staff_decision(fp_endpoint, post_json, fp_event, alice) -> None:
+    document = fp_event(SEED)
+    document["data"]["campaign"]["auto_approve_rewards"] = False
+    post_json(fp_endpoint, document)
+    reward_deny(reward=seed_reward(), actor=alice, reason="Self-referral")
+
+    later = fp_event(SEED, event_id=13007877, at="2023-08-24T11:06:02.663Z")
+    later["data"]["status"] = "approved"
+    post_json(fp_endpoint, later)
+
+    reward = seed_reward()
+    assert (reward.status, reward.provider_status) == ("denied", "approved")
+    assert reward.decided_by == alice
+
+
+def test_it_keeps_the_has_issues_flag(fp_endpoint, post_json, fp_event) -> None:
+    document = fp_event(SEED)
+    document["data"]["has_issues"] = True
+
+    post_json(fp_endpoint, document)
+
+    assert seed_reward().has_issues is True
