@@ -16,7 +16,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 
 class Provider(models.TextChoices):
@@ -291,7 +292,17 @@ class Lead(MirroredModel):
 
     class Meta:
         constraints = [_unique_per_provider("uniq_lead_provider_id")]
-        indexes = [models.Index(fields=["-created", "-id"], name="lead_created_id")]
+        indexes = [
+            models.Index(fields=["-created", "-id"], name="lead_created_id"),
+            # The referrals list's date range and "signed up" sort: the provider's signup date,
+            # else when the hub first heard of the lead.
+            models.Index(
+                Coalesce("provider_created_at", "created").desc(),
+                F("id").desc(),
+                name="lead_signed_up",
+            ),
+            models.Index(fields=["customer_since", "promoter"], name="lead_customer_promoter"),
+        ]
 
     def __str__(self) -> str:
         return self.email or self.name or f"Lead {self.external_id}"

@@ -1,0 +1,72 @@
+"""The payout CSV: one row per promoter and unit, with the rewards it sums up.
+
+Rows are built while the database streams rewards ordered by promoter and unit, so memory holds
+one group at a time however large the export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from itertools import groupby
+from typing import Any
+
+from referralhub.models import Promoter
+
+HEADER = (
+    "promoter",
+    "email",
+    "paypal_email",
+    "amount",
+    "unit",
+    "currency",
+    "rewards",
+    "reward_ids",
+    "provider_reward_ids",
+)
+# A cell starting with one of these is a formula in spreadsheet programs: names and emails come
+# from the providers, so they are defused.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _group_key(row: Any) -> tuple:
+    return (row.promoter_id, row.unit, row.currency)
+
+
+def _promoter_name(row: Any) -> str:
+    if row.promoter_id is None:
+        return ""
+    # An unsaved instance, only to reuse the one rule for how a promoter is named.
+    promoter = Promoter(
+        first_name=row.promoter__first_name or "",
+        last_name=row.promoter__last_name or "",
+        email=row.promoter__email or "",
+        external_id=row.promoter__external_id or "",
+    )
+    return promoter.display_name
+
+
+def payout_rows(rewards: Iterable[Any]) -> Iterator[list[str]]:
+    """The header, then one line per (promoter, unit, currency) run of `rewards`."""
+    yield list(HEADER)
+    for _, group in groupby(rewards, key=_group_key):
+        items = list(group)
+        first = items[0]
+        amounts = [r.amount for r in items if r.amount is not None]
+        total = sum(amounts, Decimal(0)) if amounts else None
+        yield [
+            cell(_promoter_name(first)),
+            cell(first.promoter__email),
+            cell(first.promoter__paypal_email),
+            "" if total is None else f"{total.normalize():f}",
+            cell(first.unit),
+            cell(first.currency),
+            str(len(items)),
+            " ".join(str(r.id) for r in items),
+            cell(" ".join(r.external_id for r in items)),
+        ]

@@ -1,0 +1,126 @@
+"""Filter forms for the lists and the form behind every reward action.
+
+Filter forms never make a page fail: an invalid value is shown as an error and ignored.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from referralhub.models import Campaign, Provider, Suspicion
+from referralhub.services import MAX_BULK
+from webhooks.models import WebhookDelivery
+
+ANY = [("", "Any")]
+LEAD_STATES = (
+    "signup",
+    "active",
+    "subscribed",
+    "pending",
+    "moved",
+    "denied",
+    "cancelled",
+    "refunded",
+)
+SELF_REFERRAL = "self_referral"
+SUSPICION_CHOICES = [
+    *ANY,
+    (SELF_REFERRAL, "Self-referral suspects"),
+    *Suspicion.choices,
+]
+REFERRAL_SORTS = {
+    "added": "created",
+    "signed_up": "signed_up",  # an alias the referrals selector defines
+    "customer_since": "customer_since",
+    "email": "email",
+    "state": "state",
+}
+PERIODS = (7, 30, 90)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PeriodForm(forms.Form):
+    days = forms.TypedChoiceField(
+        choices=[(d, f"{d} days") for d in PERIODS], coerce=int, required=False
+    )
+
+    def period(self) -> int:
+        return (self.cleaned_data.get("days") or 30) if self.is_valid() else 30
+
+
+class ReferralFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=254, label="Search")
+    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name", "id"), required=False, empty_label="Any"
+    )
+    promoter = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    state = forms.ChoiceField(choices=ANY + [(s, s) for s in LEAD_STATES], required=False)
+    suspicion = forms.ChoiceField(choices=SUSPICION_CHOICES, required=False)
+    customers = forms.BooleanField(required=False, label="Customers only")
+    signed_up_from = forms.DateField(required=False, widget=DateInput, label="Signed up from")
+    signed_up_to = forms.DateField(required=False, widget=DateInput, label="to")
+    sort = forms.CharField(required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("signed_up_from"), data.get("signed_up_to")
+        if start and end and start > end:
+            self.add_error("signed_up_to", "The end of the range is before its start.")
+        sort = data.get("sort", "")
+        if sort.lstrip("-") not in REFERRAL_SORTS:
+            # A signup range reads best newest signup first (and that order has its index).
+            sort = "-signed_up" if start or end else "-added"
+        data["sort"] = sort
+        return data
+
+
+class RewardQueueFilterForm(forms.Form):
+    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    suspects = forms.BooleanField(required=False, label="Self-referral suspects only")
+
+
+class DeliveryFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=ANY + WebhookDelivery.Status.choices, required=False)
+    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    event_type = forms.CharField(required=False, max_length=100, label="Event type")
+
+
+class ExportFilterForm(forms.Form):
+    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    decided_from = forms.DateField(required=False, widget=DateInput, label="Approved from")
+    decided_to = forms.DateField(required=False, widget=DateInput, label="to")
+
+
+class RewardActionForm(forms.Form):
+    """Bulk actions post `action` and the checked `ids`; a row button posts `row=<action>:<id>`."""
+
+    action = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("deny", "Deny"), ("fulfil", "Mark fulfilled")],
+        required=False,
+    )
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    row = forms.RegexField(regex=r"^(approve|deny|fulfil):\d{1,18}$", required=False)
+    text = forms.CharField(required=False, max_length=2000, strip=True)
+    next = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Any integer id is a valid choice; whether it exists is the service's answer.
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("row"):
+            action, _, pk = data["row"].partition(":")
+            data["action"], data["ids"] = action, [int(pk)]
+        if not data.get("action"):
+            raise forms.ValidationError("Choose an action.")
+        if not data.get("ids"):
+            raise forms.ValidationError("Select at least one reward.")
+        if len(data["ids"]) > MAX_BULK:
+            raise forms.ValidationError(f"Select at most {MAX_BULK} rewards at once.")
+        return data

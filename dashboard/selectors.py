@@ -1,0 +1,207 @@
+"""Read queries behind the dashboard's lists and pages.
+
+Every list is one query for its rows (related rows joined with select_related), so a page costs
+the same number of queries whatever its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from dashboard.forms import REFERRAL_SORTS, SELF_REFERRAL
+from referralhub.models import (
+    SELF_REFERRAL_SUSPICIONS,
+    AuditEntry,
+    Lead,
+    Promoter,
+    Promotion,
+    Reward,
+)
+from webhooks.models import WebhookDelivery
+
+RELATED_ROWS = 50  # rows of each kind on a promoter's page
+MAX_SEARCH_IDS = 1000
+NULLABLE_SORTS = frozenset({"customer_since"})
+# When a lead signed up: the provider's date, else when the hub first heard of it (InviteReferrals
+# sends none). The referrals list filters and sorts on this expression; an index on it (see the
+# report to the lead) turns a date range over a million leads into an index range scan.
+SIGNED_UP = Coalesce("provider_created_at", "created")
+EXPORT_FIELDS = (
+    "id",
+    "external_id",
+    "amount",
+    "unit",
+    "currency",
+    "promoter_id",
+    "promoter__first_name",
+    "promoter__last_name",
+    "promoter__email",
+    "promoter__external_id",
+    "promoter__paypal_email",
+)
+
+
+def start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def signed_up_between(start: datetime | None, end: datetime | None) -> Q:
+    """Leads signed up in [start, end): the provider's date, or the hub's when it sent none
+    (InviteReferrals has no signup date). Two indexed columns, no COALESCE that hides them."""
+    provider_date, hub_date = Q(), Q(provider_created_at__isnull=True)
+    if start:
+        provider_date &= Q(provider_created_at__gte=start)
+        hub_date &= Q(created__gte=start)
+    if end:
+        provider_date &= Q(provider_created_at__lt=end)
+        hub_date &= Q(created__lt=end)
+    return provider_date | hub_date
+
+
+def referrals(filters: dict[str, Any]) -> QuerySet[Lead]:
+    leads = Lead.objects.select_related("promoter", "campaign", "promotion")
+    if q := filters.get("q"):
+        leads = leads.filter(_referral_search(q))
+    for field in ("provider", "state"):
+        if value := filters.get(field):
+            leads = leads.filter(**{field: value})
+    if campaign := filters.get("campaign"):
+        leads = leads.filter(campaign=campaign)
+    if promoter := filters.get("promoter"):
+        leads = leads.filter(promoter_id=promoter)
+    if suspicion := filters.get("suspicion"):
+        if suspicion == SELF_REFERRAL:
+            leads = leads.filter(suspicion__in=SELF_REFERRAL_SUSPICIONS)
+        else:
+            leads = leads.filter(suspicion=suspicion)
+    if filters.get("customers"):
+        leads = leads.filter(customer_since__isnull=False)
+    leads = leads.alias(signed_up=SIGNED_UP)
+    if start := filters.get("signed_up_from"):
+        leads = leads.filter(signed_up__gte=start_of(start))
+    if end := filters.get("signed_up_to"):
+        leads = leads.filter(signed_up__lt=start_of(end) + timedelta(days=1))
+    return _sorted(leads, filters.get("sort") or "-added")
+
+
+def _referral_search(q: str) -> Q:
+    """An email prefix, or exactly a ref id or referral code of the lead's promoter.
+
+    Each branch can use an index (the email prefix uses PostgreSQL's pattern index), so a search
+    over a million leads stays quick. The promoter and promotion ids are looked up first: an
+    OR over subqueries would make PostgreSQL scan every lead.
+    """
+    promoters = list(
+        Promoter.objects.filter(Q(default_ref_id=q) | Q(code=q)).values_list("pk", flat=True)[
+            :MAX_SEARCH_IDS
+        ]
+    )
+    promotions = list(
+        Promotion.objects.filter(ref_id=q).values_list("pk", flat=True)[:MAX_SEARCH_IDS]
+    )
+    match = Q(email__startswith=q) | Q(email__startswith=q.lower())
+    if promoters:
+        match |= Q(promoter_id__in=promoters)
+    if promotions:
+        match |= Q(promotion_id__in=promotions)
+    return match
+
+
+def _sorted(leads: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
+    field = REFERRAL_SORTS.get(sort.lstrip("-"), "created")
+    if field in NULLABLE_SORTS:
+        # Leads without that date have no place on its scale; and NULLS LAST would keep
+        # PostgreSQL from reading the order off the index.
+        leads = leads.filter(**{f"{field}__isnull": False})
+    prefix = "-" if sort.startswith("-") else ""
+    return leads.order_by(f"{prefix}{field}", f"{prefix}id")
+
+
+def promoter_page(promoter: Promoter) -> dict[str, Any]:
+    """Everything on a promoter's page, each kind of row in one query."""
+    rewards = list(
+        promoter.rewards.select_related("lead", "campaign").order_by("-created", "-id")[
+            :RELATED_ROWS
+        ]
+    )
+    return {
+        "promotions": list(promoter.promotions.select_related("campaign").order_by("-created")),
+        "leads": list(
+            promoter.leads.select_related("campaign").order_by("-created", "-id")[:RELATED_ROWS]
+        ),
+        "rewards": rewards,
+        "conversions": list(
+            promoter.conversions.select_related("lead").order_by("-created", "-id")[:RELATED_ROWS]
+        ),
+        "history": audit_history_for(Reward, [r.pk for r in rewards]),
+    }
+
+
+def approval_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
+    """Oldest first, in the order of the partial index `reward_approval_queue`."""
+    rewards = Reward.objects.filter(status=Reward.Status.PENDING)
+    if provider := filters.get("provider"):
+        rewards = rewards.filter(provider=provider)
+    if filters.get("suspects"):
+        rewards = rewards.filter(lead__suspicion__in=SELF_REFERRAL_SUSPICIONS)
+    return rewards.select_related("promoter", "lead", "campaign").order_by("created", "id")
+
+
+def fulfilment_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
+    """Oldest request first, in the order of the partial index `reward_fulfilment_queue`."""
+    rewards = Reward.objects.filter(fulfilment=Reward.Fulfilment.PENDING)
+    if provider := filters.get("provider"):
+        rewards = rewards.filter(provider=provider)
+    return rewards.select_related("promoter", "lead", "campaign").order_by(
+        "fulfilment_requested_at", "id"
+    )
+
+
+def deliveries(filters: dict[str, Any]) -> QuerySet[WebhookDelivery]:
+    rows = WebhookDelivery.objects.select_related("endpoint")
+    for field in ("status", "provider", "event_type"):
+        if value := filters.get(field):
+            rows = rows.filter(**{field: value})
+    # The body can be a megabyte: the list does not need it.
+    return rows.defer("body", "headers", "error").order_by("-received_at", "-id")
+
+
+def audit_history(obj: models.Model) -> list[AuditEntry]:
+    return audit_history_for(type(obj), [obj.pk])
+
+
+def audit_history_for(model: type[models.Model], pks: list[Any]) -> list[AuditEntry]:
+    if not pks:
+        return []
+    content_type = ContentType.objects.get_for_model(model)
+    return list(
+        AuditEntry.objects.filter(
+            content_type=content_type, object_id__in=[str(pk) for pk in pks]
+        ).select_related("actor")[:200]
+    )
+
+
+def approved_rewards_for_export(filters: dict[str, Any]) -> Iterator[Any]:
+    """Approved rewards as plain rows (no model instances: an export can be 100k rewards),
+    ordered by promoter and unit so that each payout line's rewards come together, streamed
+    from the database in chunks."""
+    rewards = Reward.objects.filter(status=Reward.Status.APPROVED)
+    if provider := filters.get("provider"):
+        rewards = rewards.filter(provider=provider)
+    if start := filters.get("decided_from"):
+        rewards = rewards.filter(decided_at__gte=start_of(start))
+    if end := filters.get("decided_to"):
+        rewards = rewards.filter(decided_at__lt=start_of(end) + timedelta(days=1))
+    return (
+        rewards.order_by("promoter_id", "unit", "currency", "id")
+        .values_list(*EXPORT_FIELDS, named=True)
+        .iterator(chunk_size=2000)
+    )

@@ -1,0 +1,24 @@
+from dashboard.views.deliveries import delivery_detail, delivery_list, delivery_replay
+from dashboard.views.overview import overview
+from dashboard.views.referrals import promoter_detail, referral_list
+from dashboard.views.rewards import (
+    approval_queue,
+    export_approved,
+    fulfilment_queue,
+    reward_act,
+    reward_detail,
+)
+
+__all__ = [
+    "approval_queue",
+    "delivery_detail",
+    "delivery_list",
+    "delivery_replay",
+    "export_approved",
+    "fulfilment_queue",
+    "overview",
+    "promoter_detail",
+    "referral_list",
+    "reward_act",
+    "reward_detail",
+]

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from dashboard import exports, selectors
+from dashboard.access import forbidden, staff_required
+from dashboard.forms import ExportFilterForm, RewardActionForm, RewardQueueFilterForm
+from dashboard.pagination import PAGE_SIZES, paginate
+from referralhub import services
+from referralhub.models import Reward
+
+DONE = {"approve": "Approved", "deny": "Denied", "fulfil": "Marked fulfilled"}
+
+
+def _permissions(request: HttpRequest) -> dict[str, bool]:
+    return {
+        "can_approve": services.can_act(request.user, "approve"),
+        "can_fulfil": services.can_act(request.user, "fulfil"),
+    }
+
+
+def _queue(
+    request: HttpRequest, queryset_for: Callable[[dict[str, Any]], QuerySet[Reward]], template: str
+) -> HttpResponse:
+    form = RewardQueueFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = paginate(queryset_for(filters), request)
+    context = {
+        "form": form,
+        "page": page,
+        "sizes": PAGE_SIZES,
+        "export_form": ExportFilterForm(),
+        **_permissions(request),
+    }
+    return render(request, template, context)
+
+
+@staff_required
+def approval_queue(request: HttpRequest) -> HttpResponse:
+    return _queue(request, selectors.approval_queue, "dashboard/approvals.html")
+
+
+@staff_required
+def fulfilment_queue(request: HttpRequest) -> HttpResponse:
+    return _queue(request, selectors.fulfilment_queue, "dashboard/fulfilments.html")
+
+
+@staff_required
+def reward_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    reward = get_object_or_404(
+        Reward.objects.select_related(
+            "promoter", "lead", "campaign", "conversion", "decided_by", "fulfilled_by"
+        ),
+        pk=pk,
+    )
+    context = {
+        "reward": reward,
+        "history": selectors.audit_history(reward),
+        "approve_refused": services.refusal_reason(reward, "approve"),
+        "fulfil_refused": services.refusal_reason(reward, "fulfil"),
+        **_permissions(request),
+    }
+    return render(request, "dashboard/reward.html", context)
+
+
+def _back(request: HttpRequest, target: str | None) -> str:
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("dashboard:approvals")
+
+
+@staff_required
+@require_POST
+def reward_act(request: HttpRequest) -> HttpResponse:
+    """Approve, deny or fulfil the selected rewards, all through `services.rewards_act`."""
+    if not any(services.can_act(request.user, a) for a in DONE):
+        return forbidden(request, "You do not have permission to act on rewards.")
+    form = RewardActionForm(request.POST)
+    back = _back(request, request.POST.get("next"))
+    if not form.is_valid():
+        for error in form.errors.values():
+            messages.error(request, " ".join(error))
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        rewards = services.rewards_act(
+            action=data["action"], reward_ids=data["ids"], actor=request.user, text=data["text"]
+        )
+    except PermissionDenied as exc:
+        return forbidden(request, str(exc))
+    except services.TransitionNotAllowed as exc:
+        reasons = "; ".join(f"reward #{pk} is {why}" for pk, why in exc.errors.items())
+        messages.error(request, f"Nothing was changed: {reasons}.")
+    except (services.RewardNotFound, ValueError) as exc:
+        messages.error(request, f"Nothing was changed: {exc}")
+    else:
+        messages.success(request, _done_message(data["action"], rewards, data["text"]))
+    return redirect(back)
+
+
+def _done_message(action: str, rewards: list[Reward], text: str) -> str:
+    noun = "reward" if len(rewards) == 1 else "rewards"
+    ids = ", ".join(f"#{r.pk}" for r in rewards[:10]) + ("…" if len(rewards) > 10 else "")
+    message = f"{DONE[action]} {len(rewards)} {noun} ({ids})"
+    if text:
+        message += f" — “{text}”"
+    if action == "fulfil":
+        message += ". The provider's next fulfilment request will be answered 200"
+    return message + "."
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, to stream it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@staff_required
+def export_approved(request: HttpRequest) -> StreamingHttpResponse:
+    form = ExportFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    writer = csv.writer(_Echo())
+    rows = exports.payout_rows(selectors.approved_rewards_for_export(filters))
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    name = f"approved-rewards-{date.today():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

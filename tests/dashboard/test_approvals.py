@@ -1,0 +1,201 @@
+"""The approval queue and the approve/deny actions, always through the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from referralhub.models import AuditEntry, Reward
+from tests.dashboard.conftest import make_lead, make_promoter, make_reward
+
+ACT = "/dashboard/rewards/act/"
+QUEUE = "/dashboard/rewards/approvals/"
+
+
+@pytest.fixture
+def pending(db) -> list[Reward]:
+    promoter = make_promoter(first_name="Grace", last_name="Hopper")
+    honest = make_lead(promoter, email="honest@example.com", suspicion="no_suspicion")
+    sneaky = make_lead(promoter, email="sneaky@example.com", suspicion="same_ip_suspicion")
+    return [
+        make_reward(promoter, honest),
+        make_reward(promoter, sneaky, amount=3, unit="free_months", currency=""),
+    ]
+
+
+def test_it_lists_pending_rewards_with_lead_and_promoter(as_alice: Client, pending) -> None:
+    make_reward(make_promoter(), status=Reward.Status.APPROVED, external_id="already")
+    response = as_alice.get(QUEUE)
+    html = response.content.decode()
+    assert [r.pk for r in response.context["page"].items] == [r.pk for r in pending]
+    assert "Grace Hopper" in html
+    assert "honest@example.com" in html
+    assert "15.00 USD" in html
+    assert "3 free months" in html
+    assert 'class="suspect"' in html
+    assert "Same IP" in html
+    assert "already" not in html
+
+
+def test_it_filters_self_referral_suspects(as_alice: Client, pending) -> None:
+    response = as_alice.get(QUEUE, {"suspects": "on"})
+    assert [r.pk for r in response.context["page"].items] == [pending[1].pk]
+
+
+def test_it_shows_action_buttons_only_with_permission(
+    as_alice: Client, client: Client, bob: User, pending
+) -> None:
+    assert b'value="approve"' in as_alice.get(QUEUE).content
+    client.force_login(bob)
+    html = client.get(QUEUE).content
+    assert b'value="approve"' not in html
+    assert b'name="ids"' not in html
+
+
+def test_it_approves_one_reward_and_records_who_and_why(as_alice: Client, alice, pending) -> None:
+    response = as_alice.post(
+        ACT, {"row": f"approve:{pending[0].pk}", "next": QUEUE, "text": "ok"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == QUEUE
+    reward = Reward.objects.get(pk=pending[0].pk)
+    assert reward.status == "approved"
+    assert reward.decided_by == alice
+    assert "Approved 1 reward" in response.content.decode()
+    entry = AuditEntry.objects.get(object_id=str(reward.pk))
+    assert (entry.actor, entry.action, entry.note) == (alice, "approve", "ok")
+    assert entry.changes["status"] == ["pending", "approved"]
+    assert Reward.objects.get(pk=pending[1].pk).status == "pending"
+
+
+def test_it_approves_many_at_once(as_alice: Client, pending) -> None:
+    ids = [r.pk for r in pending]
+    as_alice.post(ACT, {"action": "approve", "ids": ids})
+    assert set(Reward.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"approved"}
+    assert AuditEntry.objects.filter(action="approve").count() == 2
+
+
+def test_it_asks_for_a_reason_to_deny(as_alice: Client, pending) -> None:
+    response = as_alice.post(
+        ACT, {"action": "deny", "ids": [pending[0].pk], "text": "  "}, follow=True
+    )
+    assert "A reason is required" in response.content.decode()
+    assert Reward.objects.get(pk=pending[0].pk).status == "pending"
+    assert not AuditEntry.objects.exists()
+
+
+def test_it_denies_with_the_reason(as_alice: Client, pending) -> None:
+    ids = [r.pk for r in pending]
+    response = as_alice.post(
+        ACT, {"action": "deny", "ids": ids, "text": "self-referral"}, follow=True
+    )
+    assert "Denied 2 rewards" in response.content.decode()
+    rewards = Reward.objects.filter(pk__in=ids)
+    assert {(r.status, r.decision_reason) for r in rewards} == {("denied", "self-referral")}
+
+
+def test_it_refuses_to_decide_twice_and_changes_nothing(as_alice: Client, pending) -> None:
+    as_alice.post(ACT, {"row": f"approve:{pending[0].pk}"})
+    response = as_alice.post(
+        ACT, {"action": "deny", "ids": [r.pk for r in pending], "text": "no"}, follow=True
+    )
+    html = response.content.decode()
+    assert "Nothing was changed" in html
+    assert "already approved" in html
+    assert Reward.objects.get(pk=pending[0].pk).status == "approved"
+    assert Reward.objects.get(pk=pending[1].pk).status == "pending"
+
+
+def test_it_reports_unknown_rewards(as_alice: Client) -> None:
+    response = as_alice.post(ACT, {"action": "approve", "ids": [999999]}, follow=True)
+    assert "No reward with id 999999" in response.content.decode()
+
+
+def test_it_says_when_nothing_is_selected(as_alice: Client, pending) -> None:
+    response = as_alice.post(ACT, {"action": "approve"}, follow=True)
+    assert "Select at least one reward" in response.content.decode()
+
+
+def test_it_refuses_a_forged_post_without_permission(as_bob: Client, pending) -> None:
+    response = as_bob.post(ACT, {"action": "approve", "ids": [pending[0].pk]})
+    assert response.status_code == 403
+    assert Reward.objects.get(pk=pending[0].pk).status == "pending"
+
+
+def test_it_refuses_approval_to_staff_who_may_only_fulfil(client, dave, pending) -> None:
+    client.force_login(dave)
+    response = client.post(ACT, {"action": "approve", "ids": [pending[0].pk]})
+    assert response.status_code == 403
+    assert Reward.objects.get(pk=pending[0].pk).status == "pending"
+
+
+def test_it_refuses_non_staff_and_anonymous_posts(client: Client, carol, pending) -> None:
+    data = {"action": "approve", "ids": [pending[0].pk]}
+    assert client.post(ACT, data).status_code == 302
+    client.force_login(carol)
+    assert client.post(ACT, data).status_code == 403
+    assert Reward.objects.get(pk=pending[0].pk).status == "pending"
+
+
+def test_it_enforces_csrf(alice, pending) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(ACT, {"action": "approve", "ids": [pending[0].pk]})
+    assert response.status_code == 403
+    assert Reward.objects.get(pk=pending[0].pk).status == "pending"
+
+
+def test_it_accepts_the_csrf_token_from_the_page(alice, pending) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    client.get(QUEUE)
+    token = client.cookies["csrftoken"].value
+    data = {"action": "approve", "ids": [pending[0].pk], "csrfmiddlewaretoken": token}
+    assert client.post(ACT, data).status_code == 302
+    assert Reward.objects.get(pk=pending[0].pk).status == "approved"
+
+
+def test_it_only_accepts_post(as_alice: Client) -> None:
+    assert as_alice.get(ACT).status_code == 405
+
+
+def test_it_never_redirects_off_site(as_alice: Client, pending) -> None:
+    response = as_alice.post(
+        ACT, {"row": f"approve:{pending[0].pk}", "next": "https://evil.example.com/"}
+    )
+    assert response["Location"] == QUEUE
+
+
+def test_it_shows_the_audit_history_on_the_reward_page(as_alice: Client, pending) -> None:
+    as_alice.post(ACT, {"action": "deny", "ids": [pending[1].pk], "text": "same IP as promoter"})
+    html = as_alice.get(reverse("dashboard:reward", args=[pending[1].pk])).content.decode()
+    assert "alice" in html
+    assert "same IP as promoter" in html
+    assert "deny" in html
+    assert "Decided already" in html  # no second decision offered
+    assert 'value="approve"' not in html
+
+
+def test_it_offers_deny_with_a_reason_on_the_reward_page(as_alice: Client, pending) -> None:
+    html = as_alice.get(reverse("dashboard:reward", args=[pending[1].pk])).content.decode()
+    assert 'value="deny"' in html
+    assert "required" in html
+    assert "Possible self-referral" in html
+
+
+def test_it_answers_404_for_an_unknown_reward(as_alice: Client) -> None:
+    assert as_alice.get(reverse("dashboard:reward", args=[424242])).status_code == 404
+
+
+def test_it_rejects_malformed_input_without_a_500(as_alice: Client, pending) -> None:
+    for data in (
+        {"action": "approve", "ids": ["abc"]},
+        {"action": "explode", "ids": [pending[0].pk]},
+        {"row": "approve:x"},
+        {"action": "approve", "ids": list(range(1, 103))},
+    ):
+        response = as_alice.post(ACT, data, follow=True)
+        assert response.status_code == 200
+        assert 'class="message error"' in response.content.decode()
+    assert Reward.objects.filter(status="pending").count() == 2

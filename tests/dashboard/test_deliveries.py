@@ -1,0 +1,114 @@
+"""The inbox in the dashboard: filters, a delivery's page and one-click replay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from referralhub.models import AuditEntry, Lead
+from tests.dashboard.conftest import make_delivery
+from webhooks.models import WebhookDelivery
+
+LIST = "/dashboard/deliveries/"
+
+
+@pytest.fixture
+def failed(fp_endpoint, payload) -> WebhookDelivery:
+    """A valid delivery whose processing failed (say, a bug since fixed)."""
+    return make_delivery(
+        fp_endpoint,
+        event_type="new_customer",
+        status=WebhookDelivery.Status.FAILED,
+        error="Traceback: boom",
+        response_status=500,
+        body=json.dumps(payload("firstpromoter_new_customer_seed.json")),
+        headers={"Content-Type": "application/json", "User-Agent": "FirstPromoter"},
+    )
+
+
+def test_it_filters_by_status_provider_and_event_type(
+    as_bob: Client, fp_endpoint, rr_endpoint, failed
+) -> None:
+    ok = make_delivery(fp_endpoint, event_type="lead_signup")
+    rr = make_delivery(rr_endpoint, event_type="referee_added")
+
+    def shown(**query: str) -> list[int]:
+        return [d.pk for d in as_bob.get(LIST, query).context["page"].items]
+
+    assert shown() == [rr.pk, ok.pk, failed.pk]
+    assert shown(status="failed") == [failed.pk]
+    assert shown(provider="referralrocket") == [rr.pk]
+    assert shown(event_type="lead_signup") == [ok.pk]
+    assert shown(status="bogus") == [rr.pk, ok.pk, failed.pk]  # a bad filter is ignored
+
+
+def test_it_shows_headers_and_a_pretty_body(as_bob: Client, failed) -> None:
+    html = as_bob.get(reverse("dashboard:delivery", args=[failed.pk])).content.decode()
+    assert "User-Agent" in html
+    assert "FirstPromoter" in html
+    assert "\n  &quot;data&quot;: {\n    &quot;cancelled_at&quot;" in html
+    assert "Traceback: boom" in html
+
+
+def test_it_shows_a_non_json_body_as_is(as_bob: Client, ir_endpoint) -> None:
+    delivery = make_delivery(ir_endpoint, body="orderID=1&conversion=success", method="PUT")
+    html = as_bob.get(reverse("dashboard:delivery", args=[delivery.pk])).content.decode()
+    assert "orderID=1&amp;conversion=success" in html
+
+
+def test_it_replays_a_failed_delivery_and_records_it(client, replayer, failed) -> None:
+    client.force_login(replayer)
+    page = client.get(reverse("dashboard:delivery", args=[failed.pk])).content.decode()
+    assert ">Replay<" in page
+    response = client.post(reverse("dashboard:delivery_replay", args=[failed.pk]), follow=True)
+    failed.refresh_from_db()
+    assert failed.status == "processed"
+    assert Lead.objects.filter(external_id="91011").exists()
+    assert "now processed (HTTP 200)" in response.content.decode()
+    entry = AuditEntry.objects.get(action="replay")
+    assert entry.actor == replayer
+    assert entry.changes == {"status": ["failed", "processed"]}
+    assert "Answered HTTP 200" in response.content.decode()  # the history on the page
+
+
+def test_it_replays_a_rejected_delivery_that_is_still_bad(client, replayer, fp_endpoint) -> None:
+    bad = make_delivery(fp_endpoint, status=WebhookDelivery.Status.REJECTED, body="{}")
+    client.force_login(replayer)
+    response = client.post(reverse("dashboard:delivery_replay", args=[bad.pk]), follow=True)
+    assert "still rejected (HTTP 400)" in response.content.decode()
+    assert AuditEntry.objects.filter(action="replay", object_id=str(bad.pk)).exists()
+
+
+def test_it_does_not_replay_a_processed_delivery(client, replayer, fp_endpoint) -> None:
+    done = make_delivery(fp_endpoint)
+    client.force_login(replayer)
+    assert b">Replay<" not in client.get(reverse("dashboard:delivery", args=[done.pk])).content
+    response = client.post(reverse("dashboard:delivery_replay", args=[done.pk]), follow=True)
+    assert "only failed or rejected" in response.content.decode()
+    assert not AuditEntry.objects.exists()
+
+
+def test_it_refuses_replay_without_permission(as_bob: Client, failed) -> None:
+    assert b">Replay<" not in as_bob.get(reverse("dashboard:delivery", args=[failed.pk])).content
+    response = as_bob.post(reverse("dashboard:delivery_replay", args=[failed.pk]))
+    assert response.status_code == 403
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+
+
+def test_it_enforces_csrf_on_replay(replayer, failed) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(replayer)
+    assert client.post(reverse("dashboard:delivery_replay", args=[failed.pk])).status_code == 403
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+
+
+def test_it_refuses_replay_to_anonymous_and_non_staff(client, carol, failed) -> None:
+    url = reverse("dashboard:delivery_replay", args=[failed.pk])
+    assert client.post(url).status_code == 302
+    client.force_login(carol)
+    assert client.post(url).status_code == 403

@@ -1,0 +1,127 @@
+"""The fulfilment queue, marking rewards fulfilled, and the provider's round trip."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from referralhub.models import AuditEntry, Reward
+from tests.dashboard.conftest import make_promoter, make_reward
+
+ACT = "/dashboard/rewards/act/"
+QUEUE = "/dashboard/rewards/fulfilments/"
+
+
+@pytest.fixture
+def waiting(db) -> list[Reward]:
+    now = timezone.now()
+    promoter = make_promoter(first_name="Barbara", last_name="Liskov")
+
+    def queued(hours: int, count: int, **values) -> Reward:
+        return make_reward(
+            promoter,
+            amount=3,
+            unit="free_months",
+            currency="",
+            fulfilment=Reward.Fulfilment.PENDING,
+            fulfilment_requested_at=now - timedelta(hours=hours),
+            fulfilment_last_requested_at=now,
+            fulfilment_request_count=count,
+            **values,
+        )
+
+    return [
+        queued(5, 4, status=Reward.Status.APPROVED),
+        queued(48, 1, status=Reward.Status.APPROVED),
+        queued(1, 2, status=Reward.Status.PENDING),
+    ]
+
+
+def test_it_lists_the_queue_oldest_first_with_times_asked(as_alice: Client, waiting) -> None:
+    make_reward(
+        make_promoter(), fulfilment=Reward.Fulfilment.FULFILLED, fulfilled_at=timezone.now()
+    )
+    response = as_alice.get(QUEUE)
+    assert [r.pk for r in response.context["page"].items] == [
+        waiting[1].pk,
+        waiting[0].pk,
+        waiting[2].pk,
+    ]
+    html = response.content.decode()
+    assert "4\N{MULTIPLICATION SIGN}" in html
+    assert "3 free months" in html
+    assert "Barbara Liskov" in html
+    assert "Decide first" in html  # the unapproved one cannot be ticked
+
+
+def test_it_marks_many_fulfilled_with_a_note(as_alice: Client, alice, waiting) -> None:
+    ids = [waiting[0].pk, waiting[1].pk]
+    response = as_alice.post(
+        ACT, {"action": "fulfil", "ids": ids, "text": "credited", "next": QUEUE}, follow=True
+    )
+    assert "Marked fulfilled 2 rewards" in response.content.decode()
+    for reward in Reward.objects.filter(pk__in=ids):
+        assert reward.fulfilment == "fulfilled"
+        assert (reward.fulfilled_by, reward.fulfilment_note) == (alice, "credited")
+    assert AuditEntry.objects.filter(action="fulfil", note="credited").count() == 2
+    assert [r.pk for r in response.context["page"].items] == [waiting[2].pk]
+
+
+def test_it_refuses_to_fulfil_an_undecided_reward(as_alice: Client, waiting) -> None:
+    response = as_alice.post(ACT, {"row": f"fulfil:{waiting[2].pk}"}, follow=True)
+    assert "approve it before fulfilling it" in response.content.decode()
+    assert Reward.objects.get(pk=waiting[2].pk).fulfilment == "pending"
+
+
+def test_it_refuses_to_fulfil_twice(as_alice: Client, waiting) -> None:
+    as_alice.post(ACT, {"row": f"fulfil:{waiting[0].pk}"})
+    response = as_alice.post(ACT, {"row": f"fulfil:{waiting[0].pk}"}, follow=True)
+    assert "already fulfilled" in response.content.decode()
+    assert AuditEntry.objects.filter(action="fulfil").count() == 1
+
+
+def test_it_refuses_fulfilment_without_permission(as_bob: Client, waiting) -> None:
+    assert b'value="fulfil"' not in as_bob.get(QUEUE).content
+    response = as_bob.post(ACT, {"action": "fulfil", "ids": [waiting[0].pk]})
+    assert response.status_code == 403
+    assert Reward.objects.get(pk=waiting[0].pk).fulfilment == "pending"
+
+
+def test_it_lets_a_fulfiller_fulfil_but_not_approve(client: Client, dave, waiting) -> None:
+    client.force_login(dave)
+    assert b'value="fulfil"' in client.get(QUEUE).content
+    assert b'value="approve"' not in client.get("/dashboard/rewards/approvals/").content
+    client.post(ACT, {"row": f"fulfil:{waiting[0].pk}"})
+    assert Reward.objects.get(pk=waiting[0].pk).fulfilment == "fulfilled"
+
+
+def test_it_completes_the_firstpromoter_round_trip(
+    as_alice: Client, alice, fp_endpoint, post_json, payload
+) -> None:
+    seed = payload("firstpromoter_fulfilment_pending_seed.json")
+    first = post_json(fp_endpoint, seed)
+    assert first.status_code == 202
+    reward = Reward.objects.get(provider="firstpromoter", external_id="2429153")
+    assert reward.fulfilment == "pending"
+    assert reward.status == "approved"
+    assert reward.pk in [r.pk for r in as_alice.get(QUEUE).context["page"].items]
+
+    response = as_alice.post(ACT, {"row": f"fulfil:{reward.pk}", "text": "3 months added"})
+    assert response.status_code == 302
+
+    again = post_json(fp_endpoint, seed)
+    assert again.status_code == 200
+    assert again.json()["status"] == "fulfilled"
+    reward.refresh_from_db()
+    assert (reward.fulfilment, reward.fulfilled_by, reward.fulfilment_note) == (
+        "fulfilled",
+        alice,
+        "3 months added",
+    )
+    history = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
+    assert "3 months added" in history
+    assert "fulfil" in history

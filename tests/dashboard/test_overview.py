@@ -1,0 +1,146 @@
+"""The overview: a period beside the previous one, queues, inbox problems, top promoters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from dashboard import stats
+from referralhub.models import Reward
+from tests.dashboard.conftest import (
+    days_ago,
+    make_conversion,
+    make_delivery,
+    make_lead,
+    make_promoter,
+    make_reward,
+)
+from webhooks.models import WebhookDelivery
+
+URL = "/dashboard/"
+
+
+@pytest.fixture
+def world(db, fp_endpoint):
+    star = make_promoter(first_name="Star", last_name="Promoter")
+    other = make_promoter(first_name="Other", last_name="Promoter")
+    # This period: 4 leads (one from a provider without signup dates), 2 customers.
+    make_lead(star, provider_created_at=days_ago(1), customer_since=days_ago(1))
+    make_lead(star, provider_created_at=days_ago(2), customer_since=days_ago(1))
+    make_lead(other, provider_created_at=days_ago(3))
+    make_lead(other, provider="invitereferrals", provider_created_at=None)
+    # Previous period: 2 leads, 1 customer.
+    old = make_lead(other, provider_created_at=days_ago(40), customer_since=days_ago(35))
+    make_lead(other, provider_created_at=days_ago(45))
+    # Revenue: an InviteReferrals sale, and one FirstPromoter sale that earned two rewards.
+    make_conversion(star, None, purchase_value=Decimal("100"), currency="USD")
+    make_conversion(star, None, purchase_value=Decimal("999"), status="fail", currency="USD")
+    for tier in (1, 2):
+        make_reward(
+            star,
+            sale_external_id="sale-1",
+            conversion_amount=Decimal("49"),
+            provider_created_at=days_ago(2),
+            tier_level=tier,
+        )
+    make_reward(
+        other,
+        old,
+        sale_external_id="sale-0",
+        conversion_amount=Decimal("20"),
+        provider_created_at=days_ago(40),
+        status=Reward.Status.APPROVED,
+        fulfilment=Reward.Fulfilment.PENDING,
+    )
+    make_reward(other, amount=Decimal(3), unit="free_months", currency="")
+    make_delivery(fp_endpoint, status=WebhookDelivery.Status.FAILED)
+    make_delivery(fp_endpoint, status=WebhookDelivery.Status.REJECTED)
+    make_delivery(
+        fp_endpoint,
+        status=WebhookDelivery.Status.FAILED,
+        received_at=timezone.now() - timedelta(hours=30),
+    )
+    return star
+
+
+def test_it_compares_the_period_with_the_previous_one(as_bob: Client, world) -> None:
+    response = as_bob.get(URL)
+    metrics = {m.label: (m.current, m.previous) for m in response.context["metrics"]}
+    assert metrics["Leads"] == ("4", "2")
+    assert metrics["Customers"] == ("2", "1")
+    assert metrics["Conversion rate"] == ("50.0%", "50.0%")
+    assert metrics["Referred revenue"] == ("149.00 USD", "20.00 USD")
+    changes = {m.label: m.change for m in response.context["metrics"]}
+    assert changes["Leads"] == 100.0
+    assert changes["Conversion rate"] == 0.0
+
+
+def test_it_shows_the_queues_and_delivery_problems(as_bob: Client, world) -> None:
+    response = as_bob.get(URL)
+    pending = {(row["unit"], row["count"], row["display"]) for row in response.context["pending"]}
+    assert pending == {("cash", 2, "30.00 USD"), ("free_months", 1, "3 free months")}
+    assert response.context["pending_count"] == 3
+    assert response.context["fulfilment_queue"] == 1
+    assert response.context["problems"] == {"failed": 1, "rejected": 1}
+    html = response.content.decode()
+    assert "30.00 USD" in html
+    assert "1 failed · 1 rejected" in html
+
+
+def test_it_ranks_top_promoters_by_customers(as_bob: Client, world) -> None:
+    top = as_bob.get(URL).context["top_promoters"][0]
+    assert (top["promoter"].pk, top["customers"], top["leads"]) == (world.pk, 2, 2)
+
+
+def test_it_draws_the_chart_as_inline_svg(as_bob: Client, world) -> None:
+    response = as_bob.get(URL, {"days": "7"})
+    html = response.content.decode()
+    assert '<svg class="chart"' in html
+    assert html.count('<rect class="leads"') == 7
+    assert response.context["chart_totals"] == (4, 2)
+    assert '<script src="http' not in html  # nothing from a CDN
+
+
+@pytest.mark.parametrize(("query", "days"), [("7", 7), ("90", 90), ("30", 30), ("999", 30)])
+def test_it_takes_a_period_of_7_30_or_90_days(as_bob: Client, db, query, days) -> None:
+    response = as_bob.get(URL, {"days": query})
+    assert response.status_code == 200
+    assert response.context["days"] == days
+
+
+def test_it_counts_days_without_leads_as_zero(db) -> None:
+    rows = stats.per_day(stats.activity(stats.window(7)))
+    assert len(rows) == 7
+    assert all(leads == customers == 0 for _, leads, customers in rows)
+    assert rows[-1][0] == timezone.localdate()
+
+
+def test_it_shows_money_without_a_currency_plainly() -> None:
+    assert stats.money({"": Decimal("5"), "EUR": Decimal("2.5")}) == (
+        "5.00 (no currency)\n2.50 EUR"
+    )
+
+
+def test_it_compares_revenue_only_in_one_currency(db) -> None:
+    same = stats._revenue_metric({"USD": Decimal("150")}, {"USD": Decimal("100")})
+    assert same.change == 50.0
+    mixed = stats._revenue_metric({"USD": Decimal("1"), "EUR": Decimal("1")}, {"USD": Decimal(1)})
+    assert mixed.change is None
+    assert mixed.current == "1.00 USD\n1.00 EUR"
+
+
+def test_it_recounts_lead_figures_at_most_every_few_minutes(
+    as_bob: Client, world, django_assert_max_num_queries
+) -> None:
+    as_bob.get(URL)
+    make_lead(None, provider_created_at=days_ago(1))
+    make_reward(world)
+    with django_assert_max_num_queries(7):
+        response = as_bob.get(URL)
+    metrics = {m.label: m.current for m in response.context["metrics"]}
+    assert metrics["Leads"] == "4"  # cached: the new lead shows at the next recount
+    assert response.context["pending_count"] == 4  # the queues are always live

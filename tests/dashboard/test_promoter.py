@@ -1,0 +1,55 @@
+"""A promoter's page: profile, balances, promotions, leads, rewards, conversions, payloads."""
+
+from __future__ import annotations
+
+from django.test import Client
+from django.urls import reverse
+
+from referralhub.models import Promotion
+from tests.dashboard.conftest import make_conversion, make_lead, make_promoter, make_reward
+
+
+def test_it_shows_everything_about_the_promoter(as_bob: Client, db) -> None:
+    promoter = make_promoter(
+        first_name="Grace",
+        last_name="Hopper",
+        paypal_email="grace@paypal.example.com",
+        earnings_balance={"cash": "8.82", "free_months": "3"},
+        current_balance={"cash": "1.50"},
+        payload={"id": 7, "email": "grace@example.com", "auth_token": "secret-token-1"},
+    )
+    Promotion.objects.create(
+        provider="firstpromoter",
+        external_id="p9",
+        promoter=promoter,
+        ref_id="grace-ref",
+        visitors_count=40,
+        leads_count=12,
+        customers_count=5,
+    )
+    lead = make_lead(promoter, email="ref1@example.com", suspicion="same_promoter_email")
+    make_reward(promoter, lead, amount=3, unit="free_months", currency="")
+    make_conversion(promoter, lead, order_id="ORD-77")
+
+    html = as_bob.get(reverse("dashboard:promoter", args=[promoter.pk])).content.decode()
+    for text in (
+        "Grace Hopper",
+        "grace@paypal.example.com",
+        "8.82 USD",
+        "3 free months",
+        "1.50 USD",
+        "grace-ref",
+        ">40<",
+        ">12<",
+        "ref1@example.com",
+        "Same email as promoter",
+        "ORD-77",
+        f"?promoter={promoter.pk}",
+    ):
+        assert text in html, text
+    assert "secret-token-1" not in html  # credentials never shown
+    assert "&quot;auth_token&quot;: &quot;[redacted]&quot;" in html
+
+
+def test_it_answers_404_for_an_unknown_promoter(as_bob: Client) -> None:
+    assert as_bob.get(reverse("dashboard:promoter", args=[987654])).status_code == 404
