@@ -336,6 +336,7 @@ class Conversion(MirroredModel):
 
     class Meta:
         constraints = [_unique_per_provider("uniq_conversion_provider_id")]
+        indexes = [models.Index(fields=["-created", "-id"], name="conversion_created_id")]
 
     def __str__(self) -> str:
         return f"Order {self.order_id or self.external_id}"
@@ -432,6 +433,7 @@ class Reward(MirroredModel):
                 condition=Q(status="pending"),
                 name="reward_approval_queue",
             ),
+            models.Index(fields=["-created", "-id"], name="reward_created_id"),
         ]
         permissions = [
             ("approve_reward", "Can approve and deny rewards"),

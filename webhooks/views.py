@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from rest_framework.permissions import AllowAny
@@ -16,6 +18,7 @@ from webhooks.providers import PROVIDERS
 from webhooks.providers.base import Incoming
 
 RETRY_AFTER_SECONDS = "30"
+logger = logging.getLogger(__name__)
 
 
 class WebhookView(APIView):
@@ -33,15 +36,26 @@ class WebhookView(APIView):
 
     def receive(self, request: Request, provider: str, token: str) -> Response:
         try:
-            return self._receive(request, provider, token)
+            response = self._receive(request, provider, token)
         except (OperationalError, InterfaceError):
             # Not stored, so not acknowledged: the provider will redeliver.
-            return error_response(
+            response = error_response(
                 "service_unavailable",
                 "The database is unavailable; retry later.",
                 503,
                 Retry_After=RETRY_AFTER_SECONDS,
             )
+        if response.status_code >= 400:
+            # Django's request log would print the path, and the path holds the endpoint's token.
+            response._has_been_logged = True
+            logger.warning(
+                "Webhook %s %s answered %s (%s)",
+                provider,
+                request.method,
+                response.status_code,
+                (response.data or {}).get("error", ""),
+            )
+        return response
 
     def _receive(self, request: Request, provider: str, token: str) -> Response:
         module = PROVIDERS.get(provider)

@@ -1,0 +1,254 @@
+"""What the bench scripts share: a scratch PostgreSQL database, Django pointed at it, gunicorn
+processes serving it with production settings, the load client, and the arithmetic of results."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+CORES = os.cpu_count() or 2
+# Measured on 2 cores (README, "Performance"): sync workers at 2 x cores + 1 beat gthread here,
+# because a delivery is CPU-bound Python plus short database round trips.
+WORKER_CLASS = "sync"
+WORKERS = 2 * CORES + 1
+THREADS = 1
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(f"The bench scripts need PostgreSQL; DATABASE_URL is {url!r}.")
+    return url
+
+
+def with_name(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@contextlib.contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """Create database `name` (replacing a leftover), yield its URL, always drop it after."""
+    admin = database_url()
+    _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_name(admin, name)
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def production_env(
+    url: str, settings: str = "referralhub.settings", log_level: str = "ERROR"
+) -> dict[str, str]:
+    """The environment of a production deployment (DEBUG off, a real secret), on loopback."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1,testserver",
+        # TLS ends at the proxy in production; here clients speak plain HTTP to gunicorn.
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": log_level,
+        # whitenoise warns once per worker that collectstatic has not run: no static files here.
+        "PYTHONWARNINGS": "ignore:No directory at",
+        "DJANGO_SETTINGS_MODULE": settings,
+    }
+
+
+def setup_django(url: str) -> None:
+    """Configure Django in this process against `url`, with the production settings."""
+    os.environ.update(production_env(url))
+    import django
+
+    django.setup()
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, skip_checks=True)
+
+
+def endpoint_paths() -> dict[str, str]:
+    from referralhub.models import Provider
+    from webhooks.models import WebhookEndpoint
+
+    return {
+        p: WebhookEndpoint.objects.get_or_create(provider=p, defaults={"name": "bench"})[0].path
+        for p in Provider.values
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Gunicorn:
+    """One gunicorn serving `wsgi` on 127.0.0.1:port; a context manager that always stops it."""
+
+    url: str
+    port: int = 0
+    settings: str = "referralhub.settings"
+    wsgi: str = "referralhub.wsgi"
+    log_level: str = "ERROR"
+    workers: int = WORKERS
+    threads: int = THREADS
+    worker_class: str = WORKER_CLASS
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Gunicorn:
+        self.port = self.port or free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            self.wsgi,
+            f"--bind=127.0.0.1:{self.port}",
+            f"--workers={self.workers}",
+            f"--worker-class={self.worker_class}",
+            f"--threads={self.threads}",
+            f"--chdir={REPO}",
+            "--log-level=warning",
+            "--graceful-timeout=5",
+        ]
+        env = production_env(self.url, self.settings, self.log_level)
+        self.process = subprocess.Popen(command, env=env, start_new_session=True)
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"gunicorn on port {self.port} did not answer in {timeout}s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@dataclass
+class LoadResult:
+    elapsed: float
+    rows: list[list[Any]]  # [index, status, latency_ms, retry_after]
+
+    @property
+    def statuses(self) -> Counter:
+        return Counter(row[1] for row in self.rows)
+
+    def latencies(self) -> list[float]:
+        return sorted(row[2] for row in self.rows)
+
+    def summary(self) -> dict[str, Any]:
+        lat = self.latencies()
+        return {
+            "sent": len(self.rows),
+            "per_second": len(self.rows) / self.elapsed if self.elapsed else 0.0,
+            "p50": percentile(lat, 50),
+            "p95": percentile(lat, 95),
+            "p99": percentile(lat, 99),
+            "statuses": dict(sorted(self.statuses.items())),
+        }
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return 0.0
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def run_load(
+    base: str,
+    paths: dict[str, str],
+    requests: list[dict[str, Any]],
+    connections: int = 8,
+    time_limit: float = 120,
+    rate: float = 0,
+) -> LoadResult:
+    """Send `requests` from a separate process (bench/load.py) and collect its results."""
+    plan = {
+        "base": base,
+        "paths": paths,
+        "connections": connections,
+        "time_limit": time_limit,
+        "rate": rate,
+        "requests": requests,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(plan, f)
+    try:
+        output = subprocess.run(
+            [sys.executable, str(REPO / "bench" / "load.py"), f.name],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=time_limit + 60,
+        ).stdout.splitlines()
+    finally:
+        os.unlink(f.name)
+    return LoadResult(json.loads(output[0])["elapsed"], [json.loads(line) for line in output[1:]])
+
+
+def print_summary(title: str, summary: dict[str, Any]) -> None:
+    print(
+        f"{title:<8} {summary['sent']:>6} deliveries  {summary['per_second']:8.1f}/s  "
+        f"p50 {summary['p50']:6.1f} ms  p95 {summary['p95']:6.1f} ms  "
+        f"p99 {summary['p99']:6.1f} ms  statuses {summary['statuses']}"
+    )

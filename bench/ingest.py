@@ -1,0 +1,201 @@
+"""`make bench-ingest`: webhook ingest throughput and latency against the stack's floor.
+
+On PostgreSQL (DATABASE_URL; a scratch database is created and dropped): gunicorn serves the app
+with production settings; a separate process sends a realistic stream (bench/stream.py) over
+N keep-alive connections; then the same stream goes to the floor (bench/floor_urls.py) under the
+same gunicorn settings and database. Prints deliveries/s, latency percentiles, status codes, the
+ratio full/floor and the SQL statements per delivery for each event type (counted in-process
+through Django's test client against the same database). Correctness is asserted: no 5xx, every
+acknowledged delivery in the inbox, exactly one effect per event. Timings are never asserted.
+
+    python bench/ingest.py --deliveries 3000            # the README's numbers
+    python bench/ingest.py --deliveries 300 --time-limit 60   # CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common, stream
+from bench.floor_urls import TABLE_SQL
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deliveries", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--time-limit", type=float, default=180, help="seconds per run")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db-name", default="referralhub_bench_ingest")
+    parser.add_argument("--port", type=int, default=0, help="0: a free port (floor: port+1)")
+    parser.add_argument("--workers", type=int, default=common.WORKERS)
+    parser.add_argument("--threads", type=int, default=common.THREADS)
+    parser.add_argument("--worker-class", default=common.WORKER_CLASS)
+    parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument(
+        "--proposal",
+        action="store_true",
+        help="serve the product with bench/upsert_proposal.py installed (a what-if)",
+    )
+    parser.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="what-if: synchronous_commit=off on the scratch database (not a product setting)",
+    )
+    parser.add_argument("--sql-samples", type=int, default=20, help="deliveries per event type")
+    parser.add_argument("--profile", type=int, default=0, help="cProfile N in-process deliveries")
+    return parser.parse_args()
+
+
+def gunicorn(args: argparse.Namespace, url: str, port: int, **kw: str) -> common.Gunicorn:
+    return common.Gunicorn(
+        url,
+        port=port,
+        workers=args.workers,
+        threads=args.threads,
+        worker_class=args.worker_class,
+        **kw,
+    )
+
+
+def send_in_process(client, paths: dict[str, str], d: stream.Delivery):
+    path = paths[d.provider]
+    if d.method == "GET":
+        return client.get(f"{path}?{d.query}")
+    return client.post(path, d.body, content_type="application/json")
+
+
+TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
+
+
+def sql_per_event_type(paths: dict[str, str], samples: int) -> dict[str, list[tuple[int, int]]]:
+    """Statements per delivery, by event type, for fresh events and for exact redeliveries."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    fresh = stream.build(samples * 40, seed=99, duplicate_rate=0, id_base=80_000_000)
+    taken: dict[str, int] = defaultdict(int)
+    counts: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for d in fresh.deliveries:
+        if taken[d.event_type] >= samples:
+            continue
+        taken[d.event_type] += 1
+        for label in (d.event_type, f"{d.event_type} (redelivery)"):
+            with CaptureQueriesContext(connection) as queries:
+                response = send_in_process(client, paths, d)
+            assert response.status_code in (200, 202), (d.event_type, response.content)
+            statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+            control = sum(s in TRANSACTION_CONTROL for s in statements)
+            counts[label].append((len(statements), len(statements) - control))
+    return counts
+
+
+def profile(paths: dict[str, str], n: int) -> str:
+    from django.test import Client
+
+    client = Client()
+    deliveries = stream.build(n, seed=7, id_base=90_000_000).deliveries
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for d in deliveries:
+        send_in_process(client, paths, d)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
+    return out.getvalue()
+
+
+def check(full: common.LoadResult, plan: stream.Stream, requests: list[dict]) -> None:
+    from bench.checks import effect_problems, inbox_problems
+
+    acked = {requests[i]["key"] for i, status, *_ in full.rows if 200 <= status < 300}
+    bad = {s: n for s, n in full.statuses.items() if s >= 500 or s == 0}
+    problems = [f"error answers: {bad}"] if bad else []
+    problems += inbox_problems(acked)
+    if len(full.rows) == len(requests):  # the whole stream was sent: every effect is known
+        problems += effect_problems(plan)
+    for problem in problems:
+        print("PROBLEM:", problem)
+    assert not problems, "ingest correctness failed"
+    print(
+        f"correctness: {len(acked)} acknowledged events all stored and processed, one effect each"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    plan = stream.build(args.deliveries, seed=args.seed)
+    requests = [d.to_json() for d in plan.deliveries]
+    kinds = defaultdict(int)
+    for d in plan.deliveries:
+        kinds[d.event_type] += 1
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at start: {load}")
+    print(f"stream: {len(requests)} deliveries, {len(plan.unique)} distinct events: {dict(kinds)}")
+    print(
+        f"gunicorn: --worker-class {args.worker_class} --workers {args.workers} "
+        f"--threads {args.threads}; {args.connections} client connections; {common.CORES} cores"
+    )
+    with common.scratch_database(args.db_name) as url:
+        common.setup_django(url)
+        common.migrate()
+        from django.db import connection, connections
+
+        paths = common.endpoint_paths()
+        with connection.cursor() as cursor:
+            cursor.execute(TABLE_SQL)
+            if args.async_commit:
+                cursor.execute(f'ALTER DATABASE "{args.db_name}" SET synchronous_commit = off')
+        connections.close_all()
+
+        wsgi = "bench.proposal_wsgi" if args.proposal else "referralhub.wsgi"
+        if args.proposal:
+            from bench.upsert_proposal import install
+
+            install()
+        with gunicorn(args, url, args.port, wsgi=wsgi) as app:
+            full = common.run_load(app.base, paths, requests, args.connections, args.time_limit)
+        common.print_summary("full", full.summary())
+        check(full, plan, requests)
+        if not args.no_floor:
+            floor_port = args.port + 1 if args.port else 0
+            floor_paths = {p: f"/floor/{p}/" for p in paths}
+            with gunicorn(args, url, floor_port, settings="bench.floor_settings") as floor:
+                base = common.run_load(
+                    floor.base, floor_paths, requests, args.connections, args.time_limit
+                )
+            common.print_summary("floor", base.summary())
+            ratio = full.summary()["per_second"] / base.summary()["per_second"]
+            print(f"full/floor throughput: {ratio:.2f}")
+
+        counts = sql_per_event_type(paths, args.sql_samples)
+        print("SQL statements per delivery (in-process, Django test client), max over samples:")
+        print(f"  {'event type':<34} {'all':>4} {'without BEGIN/COMMIT':>21}")
+        for label, values in sorted(counts.items()):
+            total, work = max(v[0] for v in values), max(v[1] for v in values)
+            print(f"  {label:<34} {total:4d} {work:21d}")
+        fresh = [v for k, vs in counts.items() if "redelivery" not in k for v in vs]
+        print(
+            f"  most for a fresh event of any type: {max(v[0] for v in fresh)} "
+            f"({max(v[1] for v in fresh)} without transaction control)"
+        )
+        if args.profile:
+            print(profile(paths, args.profile))
+        connections.close_all()
+    print(json.dumps({"full": full.summary()}, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""`make bench-pages`: staff pages at scale, the tuned admin beside a stock one.
+
+Seeds a scratch PostgreSQL database with `seed_demo` (a million leads, 200k rewards, 20k
+promoters by default), then requests every dashboard page (discovered from dashboard/urls.py),
+every admin changelist, every `/api/v1/` list, and the same changelists through stock
+`ModelAdmin`s (bench/pages_urls.py), in-process with Django's test client and production
+settings. Per page: the first request ("cold": new database connection, nothing of that page
+cached in the process), the median of the next runs ("warm"), its SQL statements and status.
+Prints numbers; asserts nothing about time.
+
+    python bench/pages.py                                  # 1M leads (a few minutes of seeding)
+    python bench/pages.py --leads 20000 --runs 3           # CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common
+
+SAMPLE_MODELS = {  # URL name fragment -> how to find a representative object for <pk>
+    "promoter": ("referralhub", "Promoter"),
+    "reward": ("referralhub", "Reward"),
+    "delivery": ("webhooks", "WebhookDelivery"),
+    "lead": ("referralhub", "Lead"),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--promoters", type=int, default=None)
+    parser.add_argument("--rewards", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=5, help="requests per page (first is cold)")
+    parser.add_argument("--db-name", default="referralhub_bench_pages")
+    parser.add_argument("--keep", action="store_true", help="keep the database (and reuse it)")
+    return parser.parse_args()
+
+
+def sample_pk(name: str) -> int | None:
+    from django.apps import apps
+    from django.db.models import Count
+
+    for fragment, (app, model_name) in SAMPLE_MODELS.items():
+        if fragment in name:
+            model = apps.get_model(app, model_name)
+            if model_name == "Promoter":
+                # The busiest promoter: its page has the most leads and rewards to show.
+                from referralhub.models import Lead
+
+                row = (
+                    Lead.objects.values("promoter_id")
+                    .annotate(n=Count("id"))
+                    .order_by("-n")
+                    .first()
+                )
+                return row["promoter_id"] if row else None
+            return model.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return None
+
+
+def dashboard_urls() -> list[tuple[str, str]]:
+    from django.urls import reverse
+
+    import dashboard.urls
+
+    urls = []
+    for pattern in dashboard.urls.urlpatterns:
+        name = pattern.name or ""
+        converters = pattern.pattern.converters
+        if not converters:
+            urls.append((f"dashboard {name}", reverse(f"dashboard:{name}")))
+        elif set(converters) == {"pk"} and (pk := sample_pk(name)) is not None:
+            urls.append((f"dashboard {name}", reverse(f"dashboard:{name}", kwargs={"pk": pk})))
+    return urls
+
+
+def admin_urls(site_name: str, label: str) -> list[tuple[str, str]]:
+    from django.contrib import admin
+    from django.urls import reverse
+
+    urls = []
+    for model in admin.site._registry:
+        meta = model._meta
+        url = reverse(f"{site_name}:{meta.app_label}_{meta.model_name}_changelist")
+        urls.append((f"{label} {meta.model_name}", url))
+    return urls
+
+
+def api_urls() -> list[tuple[str, str]]:
+    from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+    found = []
+
+    def walk(patterns: list, namespace: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, f"{namespace}{p.namespace}:" if p.namespace else namespace)
+            elif isinstance(p, URLPattern) and (p.name or "").endswith("-list"):
+                found.append((f"api {p.name}", reverse(f"{namespace}{p.name}")))
+
+    walk(get_resolver().url_patterns, "")
+    return [(label, url) for label, url in found if url.startswith("/api/v1/")]
+
+
+def measure(client: Any, url: str, runs: int) -> dict[str, Any]:
+    from django.db import connection, connections
+    from django.test.utils import CaptureQueriesContext
+
+    connections.close_all()
+    timings, sql_times, queries, status, size = [], [], 0, 0, 0
+    slowest: dict[str, str] = {"time": "0", "sql": ""}
+    for _ in range(runs):
+        if status == 405:
+            break  # an action URL (POST only): nothing to time
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            timings.append((time.perf_counter() - started) * 1000)
+        queries, status, size = len(captured), response.status_code, len(body)
+        sql_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+        slowest = max(captured.captured_queries, key=lambda q: float(q["time"]), default=slowest)
+    warm = statistics.median(timings[1:]) if len(timings) > 1 else timings[0]
+    return {
+        "cold": timings[0],
+        "warm": warm,
+        "sql": statistics.median(sql_times[1:]) if len(sql_times) > 1 else sql_times[0],
+        "queries": queries,
+        "status": status,
+        "size": size,
+        "slowest": slowest,
+    }
+
+
+SLOW_MS = 300
+
+
+def print_row(label: str, m: dict[str, Any], note: str = "") -> None:
+    print(
+        f"  {label:<30} cold {m['cold']:8.1f} ms  warm {m['warm']:8.1f} ms (SQL {m['sql']:7.1f})"
+        f"  {m['queries']:3d} queries  HTTP {m['status']}  {m['size'] / 1024:7.1f} KiB {note}"
+    )
+    if m["warm"] > SLOW_MS and float(m["slowest"]["time"]) * 1000 > SLOW_MS / 3:
+        sql = " ".join(m["slowest"]["sql"].split())
+        print(f"      slowest query {float(m['slowest']['time']) * 1000:.0f} ms: {sql[:300]}")
+
+
+def seed(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+
+    from referralhub.models import Lead
+
+    if Lead.objects.exists():
+        print(f"reusing the seeded database ({Lead.objects.count()} leads)")
+        return
+    options: dict[str, Any] = {"leads": args.leads, "seed": 1, "skip_checks": True}
+    if args.promoters is not None:
+        options["promoters"] = args.promoters
+    if args.rewards is not None:
+        options["rewards"] = args.rewards
+    started = time.perf_counter()
+    call_command("seed_demo", **options)
+    print(f"seed_demo --leads {args.leads}: {time.perf_counter() - started:.0f} s")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # fresh statistics, as autovacuum would have by now
+
+
+def run(args: argparse.Namespace, url: str) -> None:
+    common.setup_django(url)
+    common.migrate()
+    seed(args)
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    # A page that fails is reported with its status, not allowed to stop the run.
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    # Plain static storage: the manifest one needs `collectstatic`, and static URLs are not
+    # what is measured here.
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(ROOT_URLCONF="bench.pages_urls", STORAGES=storages):
+        groups = [
+            ("Dashboard", dashboard_urls()),
+            ("API lists", api_urls()),
+        ]
+        for title, urls in groups:
+            print(title)
+            for label, path in urls:
+                result = measure(client, path, args.runs)
+                if result["status"] == 405:
+                    print(f"  {label:<36} POST only, not timed")
+                else:
+                    print_row(label, result)
+        print("Admin changelists, each beside a stock ModelAdmin")
+        for (label, tuned_url), (_, stock_url) in zip(
+            admin_urls("admin", "admin"), admin_urls("stockadmin", "stock"), strict=True
+        ):
+            tuned = measure(client, tuned_url, args.runs)
+            stock = measure(client, stock_url, args.runs)
+            page = stock["warm"] / tuned["warm"] if tuned["warm"] else 0
+            sql = stock["sql"] / tuned["sql"] if tuned["sql"] else 0
+            print_row(label, tuned)
+            print_row(
+                f"stock {label.split()[-1]}", stock, f"stock/tuned page x{page:.1f} SQL x{sql:.1f}"
+            )
+    from django.db import connections
+
+    connections.close_all()
+
+
+def main() -> None:
+    args = parse_args()
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at start: {load} on {common.CORES} cores")
+    if not args.keep:
+        with common.scratch_database(args.db_name) as url:
+            run(args, url)
+        return
+    admin = common.database_url()
+    if not _exists(admin, args.db_name):
+        common._admin(admin, f'CREATE DATABASE "{args.db_name}"')
+    run(args, common.with_name(admin, args.db_name))
+
+
+def _exists(admin: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(admin) as conn:
+        return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
+
+
+if __name__ == "__main__":
+    main()
