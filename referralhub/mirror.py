@@ -45,6 +45,9 @@ ORDER: tuple[type[models.Model], ...] = (
     Conversion,
     Reward,
 )
+# Reference objects that nearly every delivery repeats unchanged: on PostgreSQL they are only
+# written when they change (see `_upsert_changed_only`).
+QUIET: frozenset[type[models.Model]] = frozenset({RewardRule, Campaign})
 # Columns the hub owns after insert: webhooks set their first value and never change them again.
 INSERT_ONLY: dict[type[models.Model], frozenset[str]] = {
     Reward: frozenset({"status"}),
@@ -143,24 +146,42 @@ def upsert(
     Foreign keys are given by field name with a pk value. With `at=None` existing rows are left
     exactly as they are (the statement only returns their pks).
     """
+    if model in QUIET and connection.vendor == "postgresql":
+        pks = _upsert_changed_only(model, provider, external_ids, columns, rows, at)
+        missing = [i for i, e in enumerate(external_ids) if e not in pks]
+        if not missing:
+            return pks
+        # Inserted by a transaction that committed after this one's snapshot: take the usual path.
+        external_ids = [external_ids[i] for i in missing]
+        rows = [rows[i] for i in missing]
+        return pks | _upsert(model, provider, external_ids, columns, rows, at)
+    return _upsert(model, provider, external_ids, columns, rows, at)
+
+
+@dataclass
+class _Insert:
+    fields: list[models.Field]
+    params: list[Any]
+    rows_sql: list[str]
+
+
+def _insert_values(
+    model: type[models.Model],
+    provider: str,
+    external_ids: list[str],
+    rows: list[dict[str, Any]],
+    at: datetime | None,
+    cast: bool = False,
+) -> _Insert:
+    """Every column of every row (raw SQL gets no Django defaults), as parameters."""
     meta = model._meta
     now = timezone.now()
-    qn = connection.ops.quote_name
-    table = qn(meta.db_table)
     base = {"provider": provider, "provider_updated_at": at, "created": now, "updated": now}
-    given = [meta.get_field(c) for c in columns]
-    # Every column is inserted (raw SQL gets no Django defaults); only `given` ones are updated.
-    insert_fields = [f for f in meta.concrete_fields if not f.primary_key]
-    defaults = {
-        f.attname: f.get_default()
-        for f in insert_fields
-        if f.name not in base and f.name not in columns and f.name != "external_id"
-    }
-
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    placeholders = ", ".join(f"%s::{f.cast_db_type(connection)}" if cast else "%s" for f in fields)
     params: list[Any] = []
-    values_sql = []
     for external_id, row in zip(external_ids, rows, strict=True):
-        for f in insert_fields:
+        for f in fields:
             if f.name == "external_id":
                 value = external_id
             elif f.name in base:
@@ -168,19 +189,33 @@ def upsert(
             elif f.name in row:
                 value = row[f.name]
             else:
-                value = defaults[f.attname]
+                value = f.get_default()
             params.append(f.get_db_prep_save(value, connection))
-        values_sql.append("(" + ", ".join(["%s"] * len(insert_fields)) + ")")
+    return _Insert(fields, params, [f"({placeholders})"] * len(rows))
 
+
+def _updatable(model: type[models.Model], columns: tuple[str, ...]) -> list[str]:
+    insert_only = INSERT_ONLY.get(model, frozenset())
+    meta = model._meta
+    return [meta.get_field(c).column for c in columns if c not in insert_only]
+
+
+def _upsert(
+    model: type[models.Model],
+    provider: str,
+    external_ids: list[str],
+    columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    at: datetime | None,
+) -> dict[str, int]:
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    insert = _insert_values(model, provider, external_ids, rows, at)
     ts = qn("provider_updated_at")
     newer = (
         f"(EXCLUDED.{ts} IS NOT NULL AND ({table}.{ts} IS NULL OR {table}.{ts} <= EXCLUDED.{ts}))"
     )
-    insert_only = INSERT_ONLY.get(model, frozenset())
-    updatable = [f.column for f in given if f.name not in insert_only] + [
-        "provider_updated_at",
-        "updated",
-    ]
+    updatable = [*_updatable(model, columns), "provider_updated_at", "updated"]
     # Always "update" (possibly to the same values) so RETURNING yields the pk of existing rows.
     assignments = ", ".join(
         f"{qn(c)} = CASE WHEN {newer} THEN EXCLUDED.{qn(c)} ELSE {table}.{qn(c)} END"
@@ -188,11 +223,61 @@ def upsert(
     )
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
     sql = (
-        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in insert_fields)}) "  # noqa: S608
-        f"VALUES {', '.join(values_sql)} "
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in insert.fields)}) "  # noqa: S608
+        f"VALUES {', '.join(insert.rows_sql)} "
         f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO UPDATE SET {assignments} "
         f"RETURNING {qn('id')}, {qn('external_id')}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, insert.params)
+        return {external_id: pk for pk, external_id in cursor.fetchall()}
+
+
+def _upsert_changed_only(
+    model: type[models.Model],
+    provider: str,
+    external_ids: list[str],
+    columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    at: datetime | None,
+) -> dict[str, int]:
+    """PostgreSQL: like `_upsert`, but an existing row is only written (and so locked until
+    commit) when the incoming state is newer *and* different.
+
+    Reference objects (a campaign, its reward rules) ride along in nearly every delivery: with the
+    plain upsert every delivery rewrote and locked them, and concurrent deliveries queued on those
+    few rows. The price: an unchanged row keeps its older `provider_updated_at`, so for an object
+    that went A -> B -> A, a late B could still land. For reference data that is acceptable.
+    Rows another transaction inserted after this statement's snapshot are left out of the result.
+    """
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    insert = _insert_values(model, provider, external_ids, rows, at, cast=True)
+    names = ", ".join(qn(f.column) for f in insert.fields)
+    key = (
+        f"t.{qn('provider')} = v.{qn('provider')} AND t.{qn('external_id')} = v.{qn('external_id')}"
+    )
+    ts = qn("provider_updated_at")
+    changing = [qn(c) for c in _updatable(model, columns)]
+    update = ""
+    if at is not None and changing:
+        sets = ", ".join(f"{c} = v.{c}" for c in [*changing, ts, qn("updated")])
+        update = (
+            f"upd AS (UPDATE {table} AS t SET {sets} FROM v WHERE {key} "  # noqa: S608
+            f"AND (t.{ts} IS NULL OR t.{ts} <= v.{ts}) "
+            f"AND ROW({', '.join(f't.{c}' for c in changing)}) "
+            f"IS DISTINCT FROM ROW({', '.join(f'v.{c}' for c in changing)})), "
+        )
+    # Only quoted identifiers from the model's own metadata are interpolated; values are params.
+    sql = (
+        f"WITH v ({names}) AS (VALUES {', '.join(insert.rows_sql)}), {update}"  # noqa: S608
+        f"ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM v "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {key}) ORDER BY v.{qn('external_id')} "
+        f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO NOTHING "
+        f"RETURNING {qn('id')}, {qn('external_id')}) "
+        f"SELECT {qn('id')}, {qn('external_id')} FROM ins UNION ALL "
+        f"SELECT t.{qn('id')}, t.{qn('external_id')} FROM {table} t JOIN v ON {key}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, insert.params)
         return {external_id: pk for pk, external_id in cursor.fetchall()}

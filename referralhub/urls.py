@@ -15,4 +15,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("api/", include("referralhub.api.urls")),
 ]

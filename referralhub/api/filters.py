@@ -1,0 +1,256 @@
+"""Query parameters of the list endpoints: django-filter sets and a strict ordering filter.
+
+Every filter refuses a value it does not know (400) rather than answering an empty list, so that a
+typo in an integration shows up at once. Choice filters list the values the providers document;
+open-string columns (lead state, unit) are filtered on those documented values. An empty value
+(`?status=`) means no filter, as HTML filter forms send it; the schema says so (`allowEmptyValue`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import django_filters as df
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import QuerySet
+from django_filters.fields import DateTimeRangeField
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+
+from referralhub.models import (
+    Campaign,
+    Conversion,
+    Lead,
+    Promoter,
+    Promotion,
+    Provider,
+    Reward,
+    Suspicion,
+    Unit,
+)
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+LEAD_STATES = (
+    "signup",
+    "active",
+    "subscribed",
+    "denied",
+    "cancelled",
+    "refunded",
+    "pending",
+    "moved",
+)
+PROMOTION_STATUSES = ("offer_running", "offer_inactive")
+# Far enough from datetime.min/max that converting any UTC offset to the database's UTC still fits.
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(v, v) for v in values]
+
+
+class _BoundedDateTimeField(forms.DateTimeField):
+    """In UTC, so that an offset Python allows and PostgreSQL does not (+18:49) never reaches it."""
+
+    default_validators = [MinValueValidator(EARLIEST), MaxValueValidator(LATEST)]
+
+    def to_python(self, value: Any) -> datetime | None:
+        return as_utc(super().to_python(value))
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise forms.ValidationError("Date out of range.", code="invalid") from exc
+
+
+class _DateTimeRangeField(DateTimeRangeField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        fields = (_BoundedDateTimeField(), _BoundedDateTimeField())
+        super(DateTimeRangeField, self).__init__(fields, *args, **kwargs)
+
+
+class _StrictNullBooleanField(forms.NullBooleanField):
+    """Django's field reads any unknown word as "no filter"; a typo must be a 400 instead."""
+
+    widget = forms.TextInput
+    _VALUES = {"true": True, "false": False}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if str(value).lower() not in self._VALUES:
+            raise forms.ValidationError("Expected true or false.", code="invalid")
+        return self._VALUES[str(value).lower()]
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class StrictBoolean(df.BooleanFilter):
+    field_class = _StrictNullBooleanField
+
+
+class DateTimeRange(df.DateTimeFromToRangeFilter):
+    """`<name>_after` and `<name>_before`, ISO 8601 dates or date-times, both inclusive."""
+
+    field_class = _DateTimeRangeField
+
+
+def _provider() -> df.ChoiceFilter:
+    return df.ChoiceFilter(choices=Provider.choices, help_text="Provider that sent the object.")
+
+
+def _related(model: type, help_text: str) -> df.ModelChoiceFilter:
+    """An id that must exist: an unknown one is a 400 naming it, not an empty page."""
+    id_schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    return extend_schema_field(id_schema)(
+        df.ModelChoiceFilter(queryset=model.objects.all(), help_text=help_text)
+    )
+
+
+class CampaignFilter(df.FilterSet):
+    provider = _provider()
+    created = DateTimeRange(help_text="When the hub first stored it.")
+    updated = DateTimeRange(help_text="When the hub last changed it.")
+
+    class Meta:
+        model = Campaign
+        fields = ["provider", "created", "updated"]
+
+
+class PromoterFilter(df.FilterSet):
+    provider = _provider()
+    campaign = _related(Campaign, "Campaign id (Referral Rocket referrers belong to one).")
+    created = DateTimeRange(help_text="When the hub first stored it.")
+    updated = DateTimeRange(help_text="When the hub last changed it.")
+
+    class Meta:
+        model = Promoter
+        fields = ["provider", "campaign", "created", "updated"]
+
+
+class PromotionFilter(df.FilterSet):
+    provider = _provider()
+    campaign = _related(Campaign, "Campaign id.")
+    promoter = _related(Promoter, "Promoter id.")
+    status = df.ChoiceFilter(choices=_choices(PROMOTION_STATUSES), help_text="Offer status.")
+    created = DateTimeRange(help_text="When the hub first stored it.")
+    updated = DateTimeRange(help_text="When the hub last changed it.")
+
+    class Meta:
+        model = Promotion
+        fields = ["provider", "campaign", "promoter", "status", "created", "updated"]
+
+
+class LeadFilter(df.FilterSet):
+    provider = _provider()
+    campaign = _related(Campaign, "Campaign id.")
+    promoter = _related(Promoter, "Promoter id (the referrer).")
+    promotion = _related(Promotion, "Promotion id.")
+    state = df.ChoiceFilter(choices=_choices(LEAD_STATES), help_text="Lead state.")
+    suspicion = df.ChoiceFilter(choices=Suspicion.choices, help_text="Fraud suspicion flag.")
+    customer = StrictBoolean(
+        field_name="customer_since",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="true: only paying customers; false: only leads that never paid.",
+    )
+    created = DateTimeRange(help_text="When the hub first stored it.")
+    updated = DateTimeRange(help_text="When the hub last changed it.")
+
+    class Meta:
+        model = Lead
+        fields = ["provider", "campaign", "promoter", "promotion", "state", "suspicion"]
+
+
+class ConversionFilter(df.FilterSet):
+    provider = _provider()
+    promoter = _related(Promoter, "Promoter id (the referrer).")
+    lead = _related(Lead, "Lead id (the referee).")
+    status = df.ChoiceFilter(choices=Conversion.Status.choices, help_text="Conversion status.")
+    created = DateTimeRange(help_text="When the hub first stored it.")
+    updated = DateTimeRange(help_text="When the hub last changed it.")
+
+    class Meta:
+        model = Conversion
+        fields = ["provider", "promoter", "lead", "status", "created", "updated"]
+
+
+class RewardFilter(df.FilterSet):
+    provider = _provider()
+    campaign = _related(Campaign, "Campaign id.")
+    promoter = _related(Promoter, "Promoter id.")
+    lead = _related(Lead, "Lead id.")
+    status = df.ChoiceFilter(choices=Reward.Status.choices, help_text="The hub's decision.")
+    fulfilment = df.ChoiceFilter(choices=Reward.Fulfilment.choices, help_text="Fulfilment state.")
+    unit = df.ChoiceFilter(choices=Unit.choices, help_text="Unit of the amount.")
+    suspicion = df.ChoiceFilter(
+        field_name="lead__suspicion",
+        choices=Suspicion.choices,
+        help_text="Fraud suspicion flag of the reward's lead.",
+    )
+    has_issues = StrictBoolean(help_text="FirstPromoter flagged a fulfilment problem.")
+    created = DateTimeRange(help_text="When the hub first stored it.")
+    updated = DateTimeRange(help_text="When the hub last changed it.")
+
+    class Meta:
+        model = Reward
+        fields = ["provider", "campaign", "promoter", "lead", "status", "fulfilment", "unit"]
+
+
+class DeliveryFilter(df.FilterSet):
+    provider = _provider()
+    endpoint = _related(WebhookEndpoint, "Webhook endpoint id.")
+    status = df.ChoiceFilter(choices=WebhookDelivery.Status.choices, help_text="Inbox status.")
+    event_type = df.CharFilter(help_text="Exact event type, e.g. `reward_created`.")
+    received = DateTimeRange(field_name="received_at", help_text="When it arrived.")
+    processed = DateTimeRange(field_name="processed_at", help_text="When it was processed.")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["provider", "endpoint", "status", "event_type"]
+
+
+class StrictOrdering(OrderingFilter):
+    """DRF's ordering filter drops unknown fields silently; this one answers 400. The primary key
+    is always appended so that equal values still come in a stable order (and cursors stay
+    stable: only non-null columns are offered where the list is cursor-paginated)."""
+
+    ordering_description = "Sort order: a field name, `-` in front for descending."
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> tuple[str, ...]:
+        term = request.query_params.get(self.ordering_param)
+        if term is None:
+            return tuple(view.ordering)
+        if term not in self._values(view):
+            choices = ", ".join(self._values(view))
+            raise ValidationError({self.ordering_param: [f"Order by one of: {choices}."]})
+        if term.lstrip("-") == "id":
+            return (term,)
+        return (term, "-id" if term.startswith("-") else "id")
+
+    @staticmethod
+    def _values(view: Any) -> list[str]:
+        return [f"{sign}{f}" for f in view.ordering_fields for sign in ("", "-")]
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        values = self._values(view)
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": f"{self.ordering_description} Default `{','.join(view.ordering)}`.",
+                "schema": {"type": "string", "enum": values},
+                "example": values[1],
+            }
+        ]

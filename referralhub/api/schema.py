@@ -1,0 +1,224 @@
+"""OpenAPI documentation helpers: error responses and examples for every operation.
+
+Bodies get hand-written examples (below); query and path parameters that have none get one from
+`PARAMETER_EXAMPLES` or, failing that, from their schema (first enum value, a date-time...), so
+every parameter in `/api/schema/` carries an example without repeating them in each view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+
+from referralhub.api.bodies import (
+    ApproveBody,
+    BulkBody,
+    BulkResult,
+    DenyBody,
+    ErrorSerializer,
+    FulfilBody,
+    ReplayResult,
+)
+from referralhub.api.examples import DELIVERY, REWARD
+from referralhub.api.serializers import RewardSerializer
+
+PARAMETER_EXAMPLES: dict[str, Any] = {
+    "id": 12,
+    "search": "jane@example.com",
+    "event_type": "reward_created",
+}
+# Pagination and ordering parameters refuse an empty value; filters read it as absent.
+NOT_EMPTY = frozenset({"page", "page_size", "ordering"})
+_BY_TYPE: dict[str, Any] = {"integer": 1, "boolean": True, "string": "example"}
+_BY_FORMAT: dict[str, Any] = {"date-time": "2026-11-01T00:00:00Z", "date": "2026-11-01"}
+
+
+class ApiAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        # /api/v1/<resource>/...: one tag per resource, as Swagger UI groups by tag.
+        return [self.path.strip("/").split("/")[2]]
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
+            if "example" not in parameter and "examples" not in parameter:
+                parameter["example"] = _parameter_example(parameter)
+            if parameter["in"] == "query" and parameter["name"] not in NOT_EMPTY:
+                # django-filter reads `?status=` as "no filter", as HTML filter forms send it.
+                parameter["allowEmptyValue"] = True
+        return operation
+
+
+def _parameter_example(parameter: dict[str, Any]) -> Any:
+    schema = parameter.get("schema", {})
+    if parameter["name"] in PARAMETER_EXAMPLES:
+        return PARAMETER_EXAMPLES[parameter["name"]]
+    if schema.get("enum"):
+        return next(v for v in schema["enum"] if v not in ("", None))
+    if schema.get("format") in _BY_FORMAT:
+        return _BY_FORMAT[schema["format"]]
+    return _BY_TYPE.get(schema.get("type", "string"), "example")
+
+
+_ERRORS: dict[int, tuple[str, str, Any]] = {
+    400: ("Invalid input", "invalid", {"provider": ["Select a valid choice. nope is not one."]}),
+    401: ("No credentials", "not_authenticated", "Authentication credentials were not provided."),
+    403: ("Not allowed", "permission_denied", "You do not have permission to act on rewards."),
+    404: ("Not found", "not_found", "No Reward matches the given query."),
+    409: ("Transition refused", "transition_not_allowed", {"12": "already denied"}),
+}
+
+
+def errors(*codes: int, **examples: OpenApiExample) -> dict[int, OpenApiResponse]:
+    """Error responses for `codes`, each with the generic example (or `e<code>=` to replace it)."""
+    responses = {}
+    for code in codes:
+        summary, error, detail = _ERRORS[code]
+        example = examples.get(f"e{code}") or OpenApiExample(
+            summary, value={"error": error, "detail": detail}
+        )
+        responses[code] = OpenApiResponse(ErrorSerializer, description=summary, examples=[example])
+    return responses
+
+
+READ_ERRORS = (400, 401, 403, 404)
+DETAIL_ERRORS = (401, 403, 404)
+ACTION_ERRORS = (400, 401, 403, 404, 409)
+
+
+def example(name: str, value: dict[str, Any]) -> list[OpenApiExample]:
+    return [OpenApiExample(name, value=value, response_only=True)]
+
+
+def read_docs(name: str, serializer: type, value: dict[str, Any]) -> Any:
+    """List and retrieve documentation shared by every resource."""
+    return extend_schema_view(
+        list=extend_schema(
+            summary=f"List {name}",
+            examples=example(name, value),
+            responses={200: serializer, **errors(*READ_ERRORS)},
+        ),
+        retrieve=extend_schema(
+            summary=f"One of the {name}",
+            examples=example(name, value),
+            responses={200: serializer, **errors(*DETAIL_ERRORS)},
+        ),
+    )
+
+
+def _action_docs(action: str, body: type, text: str, request: dict, conflict: str) -> Any:
+    return extend_schema(
+        summary=f"{action.capitalize()} a reward",
+        description=text,
+        request=body,
+        responses={
+            200: RewardSerializer,
+            **errors(
+                *ACTION_ERRORS,
+                e409=OpenApiExample(
+                    "Refused", value={"error": "transition_not_allowed", "detail": {"12": conflict}}
+                ),
+            ),
+        },
+        examples=[
+            OpenApiExample(action.capitalize(), value=request, request_only=True),
+            *example("Reward after the action", REWARD),
+        ],
+    )
+
+
+APPROVE_DOCS = _action_docs(
+    "approve",
+    ApproveBody,
+    "Approve a pending reward. The note is optional.",
+    {"note": "checked the order"},
+    "already denied",
+)
+DENY_DOCS = _action_docs(
+    "deny",
+    DenyBody,
+    "Deny a pending reward; a reason is required.",
+    {"reason": "self-referral: same IP as the promoter"},
+    "already approved",
+)
+FULFIL_DOCS = _action_docs(
+    "fulfil",
+    FulfilBody,
+    "Mark an approved reward fulfilled; FirstPromoter's next `fulfilment_pending` for it is then "
+    "answered 200. The note is optional.",
+    {"note": "voucher sent by email"},
+    "denied rewards cannot be fulfilled",
+)
+
+
+BULK_DOCS = extend_schema(
+    summary="Approve, deny or fulfil up to 100 rewards at once",
+    description="All or nothing: if any reward cannot make the move, none changes and the "
+    "answer (404 or 409) lists the refused ids with the reason for each.",
+    request=BulkBody,
+    responses={
+        200: BulkResult,
+        **errors(
+            *ACTION_ERRORS,
+            e404=OpenApiExample(
+                "Unknown ids", value={"error": "not_found", "detail": {"99": "no such reward"}}
+            ),
+            e409=OpenApiExample(
+                "Refused",
+                value={
+                    "error": "transition_not_allowed",
+                    "detail": {"12": "already approved", "13": "already denied"},
+                },
+            ),
+        ),
+    },
+    examples=[
+        OpenApiExample(
+            "Deny two",
+            value={"action": "deny", "ids": [12, 13], "reason": "self-referral"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Done",
+            value={"action": "approve", "count": 1, "rewards": [REWARD]},
+            response_only=True,
+        ),
+    ],
+)
+
+
+REPLAY_DOCS = extend_schema(
+    summary="Process a stored delivery again",
+    description="For failed, rejected or stuck deliveries; a processed or ignored one is "
+    "refused with 409 since replaying it could have no effect. Recorded in the audit trail.",
+    request=None,
+    responses={
+        200: ReplayResult,
+        **errors(
+            *DETAIL_ERRORS,
+            409,
+            e409=OpenApiExample(
+                "Already processed",
+                value={
+                    "error": "transition_not_allowed",
+                    "detail": {"41": "already processed"},
+                },
+            ),
+        ),
+    },
+    examples=[
+        OpenApiExample(
+            "Replayed",
+            value={
+                "delivery": {**DELIVERY, "status": "processed", "response_status": 200},
+                "answer": {
+                    "status_code": 200,
+                    "body": {"delivery_id": 41, "status": "processed"},
+                },
+            },
+            response_only=True,
+        )
+    ],
+)

@@ -1,0 +1,39 @@
+"""`/api/v1/` resources, the OpenAPI schema and its Swagger UI; other `/api/` paths: JSON 404."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from referralhub.api import views
+
+router = SimpleRouter()
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
+router.register("promoters", views.PromoterViewSet, basename="promoter")
+router.register("promotions", views.PromotionViewSet, basename="promotion")
+router.register("leads", views.LeadViewSet, basename="lead")
+router.register("conversions", views.ConversionViewSet, basename="conversion")
+router.register("rewards", views.RewardViewSet, basename="reward")
+router.register("deliveries", views.DeliveryViewSet, basename="delivery")
+
+# The schema documents the API only, not the webhook receivers or the dashboard.
+api_patterns = [path("api/v1/", include(router.urls))]
+
+
+@csrf_exempt  # a POST to a wrong URL is a 404, whatever its cookies
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    return JsonResponse(
+        {"error": "not_found", "detail": "No such API endpoint: see /api/docs/."}, status=404
+    )
+
+
+app_name = "api"
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(patterns=api_patterns), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^(?P<path>[\s\S]*)$", not_found),
+]

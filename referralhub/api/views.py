@@ -1,0 +1,214 @@
+"""Thin viewsets: querysets, filters and permissions here; every state change in the services."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.filters import SearchFilter
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from referralhub.api import bodies, examples, filters
+from referralhub.api import schema as docs
+from referralhub.api import serializers as s
+from referralhub.api.pagination import Cursor, PagePagination, ReceivedCursor
+from referralhub.api.permissions import CanActOnRewards, CanReplay, CanView, StaffCanView
+from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Reward
+from referralhub.services import (
+    RewardNotFound,
+    TransitionNotAllowed,
+    audit,
+    rewards_act,
+)
+from webhooks import inbox
+from webhooks.models import WebhookDelivery
+
+MAX_SEARCH = 100
+MAX_SEARCH_TERMS = 10
+_TERMS = re.compile(r"[\s,]+")
+_RULES = ("offer", "referral_reward", "promotion_reward", "target_reward")
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "transition_not_allowed"
+    default_detail = "This transition is not allowed."
+
+
+class ReadViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [CanView]
+    filter_backends = [DjangoFilterBackend, SearchFilter, filters.StrictOrdering]
+    parser_classes = [JSONParser]  # one request format to document, validate and test
+    pagination_class = PagePagination
+    ordering = ("-created", "-id")
+    ordering_fields: tuple[str, ...] = ("id", "created", "updated")
+    # Ids are 64-bit: anything longer cannot exist, and would overflow the database's integers.
+    lookup_value_regex = r"[0-9]{1,18}"
+    schema = docs.ApiAutoSchema()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        _check_query(request)
+
+
+def _check_query(request: Request) -> None:
+    """Refuse what the database would choke on: NUL bytes and unbounded searches."""
+    for name, values in request.query_params.lists():
+        if any("\x00" in v for v in values) or "\x00" in name:
+            raise ValidationError({name.replace("\x00", ""): ["NUL characters are not allowed."]})
+    term = request.query_params.get("search", "")
+    if len(term) > MAX_SEARCH or len(_TERMS.split(term.strip())) > MAX_SEARCH_TERMS:
+        raise ValidationError(
+            {"search": [f"At most {MAX_SEARCH} characters and {MAX_SEARCH_TERMS} words."]}
+        )
+
+
+@docs.read_docs("campaigns", s.CampaignSerializer, examples.CAMPAIGN)
+class CampaignViewSet(ReadViewSet):
+    queryset = Campaign.objects.select_related(*_RULES)
+    serializer_class = s.CampaignSerializer
+    filterset_class = filters.CampaignFilter
+    search_fields = ("name", "external_id")
+    ordering_fields = ("id", "created", "updated", "name")
+
+
+@docs.read_docs("promoters", s.PromoterSerializer, examples.PROMOTER)
+class PromoterViewSet(ReadViewSet):
+    queryset = Promoter.objects.all()
+    serializer_class = s.PromoterSerializer
+    filterset_class = filters.PromoterFilter
+    search_fields = ("email", "paypal_email", "default_ref_id", "code", "external_id")
+    ordering_fields = ("id", "created", "updated", "email")
+
+
+@docs.read_docs("promotions", s.PromotionSerializer, examples.PROMOTION)
+class PromotionViewSet(ReadViewSet):
+    queryset = Promotion.objects.select_related(*(f"current_{r}" for r in _RULES))
+    serializer_class = s.PromotionSerializer
+    filterset_class = filters.PromotionFilter
+    search_fields = ("ref_id", "promo_code", "customer_promo_code", "promoter__email")
+    ordering_fields = ("id", "created", "updated", "ref_id")
+
+
+@docs.read_docs("leads", s.LeadSerializer, examples.LEAD)
+class LeadViewSet(ReadViewSet):
+    queryset = Lead.objects.select_related("promoter")
+    serializer_class = s.LeadSerializer
+    filterset_class = filters.LeadFilter
+    pagination_class = Cursor
+    search_fields = ("email", "uid", "promotion__ref_id", "promoter__email", "referred_by_code")
+
+
+@docs.read_docs("conversions", s.ConversionSerializer, examples.CONVERSION)
+class ConversionViewSet(ReadViewSet):
+    queryset = Conversion.objects.select_related("promoter", "lead")
+    serializer_class = s.ConversionSerializer
+    filterset_class = filters.ConversionFilter
+    search_fields = ("order_id", "promoter__email", "lead__email")
+
+
+_REWARD_RELATED = ("promoter", "lead", "campaign", "rule", "decided_by", "fulfilled_by")
+
+
+def _act(request: Request, action_name: str, ids: list[int], text: str) -> list[Reward]:
+    """Run the service and say what it refused in the API's terms (404, 409, 400)."""
+    try:
+        changed = rewards_act(action=action_name, reward_ids=ids, actor=request.user, text=text)
+    except RewardNotFound as exc:
+        raise NotFound({str(pk): "no such reward" for pk in exc.missing}) from exc
+    except TransitionNotAllowed as exc:
+        raise Conflict({str(pk): reason for pk, reason in exc.errors.items()}) from exc
+    except ValueError as exc:
+        raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+    pks = [r.pk for r in changed]
+    return list(Reward.objects.select_related(*_REWARD_RELATED).filter(pk__in=pks).order_by("pk"))
+
+
+@docs.read_docs("rewards", s.RewardSerializer, examples.REWARD)
+class RewardViewSet(ReadViewSet):
+    queryset = Reward.objects.select_related(*_REWARD_RELATED)
+    serializer_class = s.RewardSerializer
+    filterset_class = filters.RewardFilter
+    pagination_class = Cursor
+    search_fields = (
+        "external_id",
+        "sale_external_id",
+        "promoter__email",
+        "promoter__code",
+        "lead__email",
+        "promotion__ref_id",
+    )
+
+    def _single(self, request: Request, pk: str, body: type, field: str) -> Response:
+        # Who may act is checked before the body is read: a caller without the right gets 403.
+        data = body(data=request.data)
+        data.is_valid(raise_exception=True)
+        text = data.validated_data.get(field, "")
+        (reward,) = _act(request, self.action, [int(pk)], text)
+        return Response(s.RewardSerializer(reward, context=self.get_serializer_context()).data)
+
+    @docs.APPROVE_DOCS
+    @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
+    def approve(self, request: Request, pk: str) -> Response:
+        return self._single(request, pk, bodies.ApproveBody, "note")
+
+    @docs.DENY_DOCS
+    @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
+    def deny(self, request: Request, pk: str) -> Response:
+        return self._single(request, pk, bodies.DenyBody, "reason")
+
+    @docs.FULFIL_DOCS
+    @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
+    def fulfil(self, request: Request, pk: str) -> Response:
+        return self._single(request, pk, bodies.FulfilBody, "note")
+
+    @docs.BULK_DOCS
+    @action(detail=False, methods=["post"], permission_classes=[CanActOnRewards])
+    def bulk(self, request: Request) -> Response:
+        data = bodies.BulkBody(data=request.data)
+        data.is_valid(raise_exception=True)
+        action_name = data.validated_data["action"]
+        rewards = _act(request, action_name, data.validated_data["ids"], data.text)
+        context = self.get_serializer_context()
+        result = {"action": action_name, "count": len(rewards), "rewards": rewards}
+        return Response(bodies.BulkResult(result, context=context).data)
+
+
+@docs.read_docs("deliveries", s.DeliverySerializer, examples.DELIVERY)
+class DeliveryViewSet(ReadViewSet):
+    queryset = WebhookDelivery.objects.all()
+    serializer_class = s.DeliverySerializer
+    filterset_class = filters.DeliveryFilter
+    permission_classes = [StaffCanView]
+    pagination_class = ReceivedCursor
+    ordering = ("-received_at", "-id")
+    ordering_fields = ("id", "received_at")
+    search_fields = ("idempotency_key", "event_type")
+
+    @docs.REPLAY_DOCS
+    @action(detail=True, methods=["post"], permission_classes=[CanReplay])
+    def replay(self, request: Request, pk: str) -> Response:
+        delivery = self.get_object()
+        before = delivery.status
+        if before in inbox.FINAL:
+            raise Conflict({str(delivery.pk): f"already {before}"})
+        answer = inbox.replay(delivery)
+        delivery.refresh_from_db()
+        audit(
+            actor=request.user,
+            action="replay",
+            obj=delivery,
+            note=f"answered HTTP {answer.status_code}",
+            changes={"status": [before, delivery.status]} if before != delivery.status else None,
+        )
+        result = {
+            "delivery": delivery,
+            "answer": {"status_code": answer.status_code, "body": answer.body},
+        }
+        return Response(bodies.ReplayResult(result).data)
