@@ -24,14 +24,12 @@ from referralhub.admin.base import (
     pretty_json,
     pretty_text,
 )
-from referralhub.services import audit
-from webhooks import inbox
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.providers import firstpromoter, referralrocket
+from webhooks.services import REPLAYABLE, can_replay, delivery_replay
 
 EVENT_TYPES = sorted({*firstpromoter.HANDLERS, *referralrocket.PARTICIPANT_EVENTS, "conversion"})
 EventTypeFilter = choices_filter("event_type", "event type", EVENT_TYPES)
-REPLAYABLE = frozenset({WebhookDelivery.Status.FAILED, WebhookDelivery.Status.REJECTED})
 MAX_REPLAY = 100
 
 
@@ -203,8 +201,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
-        # The inbox has no form to change; its change permission is what allows a replay.
-        return request.user.has_perm("webhooks.change_webhookdelivery")
+        return can_replay(request.user)
 
     @admin.display(description="endpoint", ordering="endpoint__name")
     def endpoint_link(self, obj: WebhookDelivery) -> str:
@@ -258,15 +255,5 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         return None
 
     def _replay(self, request: HttpRequest, delivery: WebhookDelivery) -> str:
-        before = delivery.status
-        answer = inbox.replay(delivery)
-        delivery.refresh_from_db(fields=["status", "response_status", "error"])
-        changes = {"status": [before, delivery.status]} if before != delivery.status else {}
-        audit(
-            actor=request.user,
-            action="replay",
-            obj=delivery,
-            changes=changes,
-            note=f"Answered HTTP {answer.status_code}.",
-        )
+        delivery_replay(delivery=delivery, actor=request.user)
         return delivery.status

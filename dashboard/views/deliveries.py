@@ -1,19 +1,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard import selectors
-from dashboard.access import can_replay, forbidden, staff_required
+from dashboard.access import forbidden, staff_required
 from dashboard.forms import DeliveryFilterForm
 from dashboard.pagination import PAGE_SIZES, paginate
-from referralhub import services
-from webhooks import inbox
+from webhooks import services as inbox_services
 from webhooks.models import WebhookDelivery
-
-REPLAYABLE = (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.REJECTED)
+from webhooks.services import REPLAYABLE, NotReplayable, can_replay
 
 
 @staff_required
@@ -39,26 +38,14 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 @require_POST
 def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
-    if not can_replay(request.user):
-        return forbidden(request, "You do not have permission to replay webhook deliveries.")
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
-    if delivery.status not in REPLAYABLE:
-        messages.error(
-            request,
-            f"Delivery #{delivery.pk} is {delivery.status}: only failed or rejected "
-            "deliveries can be replayed.",
-        )
+    try:
+        answer = inbox_services.delivery_replay(delivery=delivery, actor=request.user)
+    except PermissionDenied as exc:
+        return forbidden(request, str(exc))
+    except NotReplayable as exc:
+        messages.error(request, str(exc))
         return redirect("dashboard:delivery", pk=delivery.pk)
-    before = delivery.status
-    answer = inbox.replay(delivery)
-    delivery.refresh_from_db()
-    services.audit(
-        actor=request.user,
-        action="replay",
-        obj=delivery,
-        note=f"Answered HTTP {answer.status_code}",
-        changes={"status": [before, delivery.status]} if before != delivery.status else {},
-    )
     if delivery.status in REPLAYABLE:
         messages.warning(
             request,

@@ -10,10 +10,10 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from referralhub.services import PERMISSIONS, can_act
+from webhooks.services import can_replay
 
 # Replaying changes the inbox, so it needs the inbox's change permission: the same one the
 # dashboard and the admin's replay action ask for.
-REPLAY_PERMISSION = "webhooks.change_webhookdelivery"
 
 
 def _view_permission(view: Any) -> str:
@@ -66,11 +66,4 @@ class CanReplay(BasePermission):
     message = "You do not have permission to replay webhook deliveries."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(
-            user
-            and user.is_authenticated
-            and user.is_active
-            and user.is_staff
-            and user.has_perm(REPLAY_PERMISSION)
-        )
+        return bool(request.user and can_replay(request.user))

@@ -23,11 +23,10 @@ from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, 
 from referralhub.services import (
     RewardNotFound,
     TransitionNotAllowed,
-    audit,
     rewards_act,
 )
-from webhooks import inbox
 from webhooks.models import WebhookDelivery
+from webhooks.services import NotReplayable, delivery_replay
 
 MAX_SEARCH = 100
 MAX_SEARCH_TERMS = 10
@@ -195,18 +194,10 @@ class DeliveryViewSet(ReadViewSet):
     @action(detail=True, methods=["post"], permission_classes=[CanReplay])
     def replay(self, request: Request, pk: str) -> Response:
         delivery = self.get_object()
-        before = delivery.status
-        if before in inbox.FINAL:
-            raise Conflict({str(delivery.pk): f"already {before}"})
-        answer = inbox.replay(delivery)
-        delivery.refresh_from_db()
-        audit(
-            actor=request.user,
-            action="replay",
-            obj=delivery,
-            note=f"answered HTTP {answer.status_code}",
-            changes={"status": [before, delivery.status]} if before != delivery.status else None,
-        )
+        try:
+            answer = delivery_replay(delivery=delivery, actor=request.user)
+        except NotReplayable:
+            raise Conflict({str(delivery.pk): f"already {delivery.status}"}) from None
         result = {
             "delivery": delivery,
             "answer": {"status_code": answer.status_code, "body": answer.body},

@@ -87,7 +87,7 @@ def test_it_does_not_replay_a_processed_delivery(client, replayer, fp_endpoint) 
     client.force_login(replayer)
     assert b">Replay<" not in client.get(reverse("dashboard:delivery", args=[done.pk])).content
     response = client.post(reverse("dashboard:delivery_replay", args=[done.pk]), follow=True)
-    assert "only failed or rejected" in response.content.decode()
+    assert "only failed, rejected or unfinished" in response.content.decode()
     assert not AuditEntry.objects.exists()
 
 
