@@ -43,11 +43,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-class", default=common.WORKER_CLASS)
     parser.add_argument("--no-floor", action="store_true")
     parser.add_argument(
-        "--proposal",
-        action="store_true",
-        help="serve the product with bench/upsert_proposal.py installed (a what-if)",
-    )
-    parser.add_argument(
         "--async-commit",
         action="store_true",
         help="what-if: synchronous_commit=off on the scratch database (not a product setting)",
@@ -161,12 +156,7 @@ def main() -> None:
                 cursor.execute(f'ALTER DATABASE "{args.db_name}" SET synchronous_commit = off')
         connections.close_all()
 
-        wsgi = "bench.proposal_wsgi" if args.proposal else "referralhub.wsgi"
-        if args.proposal:
-            from bench.upsert_proposal import install
-
-            install()
-        with gunicorn(args, url, args.port, wsgi=wsgi) as app:
+        with gunicorn(args, url, args.port, wsgi="referralhub.wsgi") as app:
             full = common.run_load(app.base, paths, requests, args.connections, args.time_limit)
         common.print_summary("full", full.summary())
         check(full, plan, requests)

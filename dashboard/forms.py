@@ -7,21 +7,11 @@ from __future__ import annotations
 
 from django import forms
 
-from referralhub.models import Campaign, Provider, Suspicion
+from referralhub.models import LEAD_STATES, Campaign, Provider, Suspicion
 from referralhub.services import MAX_BULK
 from webhooks.models import WebhookDelivery
 
 ANY = [("", "Any")]
-LEAD_STATES = (
-    "signup",
-    "active",
-    "subscribed",
-    "pending",
-    "moved",
-    "denied",
-    "cancelled",
-    "refunded",
-)
 SELF_REFERRAL = "self_referral"
 SUSPICION_CHOICES = [
     *ANY,

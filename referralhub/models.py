@@ -258,6 +258,17 @@ class Suspicion(models.TextChoices):
 
 
 SELF_REFERRAL_SUSPICIONS = (Suspicion.SAME_IP, Suspicion.SAME_PROMOTER_EMAIL)
+# Lead states the providers are known to send; the column stays an open string for others.
+LEAD_STATES = (
+    "signup",
+    "active",
+    "subscribed",
+    "denied",
+    "cancelled",
+    "refunded",
+    "pending",
+    "moved",
+)
 
 
 class Lead(MirroredModel):

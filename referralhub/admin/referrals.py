@@ -15,19 +15,17 @@ from referralhub.admin.base import (
     datetime_column,
     related_links,
 )
-from referralhub.models import Conversion, Lead, Promoter, Promotion, Provider, Reward, Suspicion
-
-# Lead states the providers are known to send (the column stays open to others).
-LEAD_STATES = (
-    "signup",
-    "active",
-    "subscribed",
-    "denied",
-    "cancelled",
-    "refunded",
-    "pending",
-    "moved",
+from referralhub.models import (
+    LEAD_STATES,
+    Conversion,
+    Lead,
+    Promoter,
+    Promotion,
+    Provider,
+    Reward,
+    Suspicion,
 )
+
 LeadStateFilter = choices_filter("state", "state", LEAD_STATES)
 SuspicionFilter = choices_filter("suspicion", "suspicion", Suspicion.choices)
 

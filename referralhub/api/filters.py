@@ -22,6 +22,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 
 from referralhub.models import (
+    LEAD_STATES,
     Campaign,
     Conversion,
     Lead,
@@ -34,16 +35,6 @@ from referralhub.models import (
 )
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
-LEAD_STATES = (
-    "signup",
-    "active",
-    "subscribed",
-    "denied",
-    "cancelled",
-    "refunded",
-    "pending",
-    "moved",
-)
 PROMOTION_STATUSES = ("offer_running", "offer_inactive")
 # Far enough from datetime.min/max that converting any UTC offset to the database's UTC still fits.
 EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
