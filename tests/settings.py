@@ -13,3 +13,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # A process-local cache keeps tests without database access free of it; production uses the
 # database cache (see referralhub/settings.py), whose table migration 0003 creates.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# No collectstatic before tests: WhiteNoise serves from the finders, as in development.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
