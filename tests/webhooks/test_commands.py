@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate
@@ -130,3 +131,23 @@ def test_it_loads_demo_data_through_the_real_webhook_urls(db) -> None:
     assert authenticate(username="staff", password=password) is not None
     for endpoint in WebhookEndpoint.objects.all():
         assert endpoint.path in output
+
+
+def test_it_replays_deliveries_whose_processing_never_finished(
+    fp_endpoint, post_json, fp_event, monkeypatch
+) -> None:
+    post_json(fp_endpoint, fp_event("lead_signup"))
+    # As if the database went away between storing the delivery and processing it.
+    WebhookDelivery.objects.update(status="received", processing_attempts=0)
+    Lead.objects.all().delete()
+    stuck = only_delivery()
+
+    output = run("replay_webhooks", "--unfinished", "5")
+    assert "Replayed 0: nothing." in output  # too recent: its request may still be at work
+
+    WebhookDelivery.objects.update(received_at=stuck.received_at - timedelta(minutes=10))
+    output = run("replay_webhooks", "--unfinished", "5")
+
+    assert only_delivery().status == "processed"
+    assert Lead.objects.count() == 1
+    assert "Replayed 1: 1 processed." in output

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from webhooks import inbox
 from webhooks.models import WebhookDelivery
@@ -12,11 +15,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--failed", action="store_true", help="Every failed delivery.")
+        parser.add_argument(
+            "--unfinished",
+            type=int,
+            metavar="MINUTES",
+            help="Deliveries still `received` after MINUTES: stored, but their processing never "
+            "completed (e.g. the database went away mid-way) and the provider gave up.",
+        )
         parser.add_argument("--id", type=int, nargs="+", default=[], dest="ids", metavar="N")
 
-    def handle(self, *args: object, failed: bool, ids: list[int], **options: object) -> None:
-        if not failed and not ids:
-            raise CommandError("Say which deliveries to replay: --failed and/or --id N [N ...].")
+    def handle(
+        self,
+        *args: object,
+        failed: bool,
+        unfinished: int | None,
+        ids: list[int],
+        **options: object,
+    ) -> None:
+        if not failed and not ids and unfinished is None:
+            raise CommandError(
+                "Say which deliveries to replay: --failed, --unfinished MINUTES and/or --id N ..."
+            )
         deliveries = WebhookDelivery.objects.none()
         if ids:
             deliveries |= WebhookDelivery.objects.filter(pk__in=ids)
@@ -24,6 +43,12 @@ class Command(BaseCommand):
                 raise CommandError(f"No delivery with id {', '.join(map(str, sorted(missing)))}.")
         if failed:
             deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED)
+        if unfinished is not None:
+            # Recent ones may be in a transaction right now: leave them to their request.
+            deliveries |= WebhookDelivery.objects.filter(
+                status=WebhookDelivery.Status.RECEIVED,
+                received_at__lt=timezone.now() - timedelta(minutes=unfinished),
+            )
         counts: dict[str, int] = {}
         for delivery in deliveries.order_by("received_at", "pk").iterator():
             answer = inbox.replay(delivery)
