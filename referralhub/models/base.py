@@ -1,0 +1,64 @@
+"""What every mirrored model shares: providers, units, money, the provider key."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+
+class Provider(models.TextChoices):
+    FIRSTPROMOTER = "firstpromoter", "FirstPromoter"
+    INVITEREFERRALS = "invitereferrals", "InviteReferrals"
+    REFERRALROCKET = "referralrocket", "Referral Rocket"
+
+
+class Unit(models.TextChoices):
+    """Reward units. Providers may send others: the column stays an open string."""
+
+    CASH = "cash", "Cash"
+    CREDITS = "credits", "Credits"
+    POINTS = "points", "Points"
+    FREE_MONTHS = "free_months", "Free months"
+    DISCOUNT_PER = "discount_per", "Discount (%)"
+    DISCOUNT_MON = "discount_mon", "Discount (amount)"
+    MON_DISCOUNT = "mon_discount", "Discount (amount)"
+
+
+AMOUNT = {"max_digits": 18, "decimal_places": 4}
+
+
+class MirroredModel(models.Model):
+    provider = models.CharField(max_length=20, choices=Provider.choices, db_index=True)
+    external_id = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict, blank=True, help_text="The provider's last payload.")
+    provider_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Provider timestamp of the state held here."
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.external_id}"
+
+
+def unique_per_provider(name: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(fields=["provider", "external_id"], name=name)
+
+
+def format_amount(amount: Decimal | None, unit: str, currency: str = "") -> str:
+    """How people read an amount: cash as money, free months as months, percents as percents."""
+    if amount is None:
+        return "—"
+    number = f"{amount.normalize():f}" if amount == amount.to_integral() else f"{amount:.2f}"
+    if unit in ("cash", "") and currency:
+        return f"{amount:,.2f} {currency}"
+    if unit == "free_months":
+        return f"{number} free month{'s' if amount != 1 else ''}"
+    if unit == "discount_per":
+        return f"{number}% discount"
+    label = Unit(unit).label.lower() if unit in Unit.values else unit.replace("_", " ")
+    return f"{number} {label}"

@@ -1,0 +1,143 @@
+"""Rewards: what the provider says, and the hub's own decision and fulfilment."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+from referralhub.models.base import AMOUNT, MirroredModel, format_amount, unique_per_provider
+from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
+from referralhub.models.referrals import Conversion, Lead
+
+
+class Reward(MirroredModel):
+    """A reward earned by a promoter (or, on Referral Rocket, a referee).
+
+    `provider_status` is what the provider says; `status` is the hub's decision, which starts from
+    the provider's (or `approved` when the campaign auto-approves) and then belongs to staff.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+
+    class Fulfilment(models.TextChoices):
+        NOT_REQUESTED = "not_requested", "Not requested"
+        PENDING = "pending", "Waiting for fulfilment"
+        FULFILLED = "fulfilled", "Fulfilled"
+
+    class Beneficiary(models.TextChoices):
+        PROMOTER = "promoter", "Promoter"
+        LEAD = "lead", "Referee"
+
+    promoter = models.ForeignKey(
+        Promoter, models.SET_NULL, null=True, blank=True, related_name="rewards"
+    )
+    lead = models.ForeignKey(Lead, models.SET_NULL, null=True, blank=True, related_name="rewards")
+    promotion = models.ForeignKey(
+        Promotion, models.SET_NULL, null=True, blank=True, related_name="rewards"
+    )
+    campaign = models.ForeignKey(
+        Campaign, models.SET_NULL, null=True, blank=True, related_name="rewards"
+    )
+    conversion = models.ForeignKey(
+        Conversion, models.SET_NULL, null=True, blank=True, related_name="rewards"
+    )
+    rule = models.ForeignKey(RewardRule, models.SET_NULL, null=True, blank=True, related_name="+")
+    beneficiary = models.CharField(
+        max_length=10, choices=Beneficiary.choices, default=Beneficiary.PROMOTER
+    )
+    amount = models.DecimalField(**AMOUNT, null=True, blank=True)
+    unit = models.CharField(max_length=20, blank=True, db_index=True)
+    currency = models.CharField(max_length=10, blank=True)
+    provider_status = models.CharField(max_length=20, blank=True)
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    sale_external_id = models.CharField(max_length=100, blank=True, help_text="The sale's id.")
+    conversion_amount = models.DecimalField(**AMOUNT, null=True, blank=True)
+    tier_level = models.IntegerField(null=True, blank=True)
+    split_type = models.CharField(max_length=30, blank=True)
+    date_paid = models.DateTimeField(null=True, blank=True)
+    due_date = models.DateTimeField(null=True, blank=True)
+    has_issues = models.BooleanField(default=False)
+    # The hub's decision.
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
+    # The hub's fulfilment queue (FirstPromoter's fulfilment_pending protocol).
+    fulfilment = models.CharField(
+        max_length=15, choices=Fulfilment.choices, default=Fulfilment.NOT_REQUESTED
+    )
+    fulfilment_requested_at = models.DateTimeField(null=True, blank=True)
+    fulfilment_last_requested_at = models.DateTimeField(null=True, blank=True)
+    fulfilment_request_count = models.PositiveIntegerField(default=0)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    fulfilment_note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            unique_per_provider("uniq_reward_provider_id"),
+            models.CheckConstraint(
+                condition=~Q(fulfilment="fulfilled") | Q(fulfilled_at__isnull=False),
+                name="reward_fulfilled_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["fulfilment_requested_at", "id"],
+                condition=Q(fulfilment="pending"),
+                name="reward_fulfilment_queue",
+            ),
+            models.Index(
+                fields=["created", "id"],
+                condition=Q(status="pending"),
+                name="reward_approval_queue",
+            ),
+            models.Index(fields=["-created", "-id"], name="reward_created_id"),
+        ]
+        permissions = [
+            ("approve_reward", "Can approve and deny rewards"),
+            ("fulfil_reward", "Can mark rewards fulfilled"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reward {self.external_id} ({self.amount_display})"
+
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.unit, self.currency)
+
+
+class AuditEntry(models.Model):
+    """One staff action: who did what to which object, when, what changed and why.
+
+    Generic over the object so that reward decisions and delivery replays share one trail; the
+    services also write Django's admin LogEntry so the admin's History shows the same actions.
+    """
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    action = models.CharField(max_length=30)
+    content_type = models.ForeignKey(ContentType, models.CASCADE, related_name="+")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=255)
+    changes = models.JSONField(default=dict, help_text="{field: [before, after]}")
+    note = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.object_repr}"
