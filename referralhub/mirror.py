@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connection, models
@@ -158,40 +159,40 @@ def upsert(
     return _upsert(model, provider, external_ids, columns, rows, at)
 
 
-@dataclass
-class _Insert:
-    fields: list[models.Field]
-    params: list[Any]
-    rows_sql: list[str]
-
-
-def _insert_values(
+def _params(
     model: type[models.Model],
     provider: str,
     external_ids: list[str],
     rows: list[dict[str, Any]],
     at: datetime | None,
-    cast: bool = False,
-) -> _Insert:
+) -> list[Any]:
     """Every column of every row (raw SQL gets no Django defaults), as parameters."""
-    meta = model._meta
     now = timezone.now()
     base = {"provider": provider, "provider_updated_at": at, "created": now, "updated": now}
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    placeholders = ", ".join(f"%s::{f.cast_db_type(connection)}" if cast else "%s" for f in fields)
+    defaults = _prepared_defaults(model, connection.vendor)
     params: list[Any] = []
     for external_id, row in zip(external_ids, rows, strict=True):
-        for f in fields:
-            if f.name == "external_id":
-                value = external_id
-            elif f.name in base:
-                value = base[f.name]
-            elif f.name in row:
-                value = row[f.name]
+        for f in _fields(model):
+            name = f.name
+            if name == "external_id":
+                params.append(external_id)
+            elif name in row or name in base:
+                value = row[name] if name in row else base[name]
+                params.append(f.get_db_prep_save(value, connection))
             else:
-                value = f.get_default()
-            params.append(f.get_db_prep_save(value, connection))
-    return _Insert(fields, params, [f"({placeholders})"] * len(rows))
+                params.append(defaults[name])
+    return params
+
+
+@cache
+def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+
+
+@cache
+def _prepared_defaults(model: type[models.Model], vendor: str) -> dict[str, Any]:
+    # Constants ("", None, False, {}): prepared once per backend instead of once per row.
+    return {f.name: f.get_db_prep_save(f.get_default(), connection) for f in _fields(model)}
 
 
 def _updatable(model: type[models.Model], columns: tuple[str, ...]) -> list[str]:
@@ -208,9 +209,18 @@ def _upsert(
     rows: list[dict[str, Any]],
     at: datetime | None,
 ) -> dict[str, int]:
+    sql = _upsert_sql(model, columns, len(rows), connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _params(model, provider, external_ids, rows, at))
+        return {external_id: pk for pk, external_id in cursor.fetchall()}
+
+
+@lru_cache(maxsize=1024)
+def _upsert_sql(model: type[models.Model], columns: tuple[str, ...], n: int, vendor: str) -> str:
+    """The statement for one shape of rows; built once per process (shapes are few)."""
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
-    insert = _insert_values(model, provider, external_ids, rows, at)
+    row = "(" + ", ".join(["%s"] * len(_fields(model))) + ")"
     ts = qn("provider_updated_at")
     newer = (
         f"(EXCLUDED.{ts} IS NOT NULL AND ({table}.{ts} IS NULL OR {table}.{ts} <= EXCLUDED.{ts}))"
@@ -222,15 +232,12 @@ def _upsert(
         for c in updatable
     )
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in insert.fields)}) "  # noqa: S608
-        f"VALUES {', '.join(insert.rows_sql)} "
+    return (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in _fields(model))}) "  # noqa: S608
+        f"VALUES {', '.join([row] * n)} "
         f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO UPDATE SET {assignments} "
         f"RETURNING {qn('id')}, {qn('external_id')}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, insert.params)
-        return {external_id: pk for pk, external_id in cursor.fetchall()}
 
 
 def _upsert_changed_only(
@@ -250,17 +257,28 @@ def _upsert_changed_only(
     that went A -> B -> A, a late B could still land. For reference data that is acceptable.
     Rows another transaction inserted after this statement's snapshot are left out of the result.
     """
+    sql = _changed_only_sql(model, columns, len(rows), at is None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _params(model, provider, external_ids, rows, at))
+        return {external_id: pk for pk, external_id in cursor.fetchall()}
+
+
+@lru_cache(maxsize=256)
+def _changed_only_sql(
+    model: type[models.Model], columns: tuple[str, ...], n: int, shell: bool
+) -> str:
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
-    insert = _insert_values(model, provider, external_ids, rows, at, cast=True)
-    names = ", ".join(qn(f.column) for f in insert.fields)
+    fields = _fields(model)
+    row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields) + ")"
+    names = ", ".join(qn(f.column) for f in fields)
     key = (
         f"t.{qn('provider')} = v.{qn('provider')} AND t.{qn('external_id')} = v.{qn('external_id')}"
     )
     ts = qn("provider_updated_at")
     changing = [qn(c) for c in _updatable(model, columns)]
     update = ""
-    if at is not None and changing:
+    if not shell and changing:
         sets = ", ".join(f"{c} = v.{c}" for c in [*changing, ts, qn("updated")])
         update = (
             f"upd AS (UPDATE {table} AS t SET {sets} FROM v WHERE {key} "  # noqa: S608
@@ -269,8 +287,8 @@ def _upsert_changed_only(
             f"IS DISTINCT FROM ROW({', '.join(f'v.{c}' for c in changing)})), "
         )
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
-    sql = (
-        f"WITH v ({names}) AS (VALUES {', '.join(insert.rows_sql)}), {update}"  # noqa: S608
+    return (
+        f"WITH v ({names}) AS (VALUES {', '.join([row] * n)}), {update}"  # noqa: S608
         f"ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM v "
         f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {key}) ORDER BY v.{qn('external_id')} "
         f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO NOTHING "
@@ -278,6 +296,3 @@ def _upsert_changed_only(
         f"SELECT {qn('id')}, {qn('external_id')} FROM ins UNION ALL "
         f"SELECT t.{qn('id')}, t.{qn('external_id')} FROM {table} t JOIN v ON {key}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, insert.params)
-        return {external_id: pk for pk, external_id in cursor.fetchall()}
