@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from django.db.models import Model
 from django.http import QueryDict
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -116,6 +117,28 @@ def hmac_matches(secret: str, body: bytes, signature: str) -> bool:
         expected = hmac.new(key, body, hashlib.sha256).hexdigest()
         matched |= hmac.compare_digest(expected, signature)
     return matched
+
+
+# (column, payload key, Obj getter): a column is written only when its key is in the payload.
+Spec = list[tuple[str, str, str]]
+
+
+def read_columns(o: Obj, spec: Spec, model: type[Model]) -> dict[str, Any]:
+    """The columns `spec` maps from `o`: only keys present in the payload, each read with its
+    getter and checked against the model's column."""
+    values: dict[str, Any] = {}
+    for column, key, kind in spec:
+        if key not in o:
+            continue
+        # Checked against the column, so that a value it cannot hold is a 400, not a 500.
+        field = model._meta.get_field(column)
+        if kind == "str":
+            values[column] = o.str(key, max_length=field.max_length or 10**5)
+        elif kind in ("decimal", "cents"):
+            values[column] = getattr(o, kind)(key, field.max_digits, field.decimal_places)
+        else:
+            values[column] = getattr(o, kind)(key)
+    return values
 
 
 def dispatch(table: Mapping[str, Handler], fallback: Handler) -> Callable[[Parsed, Any], Outcome]:

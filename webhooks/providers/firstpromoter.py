@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, Model, OuterRef, Q, TextField, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, TextField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from webhooks.providers.base import (
     hmac_matches,
     ignore,
     parse_json_object,
+    read_columns,
 )
 from webhooks.providers.firstpromoter_fields import (
     CAMPAIGN_FIELDS,
@@ -38,28 +39,11 @@ from webhooks.providers.firstpromoter_fields import (
     REWARD_FIELDS,
     RULE_FIELDS,
     SOCIAL_NETWORKS,
-    Spec,
 )
 
 SLUG = Provider.FIRSTPROMOTER
 METHODS = frozenset({"POST"})
 SIGNATURE_HEADER = "X-Webhook-Signature"
-
-
-def _read(o: Obj, spec: Spec, model: type[Model]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for column, key, kind in spec:
-        if key not in o:
-            continue
-        # Checked against the column, so that a value it cannot hold is a 400, not a 500.
-        field = model._meta.get_field(column)
-        if kind == "str":
-            values[column] = o.str(key, max_length=field.max_length or 10**5)
-        elif kind in ("decimal", "cents"):
-            values[column] = getattr(o, kind)(key, field.max_digits, field.decimal_places)
-        else:
-            values[column] = getattr(o, kind)(key)
-    return values
 
 
 def _amount(o: Obj, key: str, unit: str) -> Decimal | None:
@@ -84,13 +68,13 @@ def put_rule(snap: Snapshot, kind: str, o: Obj | None) -> Ref | None:
     # Every column, even those an offer lacks (type, per_of_sale): one shape per snapshot means
     # one upsert statement for all the rules a payload carries.
     values = {column: None if kind_ != "str" else "" for column, _, kind_ in RULE_FIELDS}
-    values.update(_read(o, RULE_FIELDS, RewardRule))
+    values.update(read_columns(o, RULE_FIELDS, RewardRule))
     values["amount"] = _amount(o, "amount", values["unit"])
     return snap.put(RewardRule, f"{kind}:{o.id('id')}", kind=kind, payload=o.data, **values)
 
 
 def put_campaign(snap: Snapshot, o: Obj) -> Ref:
-    values = _read(o, CAMPAIGN_FIELDS, Campaign)
+    values = read_columns(o, CAMPAIGN_FIELDS, Campaign)
     for key in ("referral_reward", "promotion_reward", "target_reward"):
         if key in o:
             values[key] = put_rule(snap, RewardRule.Kind.REWARD, o.obj(key))
@@ -100,7 +84,7 @@ def put_campaign(snap: Snapshot, o: Obj) -> Ref:
 
 
 def put_promotion(snap: Snapshot, o: Obj, promoter: Ref | None = None) -> Ref:
-    values = _read(o, PROMOTION_FIELDS, Promotion)
+    values = read_columns(o, PROMOTION_FIELDS, Promotion)
     promoter = promoter or snap.ref(Promoter, o.id("promoter_id", required=False))
     if promoter:
         values["promoter"] = promoter
@@ -119,12 +103,12 @@ def put_promotion(snap: Snapshot, o: Obj, promoter: Ref | None = None) -> Ref:
 
 
 def put_promoter(snap: Snapshot, o: Obj) -> Ref:
-    values = _read(o, PROMOTER_FIELDS, Promoter)
+    values = read_columns(o, PROMOTER_FIELDS, Promoter)
     for key in ("earnings_balance", "current_balance", "paid_balance"):
         if key in o:
             values[key] = _balance(o, key)
     if profile := o.obj("profile"):
-        values.update(_read(profile, PROFILE_FIELDS, Promoter))
+        values.update(read_columns(profile, PROFILE_FIELDS, Promoter))
         if socials := profile.obj("social_accounts"):
             for network in SOCIAL_NETWORKS:
                 account = socials.obj(network)
@@ -136,7 +120,7 @@ def put_promoter(snap: Snapshot, o: Obj) -> Ref:
 
 
 def put_lead(snap: Snapshot, o: Obj) -> Ref:
-    values = _read(o, LEAD_FIELDS, Lead)
+    values = read_columns(o, LEAD_FIELDS, Lead)
     limit = Lead._meta.get_field("state").max_length
     state = o.str("state", max_length=limit) or o.str("status", max_length=limit)
     if state:
@@ -152,7 +136,7 @@ def put_lead(snap: Snapshot, o: Obj) -> Ref:
 
 
 def put_reward(snap: Snapshot, o: Obj) -> Ref:
-    values = _read(o, REWARD_FIELDS, Reward)
+    values = read_columns(o, REWARD_FIELDS, Reward)
     unit = values.get("unit", "")
     values["amount"] = _amount(o, "amount", unit)
     if unit == "cash":

@@ -1,8 +1,8 @@
 """How FirstPromoter's objects map to the mirrored columns (field names as `providers.md` lists
 them), apart from the code that reads them."""
 
-# (column, payload key, Obj getter): a column is written only when its key is in the payload.
-Spec = list[tuple[str, str, str]]
+from webhooks.providers.base import Spec
+
 PROMOTER_FIELDS: Spec = [
     ("status", "status", "str"),
     ("email", "email", "str"),

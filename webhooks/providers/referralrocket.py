@@ -23,10 +23,12 @@ from webhooks.providers.base import (
     Incoming,
     Outcome,
     Parsed,
+    Spec,
     body_hash,
     hmac_matches,
     ignore,
     parse_json_object,
+    read_columns,
 )
 
 SLUG = Provider.REFERRALROCKET
@@ -44,7 +46,7 @@ PARTICIPANT_EVENTS = frozenset(
     }
 )
 
-STATS: list[tuple[str, str, str]] = [
+PARTICIPANT_FIELDS: Spec = [
     ("referral_reward", "referralReward", "decimal"),
     ("referral_reward_balance", "referralRewardBalance", "decimal"),
     ("referral_reward_redeemed", "referralRewardRedeemed", "decimal"),
@@ -62,25 +64,15 @@ STATS: list[tuple[str, str, str]] = [
     ("reward_paid", "rewardPaid", "decimal"),
     ("impression_count", "impressionCount", "int"),
     ("provider_created_at", "createdOn", "datetime"),
+    ("first_name", "firstName", "str"),
+    ("last_name", "lastName", "str"),
+    ("email", "email", "str"),
+    ("referee_action_completed_label", "refereeActionCompletedLabel", "str"),
+    ("reward_type", "rewardType", "str"),
+    ("reward_currency", "rewardCurrency", "str"),
+    ("score", "score", "str"),
+    ("referred_by_code", "referredByCode", "str"),
 ]
-STRINGS: list[tuple[str, str]] = [
-    ("first_name", "firstName"),
-    ("last_name", "lastName"),
-    ("email", "email"),
-    ("referee_action_completed_label", "refereeActionCompletedLabel"),
-    ("reward_type", "rewardType"),
-    ("reward_currency", "rewardCurrency"),
-    ("score", "score"),
-    ("referred_by_code", "referredByCode"),
-]
-
-
-def _strings(o: Obj, pairs: list[tuple[str, str]], model: type) -> dict[str, str]:
-    return {
-        col: o.str(key, max_length=model._meta.get_field(col).max_length)
-        for col, key in pairs
-        if key in o
-    }
 
 
 def _campaign(snap: Snapshot, data: Obj) -> Ref | None:
@@ -89,8 +81,7 @@ def _campaign(snap: Snapshot, data: Obj) -> Ref | None:
 
 def put_referrer(snap: Snapshot, data: Obj) -> Ref:
     code = data.id("code")
-    values: dict[str, Any] = _strings(data, STRINGS, Promoter)
-    values.update({col: getattr(data, kind)(key) for col, key, kind in STATS if key in data})
+    values: dict[str, Any] = read_columns(data, PARTICIPANT_FIELDS, Promoter)
     values["participant_id"] = data.id("participantId")
     values["code"] = code
     if campaign := _campaign(snap, data):
