@@ -108,42 +108,39 @@ def _related(model: type, help_text: str) -> df.ModelChoiceFilter:
     )
 
 
-class CampaignFilter(df.FilterSet):
+class MirroredFilter(df.FilterSet):
+    """What every mirrored resource is filtered by."""
+
     provider = _provider()
     created = DateTimeRange(help_text="When the hub first stored it.")
     updated = DateTimeRange(help_text="When the hub last changed it.")
 
+
+class CampaignFilter(MirroredFilter):
     class Meta:
         model = Campaign
         fields = ["provider", "created", "updated"]
 
 
-class PromoterFilter(df.FilterSet):
-    provider = _provider()
+class PromoterFilter(MirroredFilter):
     campaign = _related(Campaign, "Campaign id (Referral Rocket referrers belong to one).")
-    created = DateTimeRange(help_text="When the hub first stored it.")
-    updated = DateTimeRange(help_text="When the hub last changed it.")
 
     class Meta:
         model = Promoter
         fields = ["provider", "campaign", "created", "updated"]
 
 
-class PromotionFilter(df.FilterSet):
-    provider = _provider()
+class PromotionFilter(MirroredFilter):
     campaign = _related(Campaign, "Campaign id.")
     promoter = _related(Promoter, "Promoter id.")
     status = df.ChoiceFilter(choices=_choices(PROMOTION_STATUSES), help_text="Offer status.")
-    created = DateTimeRange(help_text="When the hub first stored it.")
-    updated = DateTimeRange(help_text="When the hub last changed it.")
 
     class Meta:
         model = Promotion
         fields = ["provider", "campaign", "promoter", "status", "created", "updated"]
 
 
-class LeadFilter(df.FilterSet):
-    provider = _provider()
+class LeadFilter(MirroredFilter):
     campaign = _related(Campaign, "Campaign id.")
     promoter = _related(Promoter, "Promoter id (the referrer).")
     promotion = _related(Promotion, "Promotion id.")
@@ -155,29 +152,23 @@ class LeadFilter(df.FilterSet):
         exclude=True,
         help_text="true: only paying customers; false: only leads that never paid.",
     )
-    created = DateTimeRange(help_text="When the hub first stored it.")
-    updated = DateTimeRange(help_text="When the hub last changed it.")
 
     class Meta:
         model = Lead
         fields = ["provider", "campaign", "promoter", "promotion", "state", "suspicion"]
 
 
-class ConversionFilter(df.FilterSet):
-    provider = _provider()
+class ConversionFilter(MirroredFilter):
     promoter = _related(Promoter, "Promoter id (the referrer).")
     lead = _related(Lead, "Lead id (the referee).")
     status = df.ChoiceFilter(choices=Conversion.Status.choices, help_text="Conversion status.")
-    created = DateTimeRange(help_text="When the hub first stored it.")
-    updated = DateTimeRange(help_text="When the hub last changed it.")
 
     class Meta:
         model = Conversion
         fields = ["provider", "promoter", "lead", "status", "created", "updated"]
 
 
-class RewardFilter(df.FilterSet):
-    provider = _provider()
+class RewardFilter(MirroredFilter):
     campaign = _related(Campaign, "Campaign id.")
     promoter = _related(Promoter, "Promoter id.")
     lead = _related(Lead, "Lead id.")
@@ -190,8 +181,6 @@ class RewardFilter(df.FilterSet):
         help_text="Fraud suspicion flag of the reward's lead.",
     )
     has_issues = StrictBoolean(help_text="FirstPromoter flagged a fulfilment problem.")
-    created = DateTimeRange(help_text="When the hub first stored it.")
-    updated = DateTimeRange(help_text="When the hub last changed it.")
 
     class Meta:
         model = Reward
