@@ -15,12 +15,12 @@ from django.utils.html import format_html
 from referralhub.admin.base import (
     EMPTY,
     ReadOnlyAdmin,
-    admin_link,
     admin_url,
     audit_history,
     changelist_url,
     choices_filter,
     datetime_column,
+    link_column,
     pretty_json,
     pretty_text,
 )
@@ -203,9 +203,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return can_replay(request.user)
 
-    @admin.display(description="endpoint", ordering="endpoint__name")
-    def endpoint_link(self, obj: WebhookDelivery) -> str:
-        return admin_link(obj.endpoint)
+    endpoint_link = link_column("endpoint", "endpoint__name")
 
     @admin.display(description="query string")
     def query_pretty(self, obj: WebhookDelivery) -> str:

@@ -195,6 +195,16 @@ def admin_link(obj: models.Model | None, text: object = None) -> str:
     return format_html('<a href="{}">{}</a>', admin_url(obj), obj if text is None else text)
 
 
+def link_column(field: str, ordering: str) -> Callable[[Any, models.Model], str]:
+    """A changelist column linking to the object in the foreign key `field`."""
+
+    @admin.display(description=field, ordering=ordering)
+    def column(model_admin: Any, obj: models.Model) -> str:
+        return admin_link(getattr(obj, field))
+
+    return column
+
+
 def changelist_url(model: type[models.Model], **filters: object) -> str:
     opts = model._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")

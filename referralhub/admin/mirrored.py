@@ -9,8 +9,8 @@ from referralhub.admin.base import (
     EMPTY,
     MirroredAdmin,
     UnitFilter,
-    admin_link,
     datetime_column,
+    link_column,
     pretty_json,
     related_links,
 )
@@ -236,9 +236,7 @@ class PromoterAdmin(MirroredAdmin):
     def ref_id_or_code(self, obj: Promoter) -> str:
         return obj.default_ref_id or obj.code or EMPTY
 
-    @admin.display(description="campaign", ordering="campaign__name")
-    def campaign_link(self, obj: Promoter) -> str:
-        return admin_link(obj.campaign)
+    campaign_link = link_column("campaign", "campaign__name")
 
     @admin.display(description="see")
     def related(self, obj: Promoter) -> str:
@@ -338,13 +336,9 @@ class PromotionAdmin(MirroredAdmin):
     def sales(self, obj: Promotion) -> str:
         return EMPTY if obj.sales_total is None else f"{obj.sales_total:,.2f}"
 
-    @admin.display(description="promoter", ordering="promoter__email")
-    def promoter_link(self, obj: Promotion) -> str:
-        return admin_link(obj.promoter)
+    promoter_link = link_column("promoter", "promoter__email")
 
-    @admin.display(description="campaign", ordering="campaign__name")
-    def campaign_link(self, obj: Promotion) -> str:
-        return admin_link(obj.campaign)
+    campaign_link = link_column("campaign", "campaign__name")
 
     @admin.display(description="see")
     def related(self, obj: Promotion) -> str:

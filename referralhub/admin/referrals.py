@@ -10,9 +10,9 @@ from referralhub.admin.base import (
     EMPTY,
     ExactSearchMixin,
     MirroredAdmin,
-    admin_link,
     choices_filter,
     datetime_column,
+    link_column,
     related_links,
 )
 from referralhub.models import (
@@ -146,13 +146,9 @@ class LeadAdmin(ExactSearchMixin, MirroredAdmin):
     def suspicion_label(self, obj: Lead) -> str:
         return suspicion_badge(obj, quiet=False)
 
-    @admin.display(description="promoter", ordering="promoter__email")
-    def promoter_link(self, obj: Lead) -> str:
-        return admin_link(obj.promoter)
+    promoter_link = link_column("promoter", "promoter__email")
 
-    @admin.display(description="promotion", ordering="promotion__ref_id")
-    def promotion_link(self, obj: Lead) -> str:
-        return admin_link(obj.promotion)
+    promotion_link = link_column("promotion", "promotion__ref_id")
 
     @admin.display(description="see")
     def related(self, obj: Lead) -> str:
@@ -210,13 +206,9 @@ class ConversionAdmin(ExactSearchMixin, MirroredAdmin):
             return EMPTY
         return f"{obj.purchase_value:,.2f} {obj.currency}".strip()
 
-    @admin.display(description="promoter", ordering="promoter__email")
-    def promoter_link(self, obj: Conversion) -> str:
-        return admin_link(obj.promoter)
+    promoter_link = link_column("promoter", "promoter__email")
 
-    @admin.display(description="lead", ordering="lead__email")
-    def lead_link(self, obj: Conversion) -> str:
-        return admin_link(obj.lead)
+    lead_link = link_column("lead", "lead__email")
 
     @admin.display(description="see")
     def related(self, obj: Conversion) -> str:

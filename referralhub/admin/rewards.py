@@ -20,11 +20,11 @@ from referralhub.admin.base import (
     MirroredAdmin,
     ReadOnlyAdmin,
     UnitFilter,
-    admin_link,
     audit_history,
     changes_text,
     choices_filter,
     datetime_column,
+    link_column,
 )
 from referralhub.admin.referrals import (
     leads_by_email,
@@ -158,13 +158,9 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
     def has_fulfil_permission(self, request: HttpRequest) -> bool:
         return can_act(request.user, "fulfil")
 
-    @admin.display(description="promoter", ordering="promoter__email")
-    def promoter_link(self, obj: Reward) -> str:
-        return admin_link(obj.promoter)
+    promoter_link = link_column("promoter", "promoter__email")
 
-    @admin.display(description="lead", ordering="lead__email")
-    def lead_link(self, obj: Reward) -> str:
-        return admin_link(obj.lead)
+    lead_link = link_column("lead", "lead__email")
 
     @admin.display(description="suspicion")
     def suspicion(self, obj: Reward) -> str:
