@@ -29,6 +29,14 @@ class WebhookView(APIView):
     throttle_classes: list = []
     schema = None  # not part of the public API schema
 
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # DRF puts these on every response, 405s included: Allow names the provider's methods.
+        headers = super().default_response_headers
+        if module := PROVIDERS.get(self.kwargs.get("provider", "")):
+            headers["Allow"] = ", ".join(sorted(module.METHODS))
+        return headers
+
     def get(self, request: Request, provider: str, token: str) -> Response:
         return self.receive(request, provider, token)
 
@@ -72,7 +80,6 @@ class WebhookView(APIView):
                 f"{provider} deliveries use {', '.join(sorted(module.METHODS))}.",
                 405,
             )
-            response["Allow"] = ", ".join(sorted(module.METHODS))
             return response
         body = self._read_body(request)
         if body is None:

@@ -324,3 +324,20 @@ def test_it_answers_500_for_a_processing_bug_and_writes_nothing_half_way(
     assert "Traceback" in delivery.error
     assert "RuntimeError: decision service exploded" in delivery.error
     assert nothing_mirrored()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method", "allow"),
+    [
+        ("fp_endpoint", "get", "POST"),
+        ("fp_endpoint", "delete", "POST"),
+        ("ir_endpoint", "delete", "GET, POST, PUT"),
+    ],
+)
+def test_it_names_the_providers_own_methods_in_allow(
+    client, request, endpoint, method, allow
+) -> None:
+    response = getattr(client, method)(request.getfixturevalue(endpoint).path)
+
+    assert response.status_code == 405
+    assert response["Allow"] == allow
