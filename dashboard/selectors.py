@@ -56,6 +56,13 @@ def start_of(day: date) -> datetime:
 def signed_up_between(start: datetime | None, end: datetime | None) -> Q:
     """Leads signed up in [start, end): the provider's date, or the hub's when it sent none
     (InviteReferrals has no signup date). Two indexed columns, no COALESCE that hides them."""
+    provider_date, hub_date = signed_up_parts(start, end)
+    return provider_date | hub_date
+
+
+def signed_up_parts(start: datetime | None, end: datetime | None) -> tuple[Q, Q]:
+    """`signed_up_between` as its two disjoint halves: leads with a provider date in the range,
+    and leads without one that the hub first heard of in it."""
     provider_date, hub_date = Q(), Q(provider_created_at__isnull=True)
     if start:
         provider_date &= Q(provider_created_at__gte=start)
@@ -63,7 +70,7 @@ def signed_up_between(start: datetime | None, end: datetime | None) -> Q:
     if end:
         provider_date &= Q(provider_created_at__lt=end)
         hub_date &= Q(created__lt=end)
-    return provider_date | hub_date
+    return provider_date, hub_date
 
 
 def referrals(filters: dict[str, Any]) -> QuerySet[Lead]:

@@ -124,6 +124,7 @@ class PromoterAdmin(MirroredAdmin):
         "created_at",
     )
     list_select_related = ("campaign",)
+    list_fields = ("email", "default_ref_id", "code", "status", "provider", "created")
     list_filter = ("provider", "status", "campaign", ("created", admin.DateFieldListFilter))
     search_fields = (
         "email",
@@ -278,6 +279,14 @@ class PromotionAdmin(MirroredAdmin):
         "provider",
     )
     list_select_related = ("promoter", "campaign")
+    list_fields = (
+        "status",
+        "promo_code",
+        "leads_count",
+        "customers_count",
+        "sales_total",
+        "provider",
+    )
     list_filter = ("provider", "status", "hidden", "campaign")
     search_fields = (
         "=ref_id",

@@ -70,6 +70,7 @@ class LeadAdmin(ExactSearchMixin, MirroredAdmin):
         "created_at",
     )
     list_select_related = ("promoter", "promotion")
+    list_fields = ("state", "suspicion", "customer_since", "provider", "created")
     list_filter = (
         "provider",
         LeadStateFilter,
@@ -170,6 +171,7 @@ class ConversionAdmin(ExactSearchMixin, MirroredAdmin):
         "created_at",
     )
     list_select_related = ("promoter", "lead")
+    list_fields = ("status", "purchase_value", "currency", "goal_complete", "provider", "created")
     list_filter = ("provider", "status", "goal_complete", ("created", admin.DateFieldListFilter))
     search_fields = ("=order_id", "=external_id", "=lead__email", "=promoter__email")
     search_help_text = "An exact order id, or the lead's or promoter's email."

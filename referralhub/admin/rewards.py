@@ -92,6 +92,7 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
         "created_at",
     )
     list_select_related = ("promoter", "lead")
+    list_fields = ("status", "fulfilment", "provider", "created", "lead__suspicion")
     list_filter = (
         "status",
         "fulfilment",

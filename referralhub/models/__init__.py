@@ -19,6 +19,7 @@ from referralhub.models.referrals import (
     Suspicion,
 )
 from referralhub.models.rewards import AuditEntry, Reward
+from referralhub.models.tallies import LeadTally
 
 __all__ = [
     "AMOUNT",
@@ -28,6 +29,7 @@ __all__ = [
     "Campaign",
     "Conversion",
     "Lead",
+    "LeadTally",
     "MirroredModel",
     "Promoter",
     "Promotion",

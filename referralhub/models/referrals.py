@@ -34,8 +34,9 @@ LEAD_STATES = (
 class Lead(MirroredModel):
     """A referee: someone who signed up through a promoter, and maybe became a customer."""
 
+    # Indexed by lead_promoter_signed_up, whose first column serves lookups by promoter.
     promoter = models.ForeignKey(
-        Promoter, models.SET_NULL, null=True, blank=True, related_name="leads"
+        Promoter, models.SET_NULL, null=True, blank=True, related_name="leads", db_index=False
     )
     promotion = models.ForeignKey(
         Promotion, models.SET_NULL, null=True, blank=True, related_name="leads"
@@ -73,6 +74,10 @@ class Lead(MirroredModel):
                 name="lead_signed_up",
             ),
             models.Index(fields=["customer_since", "promoter"], name="lead_customer_promoter"),
+            # A promoter's leads, and those of a period (the overview's top promoters).
+            models.Index(
+                fields=["promoter", "provider_created_at"], name="lead_promoter_signed_up"
+            ),
         ]
 
     def __str__(self) -> str:

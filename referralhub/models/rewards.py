@@ -7,7 +7,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 
-from referralhub.models.base import AMOUNT, MirroredModel, format_amount, unique_per_provider
+from referralhub.models.base import (
+    AMOUNT,
+    MirroredModel,
+    Provider,
+    format_amount,
+    unique_per_provider,
+)
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import Conversion, Lead
 
@@ -104,6 +110,18 @@ class Reward(MirroredModel):
                 name="reward_approval_queue",
             ),
             models.Index(fields=["-created", "-id"], name="reward_created_id"),
+            # The overview's live "pending approval" totals, read from the index alone.
+            models.Index(
+                fields=["unit", "currency", "amount"],
+                condition=Q(status="pending"),
+                name="reward_pending_totals",
+            ),
+            # The overview's referred revenue: FirstPromoter sales per period, index only.
+            models.Index(
+                fields=["provider_created_at", "sale_external_id", "conversion_amount"],
+                condition=Q(provider=Provider.FIRSTPROMOTER, conversion_amount__isnull=False),
+                name="reward_sales",
+            ),
         ]
         permissions = [
             ("approve_reward", "Can approve and deny rewards"),

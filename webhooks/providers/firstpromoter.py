@@ -7,13 +7,11 @@ endpoint has a secret, the v2-style `X-Webhook-Signature` (hex HMAC-SHA256 of th
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, OuterRef, Q, TextField, Value, When
-from django.db.models.functions import Coalesce
+from django.db import connection
 from django.utils import timezone
 
 from referralhub.mirror import Ref, Snapshot
@@ -158,38 +156,60 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
     return snap.put(Reward, o.id("id"), payload=o.data, **values)
 
 
-def decision(now: datetime) -> dict[str, Any]:
-    """Column updates that adopt FirstPromoter's approval or denial, or the campaign's
-    auto-approval, for a reward nobody has decided yet (staff decisions are never overridden by a
-    webhook). All CASEs read the row as it was, so they can share one UPDATE with other changes."""
-    undecided = Q(status=Reward.Status.PENDING, decided_at=None)
-    by_provider = undecided & Q(provider_status__in=[Reward.Status.APPROVED, Reward.Status.DENIED])
-    auto = Exists(Campaign.objects.filter(pk=OuterRef("campaign_id"), auto_approve_rewards=True))
-    denied = undecided & Q(provider_status=Reward.Status.DENIED)
-    approved = (
-        undecided
-        & ~Q(provider_status=Reward.Status.DENIED)
-        & (Q(provider_status=Reward.Status.APPROVED) | Q(auto))
-    )
-    return {
-        "status": Case(
-            When(denied, then=Value(Reward.Status.DENIED)),
-            When(approved, then=Value(Reward.Status.APPROVED)),
-            default=F("status"),
-        ),
-        "decided_at": Case(When(denied | approved, then=Value(now)), default=F("decided_at")),
-        "decision_reason": Case(
-            When(by_provider, then=Value("Decided on FirstPromoter.")),
-            When(approved, then=Value("The campaign auto-approves rewards.")),
-            default=F("decision_reason"),
-            output_field=TextField(),
-        ),
+# The hub adopts FirstPromoter's approval or denial, or the campaign's auto-approval, for a reward
+# nobody has decided yet (staff decisions are never overridden by a webhook). Raw SQL, built once:
+# the same statement through the ORM's Case/When/Exists took about 5 ms per delivery to compile,
+# more than all of the delivery's other statements together.
+# Only these constant fragments are put together; every value is a parameter.
+_UNDECIDED = "(r.status = %(pending)s AND r.decided_at IS NULL)"
+_DENIED = f"({_UNDECIDED} AND r.provider_status = %(denied)s)"
+_APPROVED = (
+    f"({_UNDECIDED} AND r.provider_status <> %(denied)s AND (r.provider_status = %(approved)s"  # noqa: S608
+    " OR EXISTS (SELECT 1 FROM referralhub_campaign c"
+    " WHERE c.id = r.campaign_id AND c.auto_approve_rewards)))"
+)
+_BY_PROVIDER = f"({_UNDECIDED} AND r.provider_status IN (%(approved)s, %(denied)s))"
+# Every CASE reads the row as it was, so the decision can share one UPDATE with other changes.
+DECISION = (
+    f"status = CASE WHEN {_DENIED} THEN %(denied)s WHEN {_APPROVED} THEN %(approved)s"
+    " ELSE r.status END, "
+    f"decided_at = CASE WHEN {_DENIED} OR {_APPROVED} THEN %(now)s ELSE r.decided_at END, "
+    f"decision_reason = CASE WHEN {_BY_PROVIDER} THEN %(by_provider)s"
+    f" WHEN {_APPROVED} THEN %(auto)s ELSE r.decision_reason END, "
+)
+_UPDATE = "UPDATE referralhub_reward AS r SET "
+_FULFILMENT = (
+    "fulfilment = %(queued)s, "
+    "fulfilment_requested_at = COALESCE(r.fulfilment_requested_at, %(now)s), "
+    "fulfilment_last_requested_at = %(now)s, "
+    "fulfilment_request_count = r.fulfilment_request_count + 1, updated = %(now)s "
+    "WHERE r.id = %(pk)s AND r.fulfilment <> %(fulfilled)s"
+)
+SYNC_DECISION = f"{_UPDATE}{DECISION}updated = %(now)s WHERE r.id = %(pk)s"
+REQUEST_FULFILMENT = f"{_UPDATE}{_FULFILMENT}"
+REQUEST_FULFILMENT_AND_DECIDE = f"{_UPDATE}{DECISION}{_FULFILMENT}"
+
+
+def _reward_update(sql: str, reward_pk: int) -> int:
+    """Run one of the statements above for a reward; return how many rows it changed."""
+    params = {
+        "pk": reward_pk,
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "pending": Reward.Status.PENDING,
+        "approved": Reward.Status.APPROVED,
+        "denied": Reward.Status.DENIED,
+        "by_provider": "Decided on FirstPromoter.",
+        "auto": "The campaign auto-approves rewards.",
+        "queued": Reward.Fulfilment.PENDING,
+        "fulfilled": Reward.Fulfilment.FULFILLED,
     }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def sync_decision(reward_pk: int) -> None:
-    now = timezone.now()
-    Reward.objects.filter(pk=reward_pk).update(**decision(now), updated=now)
+    _reward_update(SYNC_DECISION, reward_pk)
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -241,23 +261,11 @@ def on_reward_created(document: dict[str, Any], delivery: WebhookDelivery) -> Ou
 def request_fulfilment(reward_pk: int, *, decide: bool = False) -> bool:
     """Queue the reward for fulfilment (or count one more ask); True once it is fulfilled.
 
-    With `decide`, the reward's decision is synced in the same statement (see `decision`): a
+    With `decide`, the reward's decision is synced in the same statement (see DECISION): a
     fulfilled reward was approved first, so skipping it skips nothing.
     """
-    now = timezone.now()
-    queued = (
-        Reward.objects.filter(pk=reward_pk)
-        .exclude(fulfilment=Reward.Fulfilment.FULFILLED)
-        .update(
-            **(decision(now) if decide else {}),
-            fulfilment=Reward.Fulfilment.PENDING,
-            fulfilment_requested_at=Coalesce(F("fulfilment_requested_at"), Value(now)),
-            fulfilment_last_requested_at=now,
-            fulfilment_request_count=F("fulfilment_request_count") + 1,
-            updated=now,
-        )
-    )
-    return queued == 0
+    sql = REQUEST_FULFILMENT_AND_DECIDE if decide else REQUEST_FULFILMENT
+    return _reward_update(sql, reward_pk) == 0
 
 
 def fulfilment_answer(fulfilled: bool, reward_id: str) -> Outcome:
