@@ -21,6 +21,7 @@ import json
 import os
 import pstats
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -49,6 +50,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--sql-samples", type=int, default=20, help="deliveries per event type")
     parser.add_argument("--profile", type=int, default=0, help="cProfile N in-process deliveries")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=0,
+        help="CPU time per delivery of N sequential in-process deliveries (Python, PostgreSQL)",
+    )
     return parser.parse_args()
 
 
@@ -115,6 +122,38 @@ def profile(paths: dict[str, str], n: int) -> str:
     for package, seconds in sorted(_by_package(stats).items(), key=lambda kv: -kv[1])[:15]:
         out.write(f"  {seconds * 1000 / n:8.2f} ms per delivery  {package}\n")
     return out.getvalue()
+
+
+def cpu_per_delivery(paths: dict[str, str], n: int) -> str:
+    """Python and PostgreSQL CPU time per delivery, one delivery at a time.
+
+    CPU time drifts less than throughput on a shared machine: this is the figure to compare two
+    versions of the code by. The PostgreSQL side is this connection's backend, read from /proc.
+    """
+    from django.db import connection
+    from django.test import Client
+
+    client = Client()
+    for d in stream.build(100, seed=3, id_base=70_000_000).deliveries:  # warm caches up
+        send_in_process(client, paths, d)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    deliveries = stream.build(n, seed=7, id_base=90_000_000).deliveries
+    python, postgres = time.process_time(), _process_cpu(backend)
+    for d in deliveries:
+        send_in_process(client, paths, d)
+    python, postgres = time.process_time() - python, _process_cpu(backend) - postgres
+    return (
+        f"CPU per delivery over {n} sequential deliveries: Python {python * 1000 / n:.2f} ms, "
+        f"PostgreSQL {postgres * 1000 / n:.2f} ms"
+    )
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a local process (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _by_package(stats: pstats.Stats) -> dict[str, float]:
@@ -201,6 +240,8 @@ def main() -> None:
             f"  most for a fresh event of any type: {max(v[0] for v in fresh)} "
             f"({max(v[1] for v in fresh)} without transaction control)"
         )
+        if args.cpu:
+            print(cpu_per_delivery(paths, args.cpu))
         if args.profile:
             print(profile(paths, args.profile))
         connections.close_all()
