@@ -19,7 +19,7 @@ install-test: $(BIN)/python
 
 demo: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo --base-url http://$(HOST)
 
 run: demo
 	$(BIN)/python manage.py runserver $(HOST)

@@ -151,3 +151,12 @@ def test_it_replays_deliveries_whose_processing_never_finished(
     assert only_delivery().status == "processed"
     assert Lead.objects.count() == 1
     assert "Replayed 1: 1 processed." in output
+
+
+def test_it_prints_the_demo_urls_where_the_app_is_served(db) -> None:
+    output = run("load_demo", "--base-url", "http://127.0.0.1:8877/")
+
+    assert "Log in at http://127.0.0.1:8877/ as 'staff'" in output
+    for endpoint in WebhookEndpoint.objects.all():
+        assert f"http://127.0.0.1:8877{endpoint.path}" in output
+    assert "127.0.0.1:8000" not in output

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.test import Client
 
 from referralhub.models import Provider
@@ -21,7 +21,15 @@ USERNAME = "staff"
 class Command(BaseCommand):
     help = "Create a demo staff user, webhook endpoints and deliveries of each provider."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the app will be served, for the URLs printed (make run passes its HOST).",
+        )
+
     def handle(self, *args: object, **options: object) -> None:
+        base = str(options["base_url"]).rstrip("/")
         password = self._staff_user()
         endpoints = {
             provider: WebhookEndpoint.objects.get_or_create(
@@ -34,11 +42,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Sent {len(statuses)} demo deliveries: HTTP {sorted(set(statuses))}.")
         self.stdout.write("Webhook endpoints (give these URLs to the providers):")
         for provider, endpoint in endpoints.items():
-            self.stdout.write(f"  {provider:16} http://127.0.0.1:8000{endpoint.path}")
+            self.stdout.write(f"  {provider:16} {base}{endpoint.path}")
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Log in at http://127.0.0.1:8000/ as {USERNAME!r} with password {password!r}"
-            )
+            self.style.SUCCESS(f"Log in at {base}/ as {USERNAME!r} with password {password!r}")
         )
 
     def _staff_user(self) -> str:
