@@ -55,7 +55,8 @@ def start_of(day: date) -> datetime:
 
 def signed_up_between(start: datetime | None, end: datetime | None) -> Q:
     """Leads signed up in [start, end): the provider's date, or the hub's when it sent none
-    (InviteReferrals has no signup date). Two indexed columns, no COALESCE that hides them."""
+    (InviteReferrals has no signup date). Two indexed columns, no COALESCE that hides them.
+    The lead tallies' triggers (migration referralhub 0006) count leads by the same rule."""
     provider_date, hub_date = signed_up_parts(start, end)
     return provider_date | hub_date
 
