@@ -168,37 +168,38 @@ def _params(
     rows: list[dict[str, Any]],
     at: datetime | None,
 ) -> list[Any]:
-    """Every column of every row (raw SQL gets no Django defaults), as parameters.
-
-    On PostgreSQL that is one parameter, the rows as a JSON array the statement unpacks with
-    `jsonb_populate_recordset`: binding 40-90 parameters per row cost more Python (preparing and
-    dumping each value, and psycopg parsing a statement too long for its cache every time) than
-    the database spent running the statement.
-    """
+    """Every column of every row (raw SQL gets no Django defaults), as the statement's parameters:
+    one JSON document on PostgreSQL (`_recordset`), one parameter per column elsewhere."""
     now = timezone.now()
     base = {"provider": provider, "provider_updated_at": at, "created": now, "updated": now}
+    records = [{**base, **row, "external_id": e} for e, row in zip(external_ids, rows, strict=True)]
     if connection.vendor == "postgresql":
-        defaults, column = _json_defaults(model), _columns(model)
-        records = []
-        for external_id, row in zip(external_ids, rows, strict=True):
-            record = dict(defaults)
-            record.update((column[name], value) for name, value in base.items())
-            record.update((column[name], value) for name, value in row.items())
-            record["external_id"] = external_id
-            records.append(record)
-        return [json.dumps(records, default=_json_value, ensure_ascii=False)]
+        return [_json_records(model, records)]
+    return _column_params(model, records)
+
+
+def _json_records(model: type[models.Model], records: list[dict[str, Any]]) -> str:
+    """The rows as the JSON array `jsonb_populate_recordset` reads: binding 40-90 parameters per
+    row cost more Python (preparing and dumping each value, and psycopg parsing a statement too
+    long for its cache every time) than the database spent running the statement."""
+    defaults, column = _json_defaults(model), _columns(model)
+    documents = []
+    for record in records:
+        document = dict(defaults)
+        document.update((column[name], value) for name, value in record.items())
+        documents.append(document)
+    return json.dumps(documents, default=_json_value, ensure_ascii=False)
+
+
+def _column_params(model: type[models.Model], records: list[dict[str, Any]]) -> list[Any]:
     prepared = _prepared_defaults(model, connection.vendor)
     params: list[Any] = []
-    for external_id, row in zip(external_ids, rows, strict=True):
+    for record in records:
         for f in _fields(model):
-            name = f.name
-            if name == "external_id":
-                params.append(external_id)
-            elif name in row or name in base:
-                value = row[name] if name in row else base[name]
-                params.append(f.get_db_prep_save(value, connection))
+            if f.name in record:
+                params.append(f.get_db_prep_save(record[f.name], connection))
             else:
-                params.append(prepared[name])
+                params.append(prepared[f.name])
     return params
 
 
@@ -279,14 +280,19 @@ def _upsert_sql(model: type[models.Model], columns: tuple[str, ...], n: int, ven
 
 
 def _rows(model: type[models.Model], n: int, vendor: str) -> str:
-    """The statement's source of rows, in the order of `_fields`, as `_params` passes them."""
-    qn = connection.ops.quote_name
+    """The statement's source of `n` rows, in the order of `_fields`, as `_params` passes them."""
     if vendor == "postgresql":
-        names = ", ".join(qn(f.column) for f in _fields(model))
-        table = qn(model._meta.db_table)
-        return f"SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, %s)"  # noqa: S608
+        return _recordset(model)
     row = "(" + ", ".join(["%s"] * len(_fields(model))) + ")"
     return f"VALUES {', '.join([row] * n)}"
+
+
+def _recordset(model: type[models.Model]) -> str:
+    """PostgreSQL: the rows of one JSON parameter, typed as the table's own row type."""
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(f.column) for f in _fields(model))
+    table = qn(model._meta.db_table)
+    return f"SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, %s)"  # noqa: S608
 
 
 def _statement_rows(rows: list[Any]) -> int:
@@ -311,16 +317,14 @@ def _upsert_changed_only(
     that went A -> B -> A, a late B could still land. For reference data that is acceptable.
     Rows another transaction inserted after this statement's snapshot are left out of the result.
     """
-    sql = _changed_only_sql(model, columns, _statement_rows(rows), at is None)
+    sql = _changed_only_sql(model, columns, at is None)
     with connection.cursor() as cursor:
         cursor.execute(sql, _params(model, provider, external_ids, rows, at))
         return {external_id: pk for pk, external_id in cursor.fetchall()}
 
 
 @lru_cache(maxsize=256)
-def _changed_only_sql(
-    model: type[models.Model], columns: tuple[str, ...], n: int, shell: bool
-) -> str:
+def _changed_only_sql(model: type[models.Model], columns: tuple[str, ...], shell: bool) -> str:
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     names = ", ".join(qn(f.column) for f in _fields(model))
@@ -340,7 +344,7 @@ def _changed_only_sql(
         )
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
     return (
-        f"WITH v AS ({_rows(model, n, connection.vendor)}), {update}"  # noqa: S608
+        f"WITH v AS ({_recordset(model)}), {update}"  # noqa: S608
         f"ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM v "
         f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {key}) ORDER BY v.{qn('external_id')} "
         f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO NOTHING "

@@ -118,6 +118,7 @@ def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
 # Raw SQL, built once: the same UPDATE through the ORM cost more to compile than to run.
 # Values are parameters; the names are the model's own.
 _FINAL_PARAMS = {f"final{i}": status for i, status in enumerate(sorted(FINAL))}
+_CLAIM_VALUES = {"processed": WebhookDelivery.Status.PROCESSED, **_FINAL_PARAMS}
 CLAIM = (
     "UPDATE webhooks_webhookdelivery SET status = %(processed)s, error = '', "  # noqa: S608
     "processed_at = %(now)s, response_status = 200, "
@@ -128,12 +129,7 @@ CLAIM = (
 
 def _claim(pk: int, now: datetime) -> bool:
     """Lock the delivery and record the usual outcome, unless it is already final."""
-    params = {
-        "pk": pk,
-        "now": connection.ops.adapt_datetimefield_value(now),
-        "processed": WebhookDelivery.Status.PROCESSED,
-        **_FINAL_PARAMS,
-    }
+    params = {**_CLAIM_VALUES, "pk": pk, "now": connection.ops.adapt_datetimefield_value(now)}
     with connection.cursor() as cursor:
         cursor.execute(CLAIM, params)
         return cursor.rowcount == 1

@@ -30,13 +30,7 @@ from referralhub.admin.rows import (
 )
 from referralhub.models import (
     AuditEntry,
-    Campaign,
-    Conversion,
-    Lead,
-    Promoter,
-    Promotion,
     Provider,
-    Reward,
     Unit,
 )
 
@@ -193,19 +187,6 @@ class ReadOnlyAdmin(LargeTableAdmin):
         return [*own, *(n for n in super().get_readonly_fields(request, obj) if n not in own)]
 
 
-# The columns each model's __str__ reads (referralhub/models): all that a list needs of a row it
-# only links to, and what the action checkbox's label needs of the row itself. Turning 100 rows
-# of 40-80 columns (a promoter has 80) into objects took longer than the query itself.
-STR_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
-    Campaign: ("name", "external_id"),
-    Conversion: ("order_id", "external_id"),
-    Lead: ("email", "name", "external_id"),
-    Promoter: ("first_name", "last_name", "email", "external_id"),
-    Promotion: ("ref_id", "external_id"),
-    Reward: ("external_id", "amount", "unit", "currency"),
-}
-
-
 def unread_columns(model: type[models.Model], keep: set[str], prefix: str = "") -> tuple[str, ...]:
     """`model`'s columns but its pk and `keep`, as defer() arguments (through `prefix`)."""
     return tuple(
@@ -235,20 +216,20 @@ class MirroredAdmin(ReadOnlyAdmin):
     def get_list_defer(self, request: HttpRequest) -> tuple[str, ...]:
         related = self.list_select_related if isinstance(self.list_select_related, tuple) else ()
         own: tuple[str, ...] = ("payload",)
-        if self.list_fields:
-            keep = {*STR_FIELDS[self.model], *related, *self.list_fields}
-            own = unread_columns(self.model, keep)
+        # Without str_fields declared, __str__ may read any column: keep them all.
+        if self.list_fields and self.model.str_fields is not None:
+            own = unread_columns(self.model, {*self.model.str_fields, *related, *self.list_fields})
         linked = (field for name in related for field in self._linked_defer(name))
         return (*own, *linked, *self.list_defer)
 
     def _linked_defer(self, name: str) -> tuple[str, ...]:
         """What not to load of the row in foreign key `name`: all but what the list reads."""
         model = self.model._meta.get_field(name).related_model if "__" not in name else None
-        if model not in STR_FIELDS:
+        if getattr(model, "str_fields", None) is None:
             return (f"{name}__payload",)
         prefix = f"{name}__"
         keep = {
-            *STR_FIELDS[model],
+            *model.str_fields,
             *(f[len(prefix) :] for f in self.list_fields if f.startswith(prefix)),
         }
         return unread_columns(model, keep, prefix)

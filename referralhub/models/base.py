@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.db import models
 
@@ -37,6 +38,10 @@ class MirroredModel(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     updated = models.DateTimeField(auto_now=True)
+
+    # The columns `__str__` reads, declared beside it: a list that only names or links to a row
+    # loads just these (referralhub.admin). None: not declared, load the row whole.
+    str_fields: ClassVar[tuple[str, ...] | None] = None
 
     class Meta:
         abstract = True

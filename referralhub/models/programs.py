@@ -53,6 +53,8 @@ class Campaign(MirroredModel):
     class Meta:
         constraints = [unique_per_provider("uniq_campaign_provider_id")]
 
+    str_fields = ("name", "external_id")
+
     def __str__(self) -> str:
         return self.name or f"Campaign {self.external_id}"
 
@@ -135,6 +137,8 @@ class Promoter(MirroredModel):
         constraints = [unique_per_provider("uniq_promoter_provider_id")]
         indexes = [models.Index(fields=["provider", "code"], name="promoter_provider_code")]
 
+    str_fields = ("first_name", "last_name", "email", "external_id")
+
     def __str__(self) -> str:
         return self.display_name
 
@@ -190,6 +194,8 @@ class Promotion(MirroredModel):
 
     class Meta:
         constraints = [unique_per_provider("uniq_promotion_provider_id")]
+
+    str_fields = ("ref_id", "external_id")
 
     def __str__(self) -> str:
         return self.ref_id or f"Promotion {self.external_id}"

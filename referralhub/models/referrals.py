@@ -80,6 +80,8 @@ class Lead(MirroredModel):
             ),
         ]
 
+    str_fields = ("email", "name", "external_id")
+
     def __str__(self) -> str:
         return self.email or self.name or f"Lead {self.external_id}"
 
@@ -113,6 +115,8 @@ class Conversion(MirroredModel):
     class Meta:
         constraints = [unique_per_provider("uniq_conversion_provider_id")]
         indexes = [models.Index(fields=["-created", "-id"], name="conversion_created_id")]
+
+    str_fields = ("order_id", "external_id")
 
     def __str__(self) -> str:
         return f"Order {self.order_id or self.external_id}"

@@ -128,6 +128,8 @@ class Reward(MirroredModel):
             ("fulfil_reward", "Can mark rewards fulfilled"),
         ]
 
+    str_fields = ("external_id", "amount", "unit", "currency")
+
     def __str__(self) -> str:
         return f"Reward {self.external_id} ({self.amount_display})"
 

@@ -190,19 +190,22 @@ REQUEST_FULFILMENT = f"{_UPDATE}{_FULFILMENT}"
 REQUEST_FULFILMENT_AND_DECIDE = f"{_UPDATE}{DECISION}{_FULFILMENT}"
 
 
+# The statements' constant values; each call adds the reward's pk and the time.
+_REWARD_VALUES = {
+    "pending": Reward.Status.PENDING,
+    "approved": Reward.Status.APPROVED,
+    "denied": Reward.Status.DENIED,
+    "by_provider": "Decided on FirstPromoter.",
+    "auto": "The campaign auto-approves rewards.",
+    "queued": Reward.Fulfilment.PENDING,
+    "fulfilled": Reward.Fulfilment.FULFILLED,
+}
+
+
 def _reward_update(sql: str, reward_pk: int) -> int:
     """Run one of the statements above for a reward; return how many rows it changed."""
-    params = {
-        "pk": reward_pk,
-        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
-        "pending": Reward.Status.PENDING,
-        "approved": Reward.Status.APPROVED,
-        "denied": Reward.Status.DENIED,
-        "by_provider": "Decided on FirstPromoter.",
-        "auto": "The campaign auto-approves rewards.",
-        "queued": Reward.Fulfilment.PENDING,
-        "fulfilled": Reward.Fulfilment.FULFILLED,
-    }
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = {**_REWARD_VALUES, "pk": reward_pk, "now": now}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
