@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, re_path
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -16,6 +20,45 @@ def error_response(code: str, detail: Any, status_code: int, **headers: str) -> 
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
+
+
+logger = logging.getLogger(__name__)
+
+# URL namespaces whose clients are programs: an error there is JSON, never an HTML page.
+MACHINE_NAMESPACES = frozenset({"api", "webhooks"})
+
+
+def for_machines(request: HttpRequest) -> bool:
+    match = request.resolver_match
+    return bool(match and MACHINE_NAMESPACES.intersection(match.namespaces))
+
+
+def catch_all(detail: str, *, secret_path: bool = False) -> URLPattern:
+    """The last route of a machine namespace: any other path there, any method, is a JSON 404.
+
+    `secret_path`: the path may hold a credential (a webhook token), so Django's request log must
+    not print it."""
+
+    @csrf_exempt  # a POST to a wrong URL is a 404, whatever its cookies
+    def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+        response = JsonResponse({"error": "not_found", "detail": detail}, status=404)
+        if secret_path:
+            response._has_been_logged = True  # type: ignore[attr-defined]
+            namespace = request.resolver_match.namespace if request.resolver_match else ""
+            logger.warning("Not Found: a %s path, not logged as it may hold a token", namespace)
+        return response
+
+    return re_path(r"^(?P<path>[\s\S]*)$", not_found)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """`handler500`: JSON for the API and the webhook receivers, the styled page for people."""
+    if for_machines(request):
+        return JsonResponse(
+            {"error": "server_error", "detail": "The server failed to handle this request."},
+            status=500,
+        )
+    return defaults.server_error(request)
 
 
 class PayloadTooLarge(exceptions.APIException):

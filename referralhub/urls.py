@@ -17,3 +17,5 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("api/", include("referralhub.api.urls")),
 ]
+
+handler500 = "referralhub.errors.server_error"

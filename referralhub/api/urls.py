@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
-from django.urls import include, path, re_path
-from django.views.decorators.csrf import csrf_exempt
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from referralhub.api import views
+from referralhub.errors import catch_all
 
 router = SimpleRouter()
 router.register("campaigns", views.CampaignViewSet, basename="campaign")
@@ -23,17 +22,10 @@ router.register("deliveries", views.DeliveryViewSet, basename="delivery")
 api_patterns = [path("api/v1/", include(router.urls))]
 
 
-@csrf_exempt  # a POST to a wrong URL is a 404, whatever its cookies
-def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    return JsonResponse(
-        {"error": "not_found", "detail": "No such API endpoint: see /api/docs/."}, status=404
-    )
-
-
 app_name = "api"
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(patterns=api_patterns), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    re_path(r"^(?P<path>[\s\S]*)$", not_found),
+    catch_all("No such API endpoint: see /api/docs/."),
 ]

@@ -72,6 +72,36 @@ def test_it_answers_404_for_an_inactive_endpoint(fp_endpoint, post_json, payload
     assert WebhookDelivery.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/webhooks/", "/webhooks/firstpromoter/", "/webhooks/firstpromoter/{token}/extra/"],
+)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_it_answers_a_json_404_for_any_other_webhook_path_and_logs_no_token(
+    client, fp_endpoint, caplog, path, method
+) -> None:
+    path = path.format(token=fp_endpoint.token)
+
+    response = client.generic(method.upper(), path, b"{}", content_type="application/json")
+
+    assert_error(response, 404, "not_found")
+    assert fp_endpoint.token not in caplog.text
+    assert "webhooks path" in caplog.text
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_it_takes_a_delivery_to_its_url_pasted_without_the_last_slash(
+    fp_endpoint, client, payload
+) -> None:
+    # Django would redirect to the slashed URL; providers do not follow a redirect with a POST.
+    response = client.post(
+        fp_endpoint.path.rstrip("/"), payload("firstpromoter_lead_signup.json"), "application/json"
+    )
+
+    assert response.status_code == 200
+    assert only_delivery().status == WebhookDelivery.Status.PROCESSED
+
+
 @pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
 def test_it_answers_405_for_a_method_firstpromoter_does_not_use(
     client, fp_endpoint, method

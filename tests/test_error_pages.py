@@ -1,0 +1,91 @@
+"""Errors outside a view's own handling: people get a page in the dashboard's style, programs (the
+API and the webhook receivers) get the JSON error shape, whatever the cause."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from dashboard import stats
+from referralhub.api.views import RewardViewSet
+from tests.api.conftest import client_for
+from tests.conftest import make_staff
+from webhooks.views import WebhookView
+
+
+def explode(*args, **kwargs):
+    raise RuntimeError("a bug")
+
+
+@pytest.fixture
+def staff_client(db) -> Client:
+    client = Client(raise_request_exception=False)
+    client.force_login(make_staff("eve", "referralhub.view_reward", "referralhub.view_lead"))
+    return client
+
+
+def test_a_person_gets_a_styled_404_with_the_way_back(staff_client) -> None:
+    response = staff_client.get("/dashboard/no-such-page/")
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<title>Page not found · ReferralHub</title>" in page
+    assert "<code>/dashboard/no-such-page/</code>" in page
+    assert 'href="/dashboard/"' in page
+    assert 'aria-label="Main"' in page  # a signed-in member of staff keeps the navigation
+
+
+def test_the_404_page_shows_no_navigation_to_someone_signed_out(db) -> None:
+    response = Client().get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert 'aria-label="Main"' not in response.content.decode()
+
+
+def test_a_person_gets_a_styled_500_page(staff_client, monkeypatch) -> None:
+    monkeypatch.setattr(stats, "window", explode)
+
+    response = staff_client.get("/dashboard/")
+
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "<title>Something went wrong · ReferralHub</title>" in page
+    assert "a bug" not in page  # nothing of the failure is shown
+
+
+def test_an_api_client_gets_a_json_500(db, monkeypatch) -> None:
+    monkeypatch.setattr(RewardViewSet, "list", explode)
+    client = client_for(make_staff("olga", "referralhub.view_reward"))
+    client.raise_request_exception = False
+
+    response = client.get("/api/v1/rewards/")
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "server_error",
+        "detail": "The server failed to handle this request.",
+    }
+
+
+def test_a_provider_gets_a_json_500(fp_endpoint, monkeypatch) -> None:
+    monkeypatch.setattr(WebhookView, "_read_body", explode)
+
+    response = Client(raise_request_exception=False).post(
+        fp_endpoint.path, b"{}", content_type="application/json"
+    )
+
+    assert response.status_code == 500
+    assert response.json()["error"] == "server_error"
+
+
+def test_a_form_sent_with_an_expired_csrf_token_explains_what_to_do(db) -> None:
+    response = Client(enforce_csrf_checks=True).post(
+        "/accounts/login/", {"username": "eve", "password": "pw"}
+    )
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "<title>Form expired · ReferralHub</title>" in page
+    assert "reload the page" in page
