@@ -4,7 +4,8 @@ The overview shows leads and customers per day over two periods: counting them f
 reads every lead of up to 180 days (a million index entries at scale, a second per recount).
 These rows hold the same numbers, maintained by triggers on `referralhub_lead` (migration
 0006_lead_tally) inside the very transaction that inserts, updates or deletes a lead, so they are
-exact, roll back with it, and need no job to refresh them.
+exact, roll back with it, and need no job to refresh them; a `TRUNCATE` of the leads empties them
+(0007_lead_tally_truncate).
 
 - A lead counts in the hour of its signup (the provider's date, else when the hub first heard of
   it) and, once it is a customer, as a customer in the hour of `customer_since`: the definitions of

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import Sum
 from django.test import Client
 
@@ -95,6 +95,22 @@ def test_it_matches_a_recount_after_many_random_changes(db) -> None:
     Lead.objects.filter(pk__in=[lead.pk for lead in leads[:3]]).update(customer_since=NOON)
     assert tallied() == recounted()
     assert sum(n for n, _ in tallied().values()) == Lead.objects.count()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no TRUNCATE")
+def test_it_empties_when_the_leads_are_truncated(db) -> None:
+    make_lead(provider_created_at=NOON, customer_since=NOON)
+    assert LeadTally.objects.exists()
+
+    with connection.cursor() as cursor:
+        # The test's transaction still holds the lead's deferred foreign-key checks, and
+        # PostgreSQL truncates nothing with checks pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE referralhub_lead CASCADE")
+
+    assert not LeadTally.objects.exists()
+    make_lead(provider_created_at=NOON)
+    assert tallied() == recounted()
 
 
 def test_it_counts_webhook_deliveries_once_however_often_they_arrive(fp_endpoint, post_json):
