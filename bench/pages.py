@@ -2,11 +2,11 @@
 
 Seeds a scratch PostgreSQL database with `seed_demo` (a million leads, 200k rewards, 20k
 promoters by default), then requests every dashboard page (discovered from dashboard/urls.py),
-every admin changelist, every `/api/v1/` list, and the same changelists through stock
-`ModelAdmin`s (bench/pages_urls.py), in-process with Django's test client and production
-settings. Per page: the first request ("cold": new database connection, nothing of that page
-cached in the process), the median of the next runs ("warm"), its SQL statements and status.
-Prints numbers; asserts nothing about time.
+every admin changelist, every `/api/v1/` list, and each changelist again through two stock
+`ModelAdmin`s, one with the same columns and one bare (bench/pages_urls.py), in-process with
+Django's test client and production settings. Per page: the first request ("cold": new database
+connection, nothing of that page cached in the process), the median of the next runs ("warm"),
+its SQL statements and status. Prints numbers; asserts nothing about time.
 
     python bench/pages.py                                  # 1M leads (a few minutes of seeding)
     python bench/pages.py --leads 20000 --runs 3           # CI
@@ -144,9 +144,15 @@ def measure(client: Any, url: str, runs: int) -> dict[str, Any]:
 SLOW_MS = 300
 
 
+def ratios(stock: dict[str, Any], tuned: dict[str, Any]) -> str:
+    page = stock["warm"] / tuned["warm"] if tuned["warm"] else 0
+    sql = stock["sql"] / tuned["sql"] if tuned["sql"] else 0
+    return f"stock/tuned page x{page:.1f} SQL x{sql:.1f}"
+
+
 def print_row(label: str, m: dict[str, Any], note: str = "") -> None:
     print(
-        f"  {label:<30} cold {m['cold']:8.1f} ms  warm {m['warm']:8.1f} ms (SQL {m['sql']:7.1f})"
+        f"  {label:<36} cold {m['cold']:8.1f} ms  warm {m['warm']:8.1f} ms (SQL {m['sql']:7.1f})"
         f"  {m['queries']:3d} queries  HTTP {m['status']}  {m['size'] / 1024:7.1f} KiB {note}"
     )
     if m["warm"] > SLOW_MS and float(m["slowest"]["time"]) * 1000 > SLOW_MS / 3:
@@ -197,6 +203,18 @@ def run(args: argparse.Namespace, url: str) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    failed: list[str] = []
+
+    def timed(label: str, url: str, baseline_of: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = measure(client, url, args.runs)
+        if result["status"] == 405:
+            print(f"  {label:<42} POST only, not timed")
+            return result
+        if result["status"] != 200:
+            failed.append(f"{label} ({url}): HTTP {result['status']}")
+        print_row(label, result, ratios(result, baseline_of) if baseline_of else "")
+        return result
+
     with override_settings(ROOT_URLCONF="bench.pages_urls", STORAGES=storages):
         groups = [
             ("Dashboard", dashboard_urls()),
@@ -205,26 +223,23 @@ def run(args: argparse.Namespace, url: str) -> None:
         for title, urls in groups:
             print(title)
             for label, path in urls:
-                result = measure(client, path, args.runs)
-                if result["status"] == 405:
-                    print(f"  {label:<36} POST only, not timed")
-                else:
-                    print_row(label, result)
-        print("Admin changelists, each beside a stock ModelAdmin")
-        for (label, tuned_url), (_, stock_url) in zip(
-            admin_urls("admin", "admin"), admin_urls("stockadmin", "stock"), strict=True
+                timed(label, path)
+        print("Admin changelists, each beside two stock ModelAdmins (bench/pages_urls.py)")
+        for (label, tuned_url), (_, same_url), (_, stock_url) in zip(
+            admin_urls("admin", "admin"),
+            admin_urls("stocksameadmin", "same"),
+            admin_urls("stockadmin", "stock"),
+            strict=True,
         ):
-            tuned = measure(client, tuned_url, args.runs)
-            stock = measure(client, stock_url, args.runs)
-            page = stock["warm"] / tuned["warm"] if tuned["warm"] else 0
-            sql = stock["sql"] / tuned["sql"] if tuned["sql"] else 0
-            print_row(label, tuned)
-            print_row(
-                f"stock {label.split()[-1]}", stock, f"stock/tuned page x{page:.1f} SQL x{sql:.1f}"
-            )
+            tuned = timed(label, tuned_url)
+            model = label.split()[-1]
+            timed(f"stock, same columns {model}", same_url, baseline_of=tuned)
+            timed(f"stock, bare {model}", stock_url, baseline_of=tuned)
     from django.db import connections
 
     connections.close_all()
+    if failed:
+        raise SystemExit("Pages that did not answer 200:\n  " + "\n  ".join(failed))
 
 
 def main() -> None:

@@ -23,10 +23,11 @@ from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
 from referralhub.admin.rows import (
-    action_checkbox_html,
     cached_change_urls,
     change_url,
+    lean_action_checkbox,
     lean_result_list,
+    quick_format_html,
 )
 from referralhub.models import (
     AuditEntry,
@@ -124,8 +125,7 @@ class LargeTableAdmin(admin.ModelAdmin):
                 response.render()
         return response
 
-    def action_checkbox(self, obj: models.Model) -> str:
-        return action_checkbox_html(obj)
+    action_checkbox = lean_action_checkbox
 
     def get_list_defer(self, request: HttpRequest) -> tuple[str, ...]:
         return self.list_defer
@@ -247,7 +247,8 @@ def datetime_column(field: str, description: str = "", fmt: str = "%Y-%m-%d %H:%
         value = getattr(obj, field)
         if not value:
             return EMPTY
-        return format_html('<span class="rh-nowrap">{}</span>', localtime(value).strftime(fmt))
+        text = localtime(value).strftime(fmt)
+        return quick_format_html('<span class="rh-nowrap">{}</span>', text)
 
     return column
 
@@ -260,7 +261,7 @@ def admin_link(obj: models.Model | None, text: object = None) -> str:
     """A link to `obj`'s admin page; callers select_related it so a list row costs no query."""
     if obj is None:
         return EMPTY
-    return format_html('<a href="{}">{}</a>', admin_url(obj), obj if text is None else text)
+    return quick_format_html('<a href="{}">{}</a>', admin_url(obj), obj if text is None else text)
 
 
 def link_column(field: str, ordering: str) -> Callable[[Any, models.Model], str]:

@@ -9,6 +9,7 @@ out each column's kind, classes and empty value again for every cell. Here each 
 from __future__ import annotations
 
 import datetime
+import html as stdlib_html
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -26,9 +27,24 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import DateField, Field, ForeignKey, ManyToOneRel, Model, TimeField
 from django.db.models.options import Options
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+
+
+def quick_escape(value: Any) -> str:
+    """Django's `conditional_escape`, minus the lazy-string checks that `escape` and `mark_safe`
+    make on every call: at 20-30 calls a row they were a tenth of a changelist's time. Same
+    output: Django's `escape` is the standard library's `html.escape` of `str(value)`."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return stdlib_html.escape(str(value))
+
+
+def quick_format_html(template: str, *args: Any) -> SafeString:
+    """Django's `format_html` for the cells of changelist rows, the same way faster."""
+    return SafeString(template.format(*map(quick_escape, args)))
+
 
 # A pk no real row has, reversed once and replaced by each row's own pk.
 _SLOT = 987_654_321_987
@@ -76,15 +92,22 @@ def change_url(opts: Options, pk: object, current_app: str | None = None) -> str
     return urls.url(viewname, pk, current_app)
 
 
-def action_checkbox_html(obj: Model) -> str:
-    """The HTML of Django's `ModelAdmin.action_checkbox`, without rendering a widget template
-    per row (a third of a changelist's time). A test compares both."""
-    label = format_html(_("Select this object for an action - {}"), str(obj))
-    return format_html(
+def lean_action_checkbox(model_admin: Any, obj: Model) -> SafeString:
+    """`ModelAdmin.action_checkbox` (the same HTML, a test compares both) without rendering a
+    widget template per row, which was a third of a changelist's time."""
+    return _checkbox(_checkbox_label(), obj)
+
+
+def _checkbox_label() -> str:
+    return _("Select this object for an action - {}")
+
+
+def _checkbox(label: str, obj: Model) -> SafeString:
+    return quick_format_html(
         '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
         helpers.ACTION_CHECKBOX_NAME,
         str(obj.pk),
-        label,
+        SafeString(label.format(quick_escape(str(obj)))),
     )
 
 
@@ -139,6 +162,8 @@ def _column(cl: ChangeList, name: Any, index: int, sample: Model) -> Column:
         get = attrgetter(name)
     elif name == "__str__":
         get = str
+    elif name == "action_checkbox" and _method(model_admin, name) is lean_action_checkbox:
+        get = partial(_checkbox, _checkbox_label())  # translated once per page, not per row
     elif isinstance(name, str) and hasattr(model_admin, name):
         get = getattr(model_admin, name)
     else:
@@ -161,6 +186,10 @@ def _column(cl: ChangeList, name: Any, index: int, sample: Model) -> Column:
         choices=None if plain else _choices(field),
         link=name in cl.list_display_links,
     )
+
+
+def _method(model_admin: Any, name: str) -> Any:
+    return getattr(getattr(model_admin, name, None), "__func__", None)
 
 
 def _column_name(name: Any, index: int) -> str:
@@ -202,7 +231,7 @@ class _Linker:
             if not linked.startswith(url):
                 return format_html('<a href="{}">{}</a>', linked, html)
             self.suffix = linked[len(url) :]
-        return format_html('<a href="{}">{}</a>', url + self.suffix, html)
+        return quick_format_html('<a href="{}">{}</a>', url + self.suffix, html)
 
 
 def _row(cl: ChangeList, columns: list[Column], link: _Linker, obj: Model) -> SafeString:
@@ -224,7 +253,7 @@ def _row(cl: ChangeList, columns: list[Column], link: _Linker, obj: Model) -> Sa
         if column.link:
             tag, first = ("th" if first else "td"), False
             html = link(obj, html)
-        cells.append(f'<{tag} class="{classes}">{conditional_escape(html)}</{tag}>')
+        cells.append(f'<{tag} class="{classes}">{quick_escape(html)}</{tag}>')
     return SafeString("".join(cells))
 
 
