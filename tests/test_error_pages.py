@@ -43,6 +43,14 @@ def test_the_404_page_shows_no_navigation_to_someone_signed_out(db) -> None:
     assert 'aria-label="Main"' not in response.content.decode()
 
 
+def test_an_admin_page_without_its_permission_gets_the_styled_403(staff_client) -> None:
+    # The admin raises PermissionDenied for a model the user may not view; Django renders 403.html.
+    response = staff_client.get("/admin/webhooks/webhookendpoint/add/")
+
+    assert response.status_code == 403
+    assert "<title>Not allowed · ReferralHub</title>" in response.content.decode()
+
+
 def test_a_person_gets_a_styled_500_page(staff_client, monkeypatch) -> None:
     monkeypatch.setattr(stats, "window", explode)
 
