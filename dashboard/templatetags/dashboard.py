@@ -8,6 +8,8 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from referralhub.models import SELF_REFERRAL_SUSPICIONS, Suspicion, format_amount
 from webhooks.payload import redact
@@ -30,6 +32,16 @@ def balances(value: Any, currency: str = "") -> list[str]:
         cur = (currency or settings.FIRSTPROMOTER_CURRENCY) if unit == "cash" else ""
         shown.append(format_amount(number, unit, cur))
     return shown
+
+
+@register.filter
+def email_breaks(value: Any) -> str | SafeString:
+    """An email that a narrow column may wrap before its "@", never inside a word."""
+    text = "" if value is None else str(value)
+    local, at, domain = text.rpartition("@")
+    if not at or not local:
+        return text
+    return format_html("{}<wbr>@{}", local, domain)
 
 
 @register.filter

@@ -79,6 +79,17 @@ def test_it_compares_the_period_with_the_previous_one(as_bob: Client, world) -> 
     assert changes["Conversion rate"] == 0.0
 
 
+def test_it_says_when_pending_rewards_have_no_amount(as_bob: Client) -> None:
+    # InviteReferrals goals carry no amount: "worth —" would read as a missing figure.
+    make_reward(provider="invitereferrals", amount=None, unit="", currency="")
+    make_reward()
+
+    html = as_bob.get(URL).content.decode()
+
+    assert "<strong>1</strong> without an amount" in html
+    assert "<strong>1</strong> worth 15.00 USD" in html
+
+
 def test_it_shows_the_queues_and_delivery_problems(as_bob: Client, world) -> None:
     response = as_bob.get(URL)
     pending = {(row["unit"], row["count"], row["display"]) for row in response.context["pending"]}

@@ -167,3 +167,12 @@ def test_it_orders_a_signup_range_by_signup_date(as_bob: Client, leads) -> None:
         "alpha@example.com",
     ]
     assert shown(as_bob)[0] == "alpha@example.com"  # without a range: newest arrival first
+
+
+def test_a_long_email_wraps_before_its_at_sign_not_inside_a_word(as_bob: Client, leads) -> None:
+    make_lead(email="o'brien<script>@example.com")
+
+    html = as_bob.get(URL).content.decode()
+
+    assert "<strong>alpha<wbr>@example.com</strong>" in html
+    assert "<strong>o&#x27;brien&lt;script&gt;<wbr>@example.com</strong>" in html
