@@ -150,6 +150,7 @@ def promoter_page(promoter: Promoter) -> dict[str, Any]:
             promoter.conversions.select_related("lead").order_by("-created", "-id")[:RELATED_ROWS]
         ),
         "history": audit_history_for(Reward, [r.pk for r in rewards]),
+        "related_rows": RELATED_ROWS,
     }
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from django.test import Client
 from django.urls import reverse
 
+from dashboard import selectors
 from referralhub.models import Promotion
 from tests.dashboard.conftest import make_conversion, make_lead, make_promoter, make_reward
 
@@ -53,3 +56,16 @@ def test_it_shows_everything_about_the_promoter(as_bob: Client, db) -> None:
 
 def test_it_answers_404_for_an_unknown_promoter(as_bob: Client) -> None:
     assert as_bob.get(reverse("dashboard:promoter", args=[987654])).status_code == 404
+
+
+def test_it_says_latest_only_for_a_section_cut_off_at_its_limit(as_bob: Client, db) -> None:
+    promoter = make_promoter()
+    for _ in range(selectors.RELATED_ROWS + 1):
+        make_lead(promoter)
+    make_reward(promoter)
+
+    html = as_bob.get(reverse("dashboard:promoter", args=[promoter.pk])).content.decode()
+
+    assert f'Leads <span class="muted small">(latest {selectors.RELATED_ROWS})</span>' in html
+    assert 'Rewards <span class="muted small">(1)</span>' in html
+    assert re.search(r"Conversions\s*</h2>", html)  # none: no count at all
