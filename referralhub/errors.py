@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.urls import URLPattern, re_path
+from django.urls import Resolver404, URLPattern, re_path, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -41,12 +41,25 @@ def catch_all(detail: str, *, secret_path: bool = False) -> URLPattern:
 
     @csrf_exempt  # a POST to a wrong URL is a 404, whatever its cookies
     def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-        response = JsonResponse({"error": "not_found", "detail": detail}, status=404)
+        # Every path here resolves (to this view), so Django's APPEND_SLASH never redirects:
+        # say what the client probably meant instead.
+        slashed = f"{request.path_info}/"
+        text = f"{detail} Did you mean {slashed} (with the slash)?" if _real(slashed) else detail
+        response = JsonResponse({"error": "not_found", "detail": text}, status=404)
         if secret_path:
             response._has_been_logged = True  # type: ignore[attr-defined]
             namespace = request.resolver_match.namespace if request.resolver_match else ""
             logger.warning("Not Found: a %s path, not logged as it may hold a token", namespace)
         return response
+
+    def _real(path: str) -> bool:
+        """Whether `path` is one of the namespace's own URLs, not this catch-all."""
+        if path.endswith("//"):
+            return False
+        try:
+            return resolve(path).func is not not_found
+        except Resolver404:
+            return False
 
     return re_path(r"^(?P<path>[\s\S]*)$", not_found)
 

@@ -162,3 +162,13 @@ def test_it_answers_options_and_head_without_errors(api, olga, objects):
     for url in urls:
         assert client.options(url).status_code in (200, 403), url
         assert client.head(url).status_code in (200, 403, 405), url
+
+
+def test_a_url_missing_its_last_slash_gets_a_404_that_says_so(api, olga):
+    # A POST can't follow a redirect, so the API answers 404 rather than redirect: with a hint.
+    response = api(olga).get("/api/v1/rewards")
+    assert response.status_code == 404
+    assert "Did you mean /api/v1/rewards/ (with the slash)?" in response.json()["detail"]
+
+    assert "Did you mean" not in api(olga).get("/api/v1/nothing").json()["detail"]
+    assert "Did you mean" not in api(olga).get("/api/v1/nothing/").json()["detail"]
