@@ -173,7 +173,7 @@ def test_it_shows_the_audit_history_on_the_reward_page(as_alice: Client, pending
     assert "alice" in html
     assert "same IP as promoter" in html
     assert "deny" in html
-    assert "Decided already" in html  # no second decision offered
+    assert "No decision to take: this reward is already denied." in html  # no second one offered
     assert 'value="approve"' not in html
 
 
