@@ -41,14 +41,12 @@ def _group_key(row: Any) -> tuple:
 def _promoter_name(row: Any) -> str:
     if row.promoter_id is None:
         return ""
-    # An unsaved instance, only to reuse the one rule for how a promoter is named.
-    promoter = Promoter(
-        first_name=row.promoter__first_name or "",
-        last_name=row.promoter__last_name or "",
-        email=row.promoter__email or "",
-        external_id=row.promoter__external_id or "",
+    return Promoter.name_of(
+        row.promoter__first_name or "",
+        row.promoter__last_name or "",
+        row.promoter__email or "",
+        row.promoter__external_id or "",
     )
-    return promoter.display_name
 
 
 def payout_rows(rewards: Iterable[Any]) -> Iterator[list[str]]:

@@ -144,8 +144,14 @@ class Promoter(MirroredModel):
 
     @property
     def display_name(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or self.email or f"Promoter {self.external_id}"
+        return self.name_of(self.first_name, self.last_name, self.email, self.external_id)
+
+    @staticmethod
+    def name_of(first_name: str, last_name: str, email: str, external_id: str) -> str:
+        """How a promoter is named: for rows read as plain values too (an instance costs ~0.1 ms
+        to build, most of a payout export's time when it made one per line)."""
+        name = f"{first_name} {last_name}".strip()
+        return name or email or f"Promoter {external_id}"
 
     @property
     def social_accounts(self) -> dict[str, str]:
