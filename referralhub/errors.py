@@ -22,6 +22,11 @@ def error_response(code: str, detail: Any, status_code: int, **headers: str) -> 
     return response
 
 
+def json_error(code: str, detail: Any, status_code: int) -> JsonResponse:
+    """The same shape outside DRF's views: URL catch-alls and Django's error handlers."""
+    return JsonResponse({"error": code, "detail": detail}, status=status_code)
+
+
 logger = logging.getLogger(__name__)
 
 # URL namespaces whose clients are programs: an error there is JSON, never an HTML page.
@@ -45,7 +50,7 @@ def catch_all(detail: str, *, secret_path: bool = False) -> URLPattern:
         # say what the client probably meant instead.
         slashed = f"{request.path_info}/"
         text = f"{detail} Did you mean {slashed} (with the slash)?" if _real(slashed) else detail
-        response = JsonResponse({"error": "not_found", "detail": text}, status=404)
+        response = json_error("not_found", text, 404)
         if secret_path:
             response._has_been_logged = True  # type: ignore[attr-defined]
             namespace = request.resolver_match.namespace if request.resolver_match else ""
@@ -67,10 +72,7 @@ def catch_all(detail: str, *, secret_path: bool = False) -> URLPattern:
 def server_error(request: HttpRequest) -> HttpResponse:
     """`handler500`: JSON for the API and the webhook receivers, the styled page for people."""
     if for_machines(request):
-        return JsonResponse(
-            {"error": "server_error", "detail": "The server failed to handle this request."},
-            status=500,
-        )
+        return json_error("server_error", "The server failed to handle this request.", 500)
     return defaults.server_error(request)
 
 

@@ -116,11 +116,11 @@ def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
 
 
 # Raw SQL, built once: the same UPDATE through the ORM cost more to compile than to run.
-# Values are parameters; the names are the model's own.
+# Values are parameters; the table name is the model's own.
 _FINAL_PARAMS = {f"final{i}": status for i, status in enumerate(sorted(FINAL))}
 _CLAIM_VALUES = {"processed": WebhookDelivery.Status.PROCESSED, **_FINAL_PARAMS}
 CLAIM = (
-    "UPDATE webhooks_webhookdelivery SET status = %(processed)s, error = '', "  # noqa: S608
+    f"UPDATE {WebhookDelivery._meta.db_table} SET status = %(processed)s, error = '', "  # noqa: S608
     "processed_at = %(now)s, response_status = 200, "
     "processing_attempts = processing_attempts + 1 "
     f"WHERE id = %(pk)s AND status NOT IN ({', '.join(f'%({k})s' for k in _FINAL_PARAMS)})"

@@ -29,11 +29,7 @@ from referralhub.admin.rows import (
     lean_result_list,
     quick_format_html,
 )
-from referralhub.models import (
-    AuditEntry,
-    Provider,
-    Unit,
-)
+from referralhub.models import AuditEntry, Provider, Unit
 
 EMPTY = "—"
 

@@ -160,12 +160,13 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
 # nobody has decided yet (staff decisions are never overridden by a webhook). Raw SQL, built once:
 # the same statement through the ORM's Case/When/Exists took about 5 ms per delivery to compile,
 # more than all of the delivery's other statements together.
-# Only these constant fragments are put together; every value is a parameter.
+# Only these constant fragments and the models' table names are put together; every value is a
+# parameter.
 _UNDECIDED = "(r.status = %(pending)s AND r.decided_at IS NULL)"
 _DENIED = f"({_UNDECIDED} AND r.provider_status = %(denied)s)"
 _APPROVED = (
     f"({_UNDECIDED} AND r.provider_status <> %(denied)s AND (r.provider_status = %(approved)s"  # noqa: S608
-    " OR EXISTS (SELECT 1 FROM referralhub_campaign c"
+    f" OR EXISTS (SELECT 1 FROM {Campaign._meta.db_table} c"
     " WHERE c.id = r.campaign_id AND c.auto_approve_rewards)))"
 )
 _BY_PROVIDER = f"({_UNDECIDED} AND r.provider_status IN (%(approved)s, %(denied)s))"
@@ -177,7 +178,7 @@ DECISION = (
     f"decision_reason = CASE WHEN {_BY_PROVIDER} THEN %(by_provider)s"
     f" WHEN {_APPROVED} THEN %(auto)s ELSE r.decision_reason END, "
 )
-_UPDATE = "UPDATE referralhub_reward AS r SET "
+_UPDATE = f"UPDATE {Reward._meta.db_table} AS r SET "  # noqa: S608
 _FULFILMENT = (
     "fulfilment = %(queued)s, "
     "fulfilment_requested_at = COALESCE(r.fulfilment_requested_at, %(now)s), "
