@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html
@@ -25,7 +26,7 @@ from referralhub.admin.base import (
     pretty_text,
 )
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.providers import firstpromoter, referralrocket
+from webhooks.providers import PROVIDERS, firstpromoter, referralrocket
 from webhooks.services import REPLAYABLE, can_replay, delivery_replay
 
 EVENT_TYPES = sorted({*firstpromoter.HANDLERS, *referralrocket.PARTICIPANT_EVENTS, "conversion"})
@@ -42,13 +43,18 @@ class EndpointForm(forms.ModelForm):
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Signing secret (Referral Rocket, FirstPromoter v2) or the HTTP Basic auth "
-        "password (InviteReferrals). Leave blank to keep the current one.",
+        "password (InviteReferrals).",
     )
     clear_secret = forms.BooleanField(required=False, label="Remove the secret")
 
     class Meta:
         model = WebhookEndpoint
         fields = ("provider", "name", "is_active", "secret")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["secret"].help_text += " Leave blank to keep the current one."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -75,7 +81,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return (
             "name",
             "provider",
-            "url_path",
+            "url",
+            "setup",
             "token",
             "is_active",
             "has_secret",
@@ -89,7 +96,28 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         if obj is None:
             return ()
         # The provider decides how deliveries are parsed: changing it would orphan the inbox.
-        return ("provider", "url_path", "token", "has_secret", "created", "deliveries")
+        return ("provider", "url", "setup", "token", "has_secret", "created", "deliveries")
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        endpoint = super().get_object(request, object_id, from_field)
+        if endpoint is not None:
+            # Display methods are given only the object: it carries its URL as this request
+            # reaches the site (scheme and host included, behind the load balancer too).
+            endpoint.url = request.build_absolute_uri(endpoint.path)
+        return endpoint
+
+    def response_add(
+        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        response = super().response_add(request, obj, post_url_continue)
+        if IS_POPUP_VAR in request.POST or "_addanother" in request.POST:
+            return response
+        # An endpoint is added to get its URL: land on its page, where the URL is shown.
+        messages.info(
+            request,
+            f"Give {obj.get_provider_display()} this URL: {request.build_absolute_uri(obj.path)}",
+        )
+        return HttpResponseRedirect(admin_url(obj))
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Endpoints with deliveries are protected; deactivate them instead of deleting.
@@ -104,9 +132,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     created_at = datetime_column("created", "created")
 
-    @admin.display(description="URL path to give the provider")
-    def url_path(self, obj: WebhookEndpoint) -> str:
-        return format_html("<code>{}</code>", obj.path)
+    @admin.display(description="URL to give the provider")
+    def url(self, obj: WebhookEndpoint) -> str:
+        return format_html("<code>{}</code>", getattr(obj, "url", obj.path))
+
+    @admin.display(description="at the provider")
+    def setup(self, obj: WebhookEndpoint) -> str:
+        return PROVIDERS[obj.provider].SETUP
 
     @admin.display(description="secret set", boolean=True)
     def has_secret(self, obj: WebhookEndpoint) -> bool:

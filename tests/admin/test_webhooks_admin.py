@@ -6,11 +6,13 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils.html import escape
 
 from referralhub.models import AuditEntry, Promoter
 from tests.admin.conftest import admin_url, fp_delivery, promoter_signed_up
 from tests.conftest import make_staff
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.providers import PROVIDERS
 
 DELIVERIES = admin_url("webhooks", "webhookdelivery")
 ENDPOINTS = admin_url("webhooks", "webhookendpoint")
@@ -130,6 +132,40 @@ def test_it_never_shows_an_endpoint_secret(root_client: Client):
     html = page.content.decode()
     assert "s3cr3t-value" not in html
     assert endpoint.path in html  # the URL to give the provider, token included
+
+
+@pytest.mark.parametrize("provider", ["firstpromoter", "invitereferrals", "referralrocket"])
+def test_it_shows_the_whole_url_and_what_to_do_at_the_provider(
+    root_client: Client, settings, provider
+):
+    settings.ALLOWED_HOSTS = ["hub.example.com"]
+    endpoint = WebhookEndpoint.objects.create(provider=provider)
+    page = root_client.get(
+        admin_url("webhooks", "webhookendpoint", f"{endpoint.pk}/change"),
+        headers={"host": "hub.example.com", "x-forwarded-proto": "https"},
+    )
+    html = page.content.decode()
+    assert f"<code>https://hub.example.com{endpoint.path}</code>" in html
+    assert escape(PROVIDERS[provider].SETUP) in html
+    assert "Leave blank to keep the current one." in html
+
+
+def test_it_lands_on_the_new_endpoint_with_its_url(root_client: Client):
+    add = admin_url("webhooks", "webhookendpoint", "add")
+    assert "Leave blank to keep the current one." not in root_client.get(add).content.decode()
+    response = root_client.post(
+        add, {"provider": "firstpromoter", "name": "FP", "is_active": "on"}, follow=True
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    assert response.redirect_chain == [
+        (admin_url("webhooks", "webhookendpoint", f"{endpoint.pk}/change"), 302)
+    ]
+    assert f"Give FirstPromoter this URL: http://testserver{endpoint.path}" in _messages(response)
+
+    another = root_client.post(
+        add, {"provider": "firstpromoter", "name": "FP 2", "is_active": "on", "_addanother": "1"}
+    )
+    assert another["Location"] == add
 
 
 def _edit(client: Client, endpoint: WebhookEndpoint, **fields):

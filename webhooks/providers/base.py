@@ -54,6 +54,7 @@ Handler = Callable[[Any, WebhookDelivery], Outcome]
 class ProviderModule(Protocol):
     SLUG: str
     METHODS: frozenset[str]
+    SETUP: str  # what staff do at the provider's end, shown with the endpoint's URL
 
     def verify(self, endpoint: WebhookEndpoint, incoming: Incoming) -> bool: ...
 

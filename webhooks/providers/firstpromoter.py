@@ -42,6 +42,11 @@ from webhooks.providers.firstpromoter_fields import (
 SLUG = Provider.FIRSTPROMOTER
 METHODS = frozenset({"POST"})
 SIGNATURE_HEADER = "X-Webhook-Signature"
+SETUP = (
+    "Register this URL as the webhook URL for the events to mirror, fulfilment_pending included. "
+    "FirstPromoter signs nothing, so the token in the URL is the only key: keep it private. Set a "
+    "secret only if the account signs its deliveries (X-Webhook-Signature)."
+)
 
 
 def _amount(o: Obj, key: str, unit: str) -> Decimal | None:

@@ -23,6 +23,10 @@ from webhooks.providers.base import Incoming, Outcome, Parsed, parse_json_object
 
 SLUG = Provider.INVITEREFERRALS
 METHODS = frozenset({"GET", "POST", "PUT"})
+SETUP = (
+    "Register this URL as the Conversion Webhook, with GET, POST or PUT. If HTTP Basic auth is "
+    "turned on there, set its password as this endpoint's secret (the user name is not checked)."
+)
 FIELDS = (
     "conversion",
     "referrer_name",

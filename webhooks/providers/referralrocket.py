@@ -34,6 +34,10 @@ from webhooks.providers.base import (
 SLUG = Provider.REFERRALROCKET
 METHODS = frozenset({"POST"})
 SIGNATURE_HEADER = "X-RR-Signature"
+SETUP = (
+    "Register this URL for the campaign's webhook events and set this endpoint's secret to the "
+    "campaign's webhook signing secret: every delivery's X-RR-Signature is checked against it."
+)
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last moment a datetime holds
 PARTICIPANT_EVENTS = frozenset(
     {
