@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from referralhub.models import Lead, Promoter, Reward
 from tests.webhooks.conftest import only_delivery, rr_signature
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.providers import firstpromoter
+from webhooks.providers import firstpromoter, invitereferrals
 
 
 def run(*args: str) -> str:
@@ -36,6 +36,16 @@ def test_it_creates_an_endpoint_and_prints_its_url_path_last(db, client, payload
     assert len(endpoint.token) >= 40
     body = json.dumps(payload("firstpromoter_new_customer_seed.json"))
     assert client.post(path, body, content_type="application/json").status_code == 200
+
+
+def test_it_prints_the_whole_url_and_the_setup_at_the_provider(db) -> None:
+    output = run(
+        "create_webhook_endpoint", "invitereferrals", "--base-url", "https://hub.example.com/"
+    )
+
+    *_, setup, url = output.strip().splitlines()
+    assert url == f"https://hub.example.com{WebhookEndpoint.objects.get().path}"
+    assert setup == invitereferrals.SETUP
 
 
 def test_it_creates_an_endpoint_with_a_signing_secret(db, client, payload) -> None:
