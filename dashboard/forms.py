@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django import forms
 
-from referralhub.models import LEAD_STATES, Campaign, Provider, Suspicion
+from referralhub.models import LEAD_STATES, MAX_ID, Campaign, Provider, Suspicion
 from referralhub.services import MAX_BULK
 from webhooks.models import WebhookDelivery
 
@@ -47,7 +47,9 @@ class ReferralFilterForm(forms.Form):
     campaign = forms.ModelChoiceField(
         queryset=Campaign.objects.order_by("name", "id"), required=False, empty_label="Any"
     )
-    promoter = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    promoter = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
+    )
     state = forms.ChoiceField(choices=ANY + [(s, s) for s in LEAD_STATES], required=False)
     suspicion = forms.ChoiceField(choices=SUSPICION_CHOICES, required=False)
     customers = forms.BooleanField(required=False, label="Customers only")
@@ -85,6 +87,11 @@ class ExportFilterForm(forms.Form):
     decided_to = forms.DateField(required=False, widget=DateInput, label="to")
 
 
+def _is_id(value: object) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
+
+
 class RewardActionForm(forms.Form):
     """Bulk actions post `action` and the checked `ids`; a row button posts `row=<action>:<id>`."""
 
@@ -93,14 +100,14 @@ class RewardActionForm(forms.Form):
         required=False,
     )
     ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
-    row = forms.RegexField(regex=r"^(approve|deny|fulfil):\d{1,18}$", required=False)
+    row = forms.RegexField(regex=r"^(approve|deny|fulfil):\d{1,18}$", required=False)  # < MAX_ID
     text = forms.CharField(required=False, max_length=2000, strip=True)
     next = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        # Any integer id is a valid choice; whether it exists is the service's answer.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
+        # Any id is a valid choice; whether it exists is the service's answer.
+        self.fields["ids"].valid_value = _is_id  # type: ignore[attr-defined]
 
     def clean(self) -> dict:
         data = super().clean()

@@ -9,12 +9,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -112,13 +112,19 @@ class LargeTableAdmin(admin.ModelAdmin):
         # The rows are rendered here, not after the view returns as a TemplateResponse would be,
         # so that their links share this request's URL cache. Nothing between the view and the
         # response edits a template response's context (no process_template_response).
-        with cached_change_urls():
-            response = super().changelist_view(request, extra_context)
-            if isinstance(response, TemplateResponse):
-                context = response.context_data or {}
-                if "cl" in context:
-                    context["lean_result_list"] = lean_result_list(context["cl"])
-                response.render()
+        try:
+            with cached_change_urls():
+                response = super().changelist_view(request, extra_context)
+                if isinstance(response, TemplateResponse):
+                    context = response.context_data or {}
+                    if "cl" in context:
+                        context["lean_result_list"] = lean_result_list(context["cl"])
+                    response.render()
+        except OverflowError:
+            # A filter on a foreign key with an id over 64 bits (?promoter=99999999999999999999):
+            # Django checks the range of an integer field's own lookups but not of related ones,
+            # and SQLite cannot bind the value. Answer as Django answers any impossible filter.
+            return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
         return response
 
     action_checkbox = lean_action_checkbox

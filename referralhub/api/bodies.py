@@ -8,10 +8,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from referralhub.api.serializers import DeliverySerializer, RewardSerializer
+from referralhub.models import MAX_ID
 from referralhub.services import MAX_BULK, TRANSITIONS
 
 MAX_TEXT = 2000
-MAX_ID = 2**63 - 1
 
 
 class Text(serializers.CharField):

@@ -9,7 +9,14 @@ Money is exact: amounts are `Decimal` in the unit's major value (FirstPromoter's
 divided by 100 once, when the payload is mapped), with the unit and currency beside them.
 """
 
-from referralhub.models.base import AMOUNT, MirroredModel, Provider, Unit, format_amount
+from referralhub.models.base import (
+    AMOUNT,
+    MAX_ID,
+    MirroredModel,
+    Provider,
+    Unit,
+    format_amount,
+)
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import (
     LEAD_STATES,
@@ -24,6 +31,7 @@ from referralhub.models.tallies import LeadTally
 __all__ = [
     "AMOUNT",
     "LEAD_STATES",
+    "MAX_ID",
     "SELF_REFERRAL_SUSPICIONS",
     "AuditEntry",
     "Campaign",

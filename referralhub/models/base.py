@@ -27,6 +27,9 @@ class Unit(models.TextChoices):
 
 
 AMOUNT = {"max_digits": 18, "decimal_places": 4}
+# The largest id a BigAutoField holds on both databases. An id typed into a URL or a form is
+# checked against it: SQLite cannot even bind a larger integer (OverflowError, not "no such row").
+MAX_ID = 2**63 - 1
 
 
 class MirroredModel(models.Model):

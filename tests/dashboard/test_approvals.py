@@ -194,6 +194,10 @@ def test_it_rejects_malformed_input_without_a_500(as_alice: Client, pending) -> 
         {"action": "explode", "ids": [pending[0].pk]},
         {"row": "approve:x"},
         {"action": "approve", "ids": list(range(1, 103))},
+        # Over 64 bits: SQLite cannot bind it, so the form must refuse it first.
+        {"action": "approve", "ids": ["9223372036854775808"]},
+        {"action": "approve", "ids": ["99999999999999999999"]},
+        {"action": "approve", "ids": ["²"]},  # a digit to str.isdigit, not to int()
     ):
         response = as_alice.post(ACT, data, follow=True)
         assert response.status_code == 200
