@@ -8,8 +8,8 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -76,8 +76,13 @@ def reward_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back(request: HttpRequest, target: str | None) -> str:
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """Where the page that posted asked to go back to: a path on this site, else the queue."""
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return reverse("dashboard:approvals")
@@ -94,7 +99,7 @@ def reward_act(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         for error in form.errors.values():
             messages.error(request, " ".join(error))
-        return redirect(back)
+        return HttpResponseRedirect(back)
     data = form.cleaned_data
     try:
         rewards = services.rewards_act(
@@ -109,7 +114,7 @@ def reward_act(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"Nothing was changed: {exc}")
     else:
         messages.success(request, _done_message(data["action"], rewards, data["text"]))
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 def _done_message(action: str, rewards: list[Reward], text: str) -> str:

@@ -160,11 +160,26 @@ def test_it_only_accepts_post(as_alice: Client) -> None:
     assert as_alice.get(ACT).status_code == 405
 
 
-def test_it_never_redirects_off_site(as_alice: Client, pending) -> None:
-    response = as_alice.post(
-        ACT, {"row": f"approve:{pending[0].pk}", "next": "https://evil.example.com/"}
-    )
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example.com/",
+        "//evil.example.com/",
+        "ok",  # a bare word: redirect() would have taken it for a view name to reverse
+        "emoji 🎉",
+        "javascript:alert(1)",
+    ],
+)
+def test_it_goes_back_only_to_a_path_on_this_site(as_alice: Client, pending, target) -> None:
+    response = as_alice.post(ACT, {"row": f"approve:{pending[0].pk}", "next": target})
+    assert response.status_code == 302
     assert response["Location"] == QUEUE
+
+
+def test_it_goes_back_to_the_page_that_posted(as_alice: Client, pending) -> None:
+    page = f"/dashboard/rewards/{pending[0].pk}/"
+    response = as_alice.post(ACT, {"row": f"approve:{pending[0].pk}", "next": page})
+    assert response["Location"] == page
 
 
 def test_it_shows_the_audit_history_on_the_reward_page(as_alice: Client, pending) -> None:
