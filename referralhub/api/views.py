@@ -8,7 +8,7 @@ from typing import Any
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError
 from rest_framework.filters import SearchFilter
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -40,10 +40,20 @@ class Conflict(APIException):
     default_detail = "This transition is not allowed."
 
 
+class JSONBodyParser(JSONParser):
+    """DRF's JSON parser, with a body nested too deeply for Python's parser refused as 400."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:  # not a ValueError, so DRF's parser lets it through as a 500
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
 class ReadViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [CanView]
     filter_backends = [DjangoFilterBackend, SearchFilter, filters.StrictOrdering]
-    parser_classes = [JSONParser]  # one request format to document, validate and test
+    parser_classes = [JSONBodyParser]  # one request format to document, validate and test
     pagination_class = PagePagination
     ordering = ("-created", "-id")
     ordering_fields: tuple[str, ...] = ("id", "created", "updated")

@@ -161,7 +161,17 @@ def test_it_refuses_non_staff_even_with_the_permission(db, api):
     assert post(api(outsider), f"/api/v1/rewards/{reward.pk}/approve/").status_code == 403
 
 
-@pytest.mark.parametrize("body", ["not json", "[1, 2]", "null"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[1, 2]",
+        "null",
+        '{"note": ' * 5000 + "1" + "}" * 5000,  # deeper than Python's parser goes
+        "[" * 100_000,
+    ],
+    ids=["not json", "a list", "null", "nested objects", "nested lists"],
+)
 def test_it_refuses_a_body_that_is_not_an_object(client, body):
     reward = RewardFactory()
     for url in (f"/api/v1/rewards/{reward.pk}/deny/", "/api/v1/rewards/bulk/"):
