@@ -124,6 +124,21 @@ def test_it_refuses_unknown_ids_and_a_missing_selection(db) -> None:
         run("replay_webhooks")
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--id", "99999999999999999999"], "an id must be between 1 and 9223372036854775807"),
+        (["--id", "0"], "an id must be between 1"),
+        (["--id", "seven"], "'seven' is not a whole number"),
+        (["--unfinished", "99999999999999"], "MINUTES must be between 0 and"),
+        (["--unfinished", "-5"], "MINUTES must be between 0 and"),
+    ],
+)
+def test_it_refuses_numbers_no_delivery_can_match(db, args, message) -> None:
+    with pytest.raises(CommandError, match=message):
+        run("replay_webhooks", *args)
+
+
 def test_it_loads_demo_data_through_the_real_webhook_urls(db) -> None:
     output = run("load_demo")
 

@@ -1,10 +1,30 @@
+import argparse
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from referralhub.models import MAX_ID
 from webhooks import inbox
 from webhooks.models import WebhookDelivery
+
+MAX_MINUTES = 100 * 366 * 24 * 60  # a century: further back than any delivery, within datetime
+
+
+def _bounded(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high, else a usage error naming `what`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low} and {high}")
+        return value
+
+    return parse
 
 
 class Command(BaseCommand):
@@ -17,12 +37,19 @@ class Command(BaseCommand):
         parser.add_argument("--failed", action="store_true", help="Every failed delivery.")
         parser.add_argument(
             "--unfinished",
-            type=int,
+            type=_bounded(0, MAX_MINUTES, "MINUTES"),
             metavar="MINUTES",
             help="Deliveries still `received` after MINUTES: stored, but their processing never "
             "completed (e.g. the database went away mid-way) and the provider gave up.",
         )
-        parser.add_argument("--id", type=int, nargs="+", default=[], dest="ids", metavar="N")
+        parser.add_argument(
+            "--id",
+            type=_bounded(1, MAX_ID, "an id"),
+            nargs="+",
+            default=[],
+            dest="ids",
+            metavar="N",
+        )
 
     def handle(
         self,
