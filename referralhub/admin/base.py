@@ -27,6 +27,7 @@ from referralhub.admin.rows import (
     change_url,
     lean_action_checkbox,
     lean_result_list,
+    quick_escape,
     quick_format_html,
 )
 from referralhub.models import AuditEntry, Provider, Unit
@@ -249,8 +250,11 @@ def datetime_column(field: str, description: str = "", fmt: str = "%Y-%m-%d %H:%
         value = getattr(obj, field)
         if not value:
             return EMPTY
-        text = localtime(value).strftime(fmt)
-        return quick_format_html('<span class="rh-nowrap">{}</span>', text)
+        # Each part stays whole, but a narrow table may put the time under the date.
+        parts = localtime(value).strftime(fmt).split(" ")
+        return SafeString(
+            " ".join(f'<span class="rh-nowrap">{quick_escape(p)}</span>' for p in parts)
+        )
 
     return column
 

@@ -4,6 +4,7 @@ included: same HTML, same object pages."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib import admin
@@ -12,6 +13,7 @@ from django.contrib.admin.utils import quote
 from django.test import Client
 from django.urls import reverse
 
+from referralhub.admin.base import datetime_column
 from referralhub.admin.rows import cached_change_urls, change_url, lean_result_list
 from referralhub.models import Lead, Promoter, Reward
 from tests.admin.conftest import MODELS, WEBHOOK_MODELS, admin_url
@@ -82,3 +84,13 @@ def test_it_makes_the_change_urls_reverse_makes(pk: object):
     assert change_url(opts, pk) == expected
     with cached_change_urls():
         assert [change_url(opts, pk), change_url(opts, pk)] == [expected, expected]
+
+
+def test_a_timestamp_keeps_its_date_and_its_time_whole_but_may_wrap_between_them(settings):
+    settings.TIME_ZONE = "UTC"
+    column = datetime_column("created")
+    lead = Lead(created=datetime(2026, 12, 1, 10, 47, tzinfo=UTC))
+    assert column(None, lead) == (
+        '<span class="rh-nowrap">2026-12-01</span> <span class="rh-nowrap">10:47</span>'
+    )
+    assert column(None, Lead(created=None)) == "—"
