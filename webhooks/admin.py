@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from referralhub.admin.base import (
     EMPTY,
+    FilterValuesMixin,
     ReadOnlyAdmin,
     admin_url,
     audit_history,
@@ -68,7 +69,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(FilterValuesMixin, admin.ModelAdmin):
     form = EndpointForm
     list_display = ("__str__", "provider", "is_active", "has_secret", "created_at", "deliveries")
     list_filter = ("provider", "is_active")

@@ -92,7 +92,28 @@ class LeanChangeList(ChangeList):
         return change_url(self.opts, pk, current_app=self.model_admin.admin_site.name)
 
 
-class LargeTableAdmin(admin.ModelAdmin):
+class FilterValuesMixin:
+    """Filter values that no row can match answer as Django answers any impossible filter (the
+    whole list, flagged ?e=1), where the database would otherwise fail with a 500:
+
+    - a NUL character, which PostgreSQL text cannot hold (psycopg refuses to send the query);
+    - an id over 64 bits on a foreign key (?promoter=99999999999999999999): Django checks the
+      range of an integer field's own lookups but not of related ones, and SQLite cannot bind it.
+    """
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        impossible = HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
+        if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
+            return impossible
+        try:
+            return super().changelist_view(request, extra_context)  # type: ignore[misc]
+        except OverflowError:
+            return impossible
+
+
+class LargeTableAdmin(FilterValuesMixin, admin.ModelAdmin):
     """Changelists that stay fast at a million rows: no full COUNT(*), no facet counts."""
 
     paginator = EstimatedCountPaginator
@@ -113,19 +134,13 @@ class LargeTableAdmin(admin.ModelAdmin):
         # The rows are rendered here, not after the view returns as a TemplateResponse would be,
         # so that their links share this request's URL cache. Nothing between the view and the
         # response edits a template response's context (no process_template_response).
-        try:
-            with cached_change_urls():
-                response = super().changelist_view(request, extra_context)
-                if isinstance(response, TemplateResponse):
-                    context = response.context_data or {}
-                    if "cl" in context:
-                        context["lean_result_list"] = lean_result_list(context["cl"])
-                    response.render()
-        except OverflowError:
-            # A filter on a foreign key with an id over 64 bits (?promoter=99999999999999999999):
-            # Django checks the range of an integer field's own lookups but not of related ones,
-            # and SQLite cannot bind the value. Answer as Django answers any impossible filter.
-            return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
+        with cached_change_urls():
+            response = super().changelist_view(request, extra_context)
+            if isinstance(response, TemplateResponse):
+                context = response.context_data or {}
+                if "cl" in context:
+                    context["lean_result_list"] = lean_result_list(context["cl"])
+                response.render()
         return response
 
     action_checkbox = lean_action_checkbox

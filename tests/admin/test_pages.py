@@ -59,21 +59,26 @@ def test_it_searches_and_filters_without_errors(root_client: Client, name: str, 
         ("reward", "promoter=99999999999999999999"),
         ("reward", "lead=9223372036854775808"),
         ("webhookdelivery", "endpoint=99999999999999999999"),
+        # PostgreSQL text cannot hold NUL: psycopg refuses to send such a query.
+        ("reward", "status=%00"),
+        ("lead", "suspicion__exact=pending%00"),
+        ("webhookdelivery", "provider=%00"),
+        ("webhookendpoint", "provider=%00"),
+        ("lead", "q=%00"),
     ],
 )
-def test_it_answers_an_id_over_64_bits_in_a_filter_without_a_500(
+def test_it_answers_an_impossible_filter_value_without_a_500(
     root_client: Client, name: str, query: str
 ):
     app = "webhooks" if name in WEBHOOK_MODELS else "referralhub"
     response = root_client.get(f"{admin_url(app, name)}?{query}", follow=True)
     assert response.status_code == 200
-    # PostgreSQL compares the number and finds nothing; SQLite cannot bind it, and the admin
-    # then answers as it does for any impossible filter value: the whole list, flagged ?e=1.
-    shown = response.context["cl"].result_count
+    # The admin answers as it does for any impossible filter value: the whole list, flagged ?e=1.
+    # (An id over 64 bits is simply compared on PostgreSQL, and matches nothing.)
     if response.redirect_chain:
         assert response.redirect_chain == [(f"{admin_url(app, name)}?e=1", 302)]
     else:
-        assert shown == 0
+        assert response.context["cl"].result_count == 0
 
 
 @pytest.mark.usefixtures("demo")
