@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from referralhub.admin.base import EstimatedCountPaginator
+from referralhub.admin.paging import EstimatedCountPaginator
 from tests.admin.conftest import MODELS, WEBHOOK_MODELS, admin_url, build_rows
 
 PAGES = [("referralhub", name, model) for name, model in MODELS.items()] + [
