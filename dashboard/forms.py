@@ -10,6 +10,7 @@ from django import forms
 from referralhub.models import LEAD_STATES, MAX_ID, Campaign, Provider, Suspicion
 from referralhub.services import MAX_BULK
 from webhooks.models import WebhookDelivery
+from webhooks.providers import EVENT_TYPES
 
 ANY = [("", "Any")]
 SELF_REFERRAL = "self_referral"
@@ -78,7 +79,13 @@ class RewardQueueFilterForm(forms.Form):
 class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(choices=ANY + WebhookDelivery.Status.choices, required=False)
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
-    event_type = forms.CharField(required=False, max_length=100, label="Event type")
+    event_type = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Event type",
+        widget=forms.TextInput(attrs={"list": "event-types", "autocomplete": "off"}),
+    )
+    event_types = EVENT_TYPES  # suggested as it is typed (a datalist); any other type may be typed
 
 
 class ExportFilterForm(forms.Form):

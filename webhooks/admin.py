@@ -27,10 +27,9 @@ from referralhub.admin.base import (
     pretty_text,
 )
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.providers import PROVIDERS, firstpromoter, referralrocket
+from webhooks.providers import EVENT_TYPES, PROVIDERS
 from webhooks.services import REPLAYABLE, can_replay, delivery_replay
 
-EVENT_TYPES = sorted({*firstpromoter.HANDLERS, *referralrocket.PARTICIPANT_EVENTS, "conversion"})
 EventTypeFilter = choices_filter("event_type", "event type", EVENT_TYPES)
 MAX_REPLAY = 100
 

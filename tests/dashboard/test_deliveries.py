@@ -45,6 +45,16 @@ def test_it_filters_by_status_provider_and_event_type(
     assert shown(status="bogus") == [rr.pk, ok.pk, failed.pk]  # a bad filter is ignored
 
 
+def test_it_suggests_the_known_event_types_and_takes_any_other(as_bob: Client, rr_endpoint) -> None:
+    html = as_bob.get(LIST).content.decode()
+    assert 'list="event-types"' in html
+    for event_type in ("fulfilment_pending", "referrer_added", "conversion"):
+        assert f'<option value="{event_type}"></option>' in html
+    unknown = make_delivery(rr_endpoint, event_type="reward_unlocked", status="ignored")
+    page = as_bob.get(LIST, {"event_type": "reward_unlocked"}).context["page"]
+    assert [d.pk for d in page.items] == [unknown.pk]
+
+
 def test_it_shows_headers_and_a_pretty_body(as_bob: Client, failed) -> None:
     html = as_bob.get(reverse("dashboard:delivery", args=[failed.pk])).content.decode()
     assert "User-Agent" in html

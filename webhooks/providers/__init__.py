@@ -7,3 +7,8 @@ PROVIDERS: dict[str, ProviderModule] = {
     module.SLUG: module  # type: ignore[misc]
     for module in (firstpromoter, invitereferrals, referralrocket)
 }
+# The event types the modules know by name, for filters (Referral Rocket may send others: they are
+# stored as they come, and its reward events' names are not documented).
+EVENT_TYPES: list[str] = sorted(
+    {*firstpromoter.HANDLERS, *referralrocket.PARTICIPANT_EVENTS, invitereferrals.EVENT_TYPE}
+)

@@ -23,6 +23,7 @@ from webhooks.providers.base import Incoming, Outcome, Parsed, parse_json_object
 
 SLUG = Provider.INVITEREFERRALS
 METHODS = frozenset({"GET", "POST", "PUT"})
+EVENT_TYPE = "conversion"  # its only event, which carries no type: the inbox names it so
 SETUP = (
     "Register this URL as the Conversion Webhook, with GET, POST or PUT. If HTTP Basic auth is "
     "turned on there, set its password as this endpoint's secret (the user name is not checked)."
@@ -102,7 +103,7 @@ def parse(incoming: Incoming) -> Parsed:
     params.update(conversion=conversion, referrer_email=referrer, referee_email=referee)
     key = f"{params.get('orderID', '')}:{referee}:{conversion}"
     stored = incoming.body.decode("utf-8") if incoming.body else ""
-    return Parsed("conversion", key, params, stored)
+    return Parsed(EVENT_TYPE, key, params, stored)
 
 
 def _split_name(name: str) -> dict[str, str]:
