@@ -23,6 +23,7 @@ from referralhub.admin.base import (
     choices_filter,
     datetime_column,
     link_column,
+    pre_block,
     pretty_json,
     pretty_text,
 )
@@ -253,7 +254,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="error")
     def error_pretty(self, obj: WebhookDelivery) -> str:
-        return format_html('<pre class="rh-pre">{}</pre>', obj.error) if obj.error else EMPTY
+        return pre_block(obj.error) if obj.error else EMPTY
 
     @admin.display(description="audit trail")
     def history(self, obj: WebhookDelivery) -> str:

@@ -266,11 +266,16 @@ def related_links(obj: models.Model, links: list[tuple[type[models.Model], str, 
     )
 
 
+def pre_block(text: str) -> str:
+    """Preformatted text, HTML-escaped. It may scroll, so it takes the keyboard's focus: a block
+    that scrolls must be reachable without a mouse."""
+    return format_html('<pre class="rh-pre" tabindex="0">{}</pre>', text)
+
+
 def pretty_json(value: object) -> str:
     if value in (None, "", {}, []):
         return EMPTY
-    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return format_html('<pre class="rh-pre">{}</pre>', text)
+    return pre_block(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def pretty_text(text: str) -> str:
@@ -280,7 +285,7 @@ def pretty_text(text: str) -> str:
     try:
         return pretty_json(json.loads(text))
     except ValueError:
-        return format_html('<pre class="rh-pre">{}</pre>', text)
+        return pre_block(text)
 
 
 def audit_history(obj: models.Model) -> SafeString | str:

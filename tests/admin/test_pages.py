@@ -181,7 +181,7 @@ def test_it_shows_the_last_payload_pretty_printed(root_client: Client):
     promoter = Promoter.objects.exclude(payload={}).first()
     page = root_client.get(admin_url("referralhub", "promoter", f"{promoter.pk}/change"))
     html = page.content.decode()
-    assert '<pre class="rh-pre">{\n  &quot;' in html
+    assert '<pre class="rh-pre" tabindex="0">{\n  &quot;' in html
     # The promoter's credentials (samples.fp_promoter) were redacted at ingest.
     assert "tmp0000" not in html
     assert "secret-token-" not in html

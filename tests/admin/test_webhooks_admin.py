@@ -100,7 +100,8 @@ def test_it_shows_the_body_pretty_printed_and_escaped(
     html = page.content.decode()
     assert "<script>alert(" not in html
     assert "&lt;script&gt;alert(" in html
-    assert '<pre class="rh-pre">{\n  &quot;event&quot;: {\n    &quot;id&quot;: 9003' in html
+    pretty = '<pre class="rh-pre" tabindex="0">{\n  &quot;event&quot;: {\n    &quot;id&quot;: 9003'
+    assert pretty in html
     assert "&quot;User-Agent&quot;: &quot;FirstPromoter&quot;" in html  # the headers
 
 

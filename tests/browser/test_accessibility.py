@@ -1,0 +1,59 @@
+"""Every dashboard page passes axe-core's accessibility checks, as a staff member sees it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from playwright.sync_api import Page
+
+from referralhub.models import Promoter, Reward
+from tests.dashboard.conftest import make_delivery
+from webhooks.models import WebhookEndpoint
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _violations(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{v['impact']} {v['id']}: {v['help']} — {', '.join(n['html'][:80] for n in v['nodes'])}"
+        for v in results.response["violations"]
+    ]
+
+
+def test_every_dashboard_page_passes_axe(page: Page, live_server) -> None:
+    call_command("load_demo", stdout=io.StringIO())
+    User.objects.create_superuser("root", "root@example.com", "pw")
+    failed = make_delivery(
+        WebhookEndpoint.objects.get(provider="firstpromoter"),
+        status="failed",
+        error="Traceback (most recent call last):\n  …\nValueError: boom",
+        response_status=500,
+    )
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/")
+    found = {"/accounts/login/": _violations(page)}
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/dashboard/")
+    paths = [
+        "/dashboard/",
+        "/dashboard/referrals/",
+        "/dashboard/referrals/?signed_up_from=2026-12-10&signed_up_to=2026-01-01",  # errors
+        f"/dashboard/promoters/{Promoter.objects.order_by('pk').first().pk}/",
+        "/dashboard/rewards/approvals/",
+        "/dashboard/rewards/fulfilments/",
+        f"/dashboard/rewards/{Reward.objects.order_by('pk').first().pk}/",
+        "/dashboard/deliveries/",
+        f"/dashboard/deliveries/{failed.pk}/",
+        "/dashboard/no-such-page/",
+    ]
+    for path in paths:
+        page.goto(base + path)
+        found[path] = _violations(page)
+    assert {path: v for path, v in found.items() if v} == {}
