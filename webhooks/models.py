@@ -13,6 +13,7 @@ from django.db import models
 from django.urls import reverse
 
 from referralhub.models import Provider
+from referralhub.models.base import LoadsWithoutInit
 
 
 def new_token() -> str:
@@ -43,7 +44,7 @@ class WebhookEndpoint(models.Model):
         return reverse("webhooks:receive", kwargs={"provider": self.provider, "token": self.token})
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(LoadsWithoutInit, models.Model):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         PROCESSED = "processed", "Processed"
