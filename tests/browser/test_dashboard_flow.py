@@ -49,7 +49,8 @@ def test_it_approves_and_fulfils_then_shows_both_on_the_overview(
     row = page.locator("tr", has_text="sneaky@example.com")
     expect(row).to_have_class("suspect")
     expect(row).to_contain_text("15.00 USD")
-    row.get_by_role("button", name="Approve").click()
+    # Each row's button says which reward it approves, to a screen reader too.
+    row.get_by_role("button", name=f"Approve reward #{pending.pk}", exact=True).click()
     expect(page.locator(".message.success")).to_contain_text("Approved 1 reward")
     expect(page.get_by_text("No reward is waiting for approval.")).to_be_visible()
 

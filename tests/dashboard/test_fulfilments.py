@@ -55,7 +55,9 @@ def test_it_lists_the_queue_oldest_first_with_times_asked(as_alice: Client, wait
     assert "4\N{MULTIPLICATION SIGN}" in html
     assert "3 free months" in html
     assert "Barbara Liskov" in html
-    assert "Decide first" in html  # the unapproved one cannot be ticked
+    # The unapproved one cannot be ticked; its link names the reward for screen readers.
+    unapproved = next(r for r in waiting if r.status != "approved")
+    assert f'Decide<span class="sr-only"> on reward #{unapproved.pk}</span> first…' in html
 
 
 def test_it_marks_many_fulfilled_with_a_note(as_alice: Client, alice, waiting) -> None:
