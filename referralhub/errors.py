@@ -1,4 +1,5 @@
-"""One JSON error shape for every machine-facing response: `{"error": "<code>", "detail": ...}`."""
+"""One JSON error shape for every machine-facing response: `{"error": "<code>", "detail": ...}`,
+and the rules for input no handler should see (NUL characters) or log (paths with a token)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import Resolver404, URLPattern, re_path, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 def error_response(code: str, detail: Any, status_code: int, **headers: str) -> Response:
@@ -27,10 +30,20 @@ def json_error(code: str, detail: Any, status_code: int) -> JsonResponse:
     return JsonResponse({"error": code, "detail": detail}, status=status_code)
 
 
-logger = logging.getLogger(__name__)
-
 # URL namespaces whose clients are programs: an error there is JSON, never an HTML page.
 MACHINE_NAMESPACES = frozenset({"api", "webhooks"})
+
+
+def nul_params(query: QueryDict) -> list[str]:
+    """The parameters whose name or a value holds a NUL, which PostgreSQL text cannot hold
+    (psycopg refuses to send such a query): refuse them before any query is built."""
+    return [name for name, values in query.lists() if "\x00" in "".join([name, *values])]
+
+
+def keep_path_out_of_log(response: HttpResponse) -> None:
+    """Django's request log prints the path of every 4xx/5xx: not for a path that holds a
+    webhook endpoint's token. The caller logs what it needs without the path."""
+    response._has_been_logged = True  # type: ignore[attr-defined]
 
 
 def for_machines(request: HttpRequest) -> bool:
@@ -52,7 +65,7 @@ def catch_all(detail: str, *, secret_path: bool = False) -> URLPattern:
         text = f"{detail} Did you mean {slashed} (with the slash)?" if _real(slashed) else detail
         response = json_error("not_found", text, 404)
         if secret_path:
-            response._has_been_logged = True  # type: ignore[attr-defined]
+            keep_path_out_of_log(response)
             namespace = request.resolver_match.namespace if request.resolver_match else ""
             logger.warning("Not Found: a %s path, not logged as it may hold a token", namespace)
         return response

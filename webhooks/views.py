@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from referralhub.errors import error_response
+from referralhub.errors import error_response, keep_path_out_of_log
 from webhooks import inbox
 from webhooks.models import WebhookEndpoint
 from webhooks.providers import PROVIDERS
@@ -54,8 +54,7 @@ class WebhookView(APIView):
                 Retry_After=RETRY_AFTER_SECONDS,
             )
         if response.status_code >= 400:
-            # Django's request log would print the path, and the path holds the endpoint's token.
-            response._has_been_logged = True
+            keep_path_out_of_log(response)  # the path holds the endpoint's token
             logger.warning(
                 "Webhook %s %s answered %s (%s)",
                 provider,

@@ -29,6 +29,7 @@ from referralhub.admin.rows import (
     quick_escape,
     quick_format_html,
 )
+from referralhub.errors import nul_params
 from referralhub.models import AuditEntry, Provider, Unit
 
 EMPTY = "—"
@@ -52,7 +53,7 @@ class FilterValuesMixin:
     """Filter values that no row can match answer as Django answers any impossible filter (the
     whole list, flagged ?e=1), where the database would otherwise fail with a 500:
 
-    - a NUL character, which PostgreSQL text cannot hold (psycopg refuses to send the query);
+    - a NUL character (`referralhub.errors.nul_params`);
     - an id over 64 bits on a foreign key (?promoter=99999999999999999999): Django checks the
       range of an integer field's own lookups but not of related ones, and SQLite cannot bind it.
     """
@@ -61,7 +62,7 @@ class FilterValuesMixin:
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         impossible = HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
-        if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
+        if nul_params(request.GET):
             return impossible
         try:
             return super().changelist_view(request, extra_context)  # type: ignore[misc]

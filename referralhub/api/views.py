@@ -19,6 +19,7 @@ from referralhub.api import schema as docs
 from referralhub.api import serializers as s
 from referralhub.api.pagination import Cursor, PagePagination, ReceivedCursor
 from referralhub.api.permissions import CanActOnRewards, CanReplay, CanView, StaffCanView
+from referralhub.errors import nul_params
 from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Reward
 from referralhub.services import (
     RewardNotFound,
@@ -68,9 +69,8 @@ class ReadViewSet(viewsets.ReadOnlyModelViewSet):
 
 def _check_query(request: Request) -> None:
     """Refuse what the database would choke on: NUL bytes and unbounded searches."""
-    for name, values in request.query_params.lists():
-        if any("\x00" in v for v in values) or "\x00" in name:
-            raise ValidationError({name.replace("\x00", ""): ["NUL characters are not allowed."]})
+    if bad := nul_params(request.query_params):
+        raise ValidationError({bad[0].replace("\x00", ""): ["NUL characters are not allowed."]})
     term = request.query_params.get("search", "")
     if len(term) > MAX_SEARCH or len(_TERMS.split(term.strip())) > MAX_SEARCH_TERMS:
         raise ValidationError(
