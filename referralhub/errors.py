@@ -6,7 +6,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    DisallowedHost,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import Resolver404, URLPattern, re_path, resolve
 from django.views import defaults
@@ -47,8 +52,15 @@ def keep_path_out_of_log(response: HttpResponse) -> None:
 
 
 def for_machines(request: HttpRequest) -> bool:
+    # An error raised before the URL was resolved (a middleware refusing the Host header, say)
+    # still belongs to the namespace its path would resolve to.
     match = request.resolver_match
-    return bool(match and MACHINE_NAMESPACES.intersection(match.namespaces))
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return False
+    return bool(MACHINE_NAMESPACES.intersection(match.namespaces))
 
 
 def catch_all(detail: str, *, secret_path: bool = False) -> URLPattern:
@@ -80,6 +92,17 @@ def catch_all(detail: str, *, secret_path: bool = False) -> URLPattern:
             return False
 
     return re_path(r"^(?P<path>[\s\S]*)$", not_found)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """`handler400`: Django's answer to a request it refuses before any view (a Host header not
+    in `ALLOWED_HOSTS`, too many fields…), as JSON for programs, the styled page for people."""
+    if not for_machines(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, DisallowedHost):
+        # What a provider's delivery log should show when ALLOWED_HOSTS lacks the hub's name.
+        return json_error("bad_host", "This server does not serve the host in the request.", 400)
+    return json_error("bad_request", "The request was refused before it was read.", 400)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

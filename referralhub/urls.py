@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/", include("referralhub.api.urls")),
 ]
 
+handler400 = "referralhub.errors.bad_request"
 handler500 = "referralhub.errors.server_error"

@@ -88,6 +88,32 @@ def test_a_provider_gets_a_json_500(fp_endpoint, monkeypatch) -> None:
     assert response.json()["error"] == "server_error"
 
 
+@pytest.mark.parametrize("path", ["/webhooks/firstpromoter/{token}/", "/api/v1/rewards/"])
+def test_a_program_sent_to_a_host_not_served_gets_json(fp_endpoint, settings, path) -> None:
+    # Refused by Django before any URL is resolved: ALLOWED_HOSTS lacks the name it was sent to.
+    settings.ALLOWED_HOSTS = ["hub.example.com"]
+    response = Client().post(
+        path.format(token=fp_endpoint.token),
+        b"{}",
+        content_type="application/json",
+        headers={"host": "10.0.3.7"},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "bad_host",
+        "detail": "This server does not serve the host in the request.",
+    }
+
+
+def test_a_person_sent_to_a_host_not_served_gets_the_styled_400(db, settings) -> None:
+    settings.ALLOWED_HOSTS = ["hub.example.com"]
+    response = Client().get("/dashboard/", headers={"host": "10.0.3.7"})
+
+    assert response.status_code == 400
+    assert "<title>Bad request · ReferralHub</title>" in response.content.decode()
+
+
 def test_a_form_sent_with_an_expired_csrf_token_explains_what_to_do(db) -> None:
     response = Client(enforce_csrf_checks=True).post(
         "/accounts/login/", {"username": "eve", "password": "pw"}
