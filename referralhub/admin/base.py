@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -56,6 +56,9 @@ class FilterValuesMixin:
     - a NUL character (`referralhub.errors.nul_params`);
     - an id over 64 bits on a foreign key (?promoter=99999999999999999999): Django checks the
       range of an integer field's own lookups but not of related ones, and SQLite cannot bind it.
+
+    The page after ?e=1 says the filter was dropped: Django's shows the whole list without a word,
+    which reads as if the filter had matched every row.
     """
 
     def changelist_view(
@@ -65,9 +68,16 @@ class FilterValuesMixin:
         if nul_params(request.GET):
             return impossible
         try:
-            return super().changelist_view(request, extra_context)  # type: ignore[misc]
+            response = super().changelist_view(request, extra_context)  # type: ignore[misc]
         except OverflowError:
             return impossible
+        if ERROR_FLAG in request.GET and "cl" in (getattr(response, "context_data", None) or {}):
+            name = response.context_data["cl"].opts.verbose_name_plural
+            messages.warning(request, DROPPED_FILTER.format(name=name))
+        return response
+
+
+DROPPED_FILTER = "A filter in the address could not be applied, so this shows all {name}."
 
 
 class LargeTableAdmin(FilterValuesMixin, admin.ModelAdmin):

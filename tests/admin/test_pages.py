@@ -65,6 +65,8 @@ def test_it_searches_and_filters_without_errors(root_client: Client, name: str, 
         ("webhookdelivery", "provider=%00"),
         ("webhookendpoint", "provider=%00"),
         ("lead", "q=%00"),
+        # Django's own refusal of a value its lookup cannot take.
+        ("reward", "created__gte=not-a-date"),
     ],
 )
 def test_it_answers_an_impossible_filter_value_without_a_500(
@@ -77,8 +79,16 @@ def test_it_answers_an_impossible_filter_value_without_a_500(
     # (An id over 64 bits is simply compared on PostgreSQL, and matches nothing.)
     if response.redirect_chain:
         assert response.redirect_chain == [(f"{admin_url(app, name)}?e=1", 302)]
+        assert "A filter in the address could not be applied" in response.content.decode()
     else:
         assert response.context["cl"].result_count == 0
+
+
+def test_the_whole_list_after_a_dropped_filter_says_so_once(root_client: Client):
+    url = admin_url("referralhub", "reward")
+    flagged = root_client.get(f"{url}?e=1").content.decode()
+    assert "could not be applied, so this shows all rewards." in flagged
+    assert "could not be applied" not in root_client.get(url).content.decode()
 
 
 @pytest.mark.usefixtures("demo")

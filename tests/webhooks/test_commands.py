@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
 from referralhub.models import Lead, Promoter, Reward
@@ -176,6 +176,39 @@ def test_it_replays_deliveries_whose_processing_never_finished(
     assert only_delivery().status == "processed"
     assert Lead.objects.count() == 1
     assert "Replayed 1: 1 processed." in output
+
+
+def test_it_loads_demo_data_at_the_host_the_app_is_served_at(db, settings) -> None:
+    # Production settings name the real host only: deliveries sent to "localhost" were all
+    # refused with a 400, and the command still ended as if the demo had loaded.
+    settings.ALLOWED_HOSTS = ["hub.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    output = run("load_demo", "--base-url", "https://hub.example.com")
+
+    assert "Sent 60 demo deliveries: HTTP [200, 202]." in output
+    assert Lead.objects.count() > 10
+
+
+def test_it_refuses_a_base_url_whose_host_is_not_allowed_before_writing(db, settings) -> None:
+    settings.ALLOWED_HOSTS = ["hub.example.com"]
+
+    with pytest.raises(CommandError, match=r"'other\.example\.com'.*--base-url"):
+        run("load_demo", "--base-url", "https://other.example.com")
+
+    assert not WebhookEndpoint.objects.exists()
+    assert not get_user_model().objects.exists()
+
+
+def test_it_fails_when_the_app_refuses_demo_deliveries(db) -> None:
+    WebhookEndpoint.objects.create(
+        provider="firstpromoter", name="Demo FirstPromoter", is_active=False
+    )
+
+    with pytest.raises(CommandError, match=r"of 60 demo deliveries .* refused \(HTTP \[404\]\)"):
+        run("load_demo")
+
+    assert not Lead.objects.filter(provider="firstpromoter").exists()
 
 
 def test_it_prints_the_demo_urls_where_the_app_is_served(db) -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
-from django.test import Client
+from django.core.exceptions import DisallowedHost
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 
 from referralhub.models import Provider
 from webhooks import samples
@@ -30,6 +33,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         base = str(options["base_url"]).rstrip("/")
+        url = urlsplit(base)
+        _check_host(url.netloc)
         password = self._staff_user()
         endpoints = {
             provider: WebhookEndpoint.objects.get_or_create(
@@ -37,8 +42,17 @@ class Command(BaseCommand):
             )[0]
             for provider, label in Provider.choices
         }
-        client = Client(SERVER_NAME="localhost")
-        statuses = self._send(client, endpoints)
+        # Sent to the host and scheme the app is served at, so that they pass the same
+        # ALLOWED_HOSTS and HTTPS checks as a provider's deliveries would.
+        client = Client(HTTP_HOST=url.netloc, secure=url.scheme == "https")
+        responses = self._send(client, endpoints)
+        statuses = [r.status_code for r in responses]
+        if refused := [r for r in responses if not 200 <= r.status_code < 300]:
+            raise CommandError(
+                f"{len(refused)} of {len(responses)} demo deliveries to {base} were refused "
+                f"(HTTP {sorted({r.status_code for r in refused})}), the first with: "
+                f"{_answer(refused[0])}"
+            )
         self.stdout.write(f"Sent {len(statuses)} demo deliveries: HTTP {sorted(set(statuses))}.")
         self.stdout.write("Webhook endpoints (give these URLs to the providers):")
         for provider, endpoint in endpoints.items():
@@ -57,16 +71,15 @@ class Command(BaseCommand):
         user.save()
         return password
 
-    def _send(self, client: Client, endpoints: dict[str, WebhookEndpoint]) -> list[int]:
+    def _send(self, client: Client, endpoints: dict[str, WebhookEndpoint]) -> list[HttpResponse]:
         at = samples.EPOCH + timedelta(days=300)
         fp = endpoints[Provider.FIRSTPROMOTER].path
         rr = endpoints[Provider.REFERRALROCKET].path
         ir = endpoints[Provider.INVITEREFERRALS].path
-        statuses = []
+        responses = []
 
         def post(path: str, body: dict) -> None:
-            response = client.post(path, json.dumps(body), content_type="application/json")
-            statuses.append(response.status_code)
+            responses.append(client.post(path, json.dumps(body), content_type="application/json"))
 
         event_id = 13_000_000
         for promoter in range(1, 6):
@@ -110,5 +123,23 @@ class Command(BaseCommand):
             query = samples.ir_query(
                 order, 1 + order % 3, 100 + order, goal_complete=order % 4 == 0
             )
-            statuses.append(client.get(f"{ir}?{query}").status_code)
-        return statuses
+            responses.append(client.get(f"{ir}?{query}"))
+        return responses
+
+
+def _check_host(host: str) -> None:
+    """Before anything is written: the deliveries would all be refused with a 400."""
+    try:
+        RequestFactory(HTTP_HOST=host).get("/").get_host()
+    except DisallowedHost as exc:
+        raise CommandError(f"{exc} Or pass the --base-url the app is served at.") from exc
+
+
+def _answer(response: HttpResponse) -> str:
+    """What the app said, in a line: its JSON error or where it redirected. With DEBUG on, a
+    refused host gets Django's HTML debug page instead, and the log above names the host."""
+    if location := response.get("Location"):
+        return f"a redirect to {location} (is the base URL's scheme right?)"
+    if response.get("Content-Type", "").startswith("application/json"):
+        return response.content.decode(errors="replace")[:300]
+    return "an HTML page (is the base URL's host in ALLOWED_HOSTS?)"
