@@ -139,6 +139,19 @@ def test_it_refuses_numbers_no_delivery_can_match(db, args, message) -> None:
         run("replay_webhooks", *args)
 
 
+@pytest.mark.parametrize("command", ["create_webhook_endpoint", "load_demo"])
+@pytest.mark.parametrize(
+    "url", ["hub.example.com", "not a url", "ftp://hub.example.com", "https://hub.example.com/?a=1"]
+)
+def test_it_refuses_a_base_url_no_provider_could_reach(db, command: str, url: str) -> None:
+    args = ["firstpromoter"] if command == "create_webhook_endpoint" else []
+
+    with pytest.raises(CommandError, match="is not a base URL such as https://"):
+        run(command, *args, "--base-url", url)
+
+    assert not WebhookEndpoint.objects.exists()
+
+
 def test_it_loads_demo_data_through_the_real_webhook_urls(db) -> None:
     output = run("load_demo")
 

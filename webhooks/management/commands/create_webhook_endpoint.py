@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from referralhub.models import Provider
+from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
 from webhooks.providers import PROVIDERS
 
@@ -14,15 +15,21 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="")
         parser.add_argument(
             "--base-url",
-            default="",
+            type=base_url,
             help="Where the hub is served, e.g. https://hub.example.com: prints the whole URL "
             "instead of its path.",
         )
 
     def handle(
-        self, *args: object, provider: str, secret: str, name: str, base_url: str, **options: object
+        self,
+        *args: object,
+        provider: str,
+        secret: str,
+        name: str,
+        base_url: str | None,
+        **options: object,
     ) -> None:
         endpoint = WebhookEndpoint.objects.create(provider=provider, secret=secret, name=name)
         self.stdout.write(f"Created {endpoint} (id {endpoint.pk}).")
         self.stdout.write(PROVIDERS[provider].SETUP)
-        self.stdout.write(f"{base_url.rstrip('/')}{endpoint.path}")
+        self.stdout.write(f"{base_url or ''}{endpoint.path}")

@@ -16,6 +16,7 @@ from django.test import Client, RequestFactory
 
 from referralhub.models import Provider
 from webhooks import samples
+from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
 
 USERNAME = "staff"
@@ -28,11 +29,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--base-url",
             default="http://127.0.0.1:8000",
+            type=base_url,
             help="Where the app will be served, for the URLs printed (make run passes its HOST).",
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        base = str(options["base_url"]).rstrip("/")
+        base = str(options["base_url"])
         url = urlsplit(base)
         _check_host(url.netloc)
         password = self._staff_user()
