@@ -9,6 +9,7 @@ Money is exact: amounts are `Decimal` in the unit's major value (FirstPromoter's
 divided by 100 once, when the payload is mapped), with the unit and currency beside them.
 """
 
+from referralhub.models.access import ApiToken
 from referralhub.models.base import (
     AMOUNT,
     MAX_ID,
@@ -33,6 +34,7 @@ __all__ = [
     "LEAD_STATES",
     "MAX_ID",
     "SELF_REFERRAL_SUSPICIONS",
+    "ApiToken",
     "AuditEntry",
     "Campaign",
     "Conversion",
