@@ -125,6 +125,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
 
+# Mail, for password resets only: e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.com:587.
+# Without it the hub offers no reset by email (Django would log the failure and still tell the
+# user "we've emailed you"); an administrator sets a new password in the admin instead.
+EMAIL_URL: str = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="referralhub@localhost")
+
 # Production hardening: `manage.py check --deploy` passes with DEBUG off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:overview", permanent=False)),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("referralhub.accounts")),
     path("webhooks/", include("webhooks.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("api/", include("referralhub.api.urls")),

@@ -60,3 +60,35 @@ def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) ->
         page.goto(base + path)
         found[path] = _violations(page)
     assert {path: v for path, v in found.items() if v} == {}
+
+
+def test_the_password_reset_pages_pass_axe(page: Page, live_server, settings, mailoutbox) -> None:
+    settings.EMAIL_URL = "smtp://smtp.example.com"
+    User.objects.create_user("dana", "dana@example.com", "pw", is_staff=True)
+    base = live_server.url
+    found = {}
+
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_role("link", name="Forgotten your password?").click()
+    found["form"] = _violations(page)
+    page.get_by_label("Email").fill("dana")
+    page.get_by_role("button", name="Send the link").click()
+    found["form, bad address"] = _violations(page)
+    page.get_by_label("Email").fill("dana@example.com")
+    page.get_by_role("button", name="Send the link").click()
+    page.wait_for_url(f"{base}/accounts/password_reset/done/")
+    found["done"] = _violations(page)
+    (link,) = [line for line in mailoutbox[0].body.splitlines() if "/accounts/reset/" in line]
+    page.goto(link.strip())  # the live server's own address, as the mail gives it
+    page.get_by_label("New password", exact=True).fill("short")
+    page.get_by_label("New password confirmation").fill("short")
+    page.get_by_role("button", name="Set the password").click()
+    found["new password, refused"] = _violations(page)
+    page.get_by_label("New password", exact=True).fill("a long enough passphrase 9")
+    page.get_by_label("New password confirmation").fill("a long enough passphrase 9")
+    page.get_by_role("button", name="Set the password").click()
+    found["complete"] = _violations(page)
+    page.goto(link.strip())  # the live server's own address, as the mail gives it
+    found["used link"] = _violations(page)
+    assert page.get_by_text("This link has expired or was used already.").is_visible()
+    assert {name: v for name, v in found.items() if v} == {}

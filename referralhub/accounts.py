@@ -1,0 +1,61 @@
+"""Logging in and out, and resetting a forgotten password by email where the hub can send mail.
+
+Django's `auth.urls` would also serve its password reset pages without mail set up: the mail fails,
+is logged, and the page still says "We've emailed you instructions". Here those pages exist only
+with `EMAIL_URL` set; without it the login page says who can set a new password.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+
+
+def reset_by_email() -> bool:
+    return bool(settings.EMAIL_URL)
+
+
+class LoginView(auth.LoginView):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(reset_by_email=reset_by_email(), **kwargs)
+
+
+class NeedsMail:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not reset_by_email():
+            raise Http404("Password reset by email is not set up.")
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class PasswordResetView(NeedsMail, auth.PasswordResetView):
+    pass
+
+
+class PasswordResetDoneView(NeedsMail, auth.PasswordResetDoneView):
+    pass
+
+
+class PasswordResetConfirmView(NeedsMail, auth.PasswordResetConfirmView):
+    pass
+
+
+class PasswordResetCompleteView(NeedsMail, auth.PasswordResetCompleteView):
+    pass
+
+
+urlpatterns = [
+    path("login/", LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("password_reset/", PasswordResetView.as_view(), name="password_reset"),
+    path("password_reset/done/", PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "reset/<uidb64>/<token>/",
+        PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("reset/done/", PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+]
