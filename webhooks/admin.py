@@ -68,6 +68,9 @@ class EndpointForm(forms.ModelForm):
         return data
 
 
+CREDENTIALS = ("url", "token", "secret", "clear_secret")
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(FilterValuesMixin, admin.ModelAdmin):
     form = EndpointForm
@@ -79,7 +82,7 @@ class WebhookEndpointAdmin(FilterValuesMixin, admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
         if obj is None:
             return ("provider", "name", "is_active", "secret")
-        return (
+        fields = (
             "name",
             "provider",
             "url",
@@ -92,6 +95,11 @@ class WebhookEndpointAdmin(FilterValuesMixin, admin.ModelAdmin):
             "created",
             "deliveries",
         )
+        if self.has_change_permission(request, obj):
+            return fields
+        # A view-only page would render every field read-only, the secret in clear included; the
+        # token (in the URL) is as much a key, since FirstPromoter signs nothing.
+        return tuple(f for f in fields if f not in CREDENTIALS)
 
     def get_readonly_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
         if obj is None:

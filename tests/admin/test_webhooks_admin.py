@@ -135,6 +135,25 @@ def test_it_never_shows_an_endpoint_secret(root_client: Client):
     assert endpoint.path in html  # the URL to give the provider, token included
 
 
+def test_staff_who_may_only_view_endpoints_see_neither_secret_nor_token(db):
+    # Every field of a view-only page is rendered read-only: the secret was printed in clear.
+    endpoint = WebhookEndpoint.objects.create(
+        provider="invitereferrals", name="Main", secret="basic-auth-password"
+    )
+    viewer = Client()
+    viewer.force_login(make_staff("viewer", "webhooks.view_webhookendpoint"))
+
+    page = viewer.get(admin_url("webhooks", "webhookendpoint", f"{endpoint.pk}/change"))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Main" in html
+    assert "basic-auth-password" not in html
+    assert endpoint.token not in html
+    assert PROVIDERS["invitereferrals"].SETUP[:40] in html
+    assert endpoint.token not in viewer.get(ENDPOINTS).content.decode()
+
+
 @pytest.mark.parametrize("provider", ["firstpromoter", "invitereferrals", "referralrocket"])
 def test_it_shows_the_whole_url_and_what_to_do_at_the_provider(
     root_client: Client, settings, provider
