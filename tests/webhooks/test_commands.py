@@ -203,6 +203,16 @@ def test_it_loads_demo_data_at_the_host_the_app_is_served_at(db, settings) -> No
     assert Lead.objects.count() > 10
 
 
+def test_it_sends_demo_deliveries_over_the_base_url_s_scheme(db, settings) -> None:
+    # Webhook URLs are exempt from the https redirect; without the exemption, the scheme shows.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_REDIRECT_EXEMPT = []
+
+    with pytest.raises(CommandError, match=r"\(HTTP \[301\]\).*a redirect to https://"):
+        run("load_demo", "--base-url", "http://127.0.0.1:8000")
+    assert "Sent 60" in run("load_demo", "--base-url", "https://127.0.0.1:8000")
+
+
 def test_it_refuses_a_base_url_whose_host_is_not_allowed_before_writing(db, settings) -> None:
     settings.ALLOWED_HOSTS = ["hub.example.com"]
 
@@ -221,7 +231,11 @@ def test_it_fails_when_the_app_refuses_demo_deliveries(db) -> None:
     with pytest.raises(CommandError, match=r"of 60 demo deliveries .* refused \(HTTP \[404\]\)"):
         run("load_demo")
 
-    assert not Lead.objects.filter(provider="firstpromoter").exists()
+    # Nothing of the demo is left: no staff user with an unprinted password, no half the data.
+    assert not get_user_model().objects.exists()
+    assert list(WebhookEndpoint.objects.values_list("is_active", flat=True)) == [False]
+    assert not WebhookDelivery.objects.exists()
+    assert not Lead.objects.exists()
 
 
 def test_it_prints_the_demo_urls_where_the_app_is_served(db) -> None:

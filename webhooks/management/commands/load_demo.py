@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.contrib.auth import get_user_model
 from django.core.exceptions import DisallowedHost
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
@@ -35,8 +36,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         base = str(options["base_url"])
+        _check_host(urlsplit(base).netloc)
+        # All or nothing: a refused delivery must not leave a staff user whose new password was
+        # never printed, nor half the demo.
+        with transaction.atomic():
+            password = self._load(base)
+        self.stdout.write(
+            self.style.SUCCESS(f"Log in at {base}/ as {USERNAME!r} with password {password!r}")
+        )
+
+    def _load(self, base: str) -> str:
         url = urlsplit(base)
-        _check_host(url.netloc)
         password = self._staff_user()
         endpoints = {
             provider: WebhookEndpoint.objects.get_or_create(
@@ -46,8 +56,8 @@ class Command(BaseCommand):
         }
         # Sent to the host and scheme the app is served at, so that they pass the same
         # ALLOWED_HOSTS and HTTPS checks as a provider's deliveries would.
-        client = Client(HTTP_HOST=url.netloc, secure=url.scheme == "https")
-        responses = self._send(client, endpoints)
+        client = Client(HTTP_HOST=url.netloc)
+        responses = self._send(client, endpoints, secure=url.scheme == "https")
         statuses = [r.status_code for r in responses]
         if refused := [r for r in responses if not 200 <= r.status_code < 300]:
             raise CommandError(
@@ -59,9 +69,7 @@ class Command(BaseCommand):
         self.stdout.write("Webhook endpoints (give these URLs to the providers):")
         for provider, endpoint in endpoints.items():
             self.stdout.write(f"  {provider:16} {base}{endpoint.path}")
-        self.stdout.write(
-            self.style.SUCCESS(f"Log in at {base}/ as {USERNAME!r} with password {password!r}")
-        )
+        return password
 
     def _staff_user(self) -> str:
         password = secrets.token_urlsafe(9)
@@ -73,7 +81,9 @@ class Command(BaseCommand):
         user.save()
         return password
 
-    def _send(self, client: Client, endpoints: dict[str, WebhookEndpoint]) -> list[HttpResponse]:
+    def _send(
+        self, client: Client, endpoints: dict[str, WebhookEndpoint], *, secure: bool
+    ) -> list[HttpResponse]:
         at = samples.EPOCH + timedelta(days=300)
         fp = endpoints[Provider.FIRSTPROMOTER].path
         rr = endpoints[Provider.REFERRALROCKET].path
@@ -81,7 +91,10 @@ class Command(BaseCommand):
         responses = []
 
         def post(path: str, body: dict) -> None:
-            responses.append(client.post(path, json.dumps(body), content_type="application/json"))
+            body_text = json.dumps(body)
+            responses.append(
+                client.post(path, body_text, content_type="application/json", secure=secure)
+            )
 
         event_id = 13_000_000
         for promoter in range(1, 6):
@@ -125,7 +138,7 @@ class Command(BaseCommand):
             query = samples.ir_query(
                 order, 1 + order % 3, 100 + order, goal_complete=order % 4 == 0
             )
-            responses.append(client.get(f"{ir}?{query}"))
+            responses.append(client.get(f"{ir}?{query}", secure=secure))
         return responses
 
 
