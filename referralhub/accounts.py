@@ -7,6 +7,8 @@ with `EMAIL_URL` set; without it the login page says who can set a new password.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -24,38 +26,39 @@ class LoginView(auth.LoginView):
         return super().get_context_data(reset_by_email=reset_by_email(), **kwargs)
 
 
-class NeedsMail:
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+def needs_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A reset page, answered only where the hub can send mail."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not reset_by_email():
             raise Http404("Password reset by email is not set up.")
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return view(request, *args, **kwargs)
 
-
-class PasswordResetView(NeedsMail, auth.PasswordResetView):
-    pass
-
-
-class PasswordResetDoneView(NeedsMail, auth.PasswordResetDoneView):
-    pass
-
-
-class PasswordResetConfirmView(NeedsMail, auth.PasswordResetConfirmView):
-    pass
-
-
-class PasswordResetCompleteView(NeedsMail, auth.PasswordResetCompleteView):
-    pass
+    return wrapped
 
 
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
-    path("password_reset/", PasswordResetView.as_view(), name="password_reset"),
-    path("password_reset/done/", PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password_reset/",
+        needs_mail(auth.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
+    path(
+        "password_reset/done/",
+        needs_mail(auth.PasswordResetDoneView.as_view()),
+        name="password_reset_done",
+    ),
     path(
         "reset/<uidb64>/<token>/",
-        PasswordResetConfirmView.as_view(),
+        needs_mail(auth.PasswordResetConfirmView.as_view()),
         name="password_reset_confirm",
     ),
-    path("reset/done/", PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path(
+        "reset/done/",
+        needs_mail(auth.PasswordResetCompleteView.as_view()),
+        name="password_reset_complete",
+    ),
 ]

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 
 from referralhub.models import (
     LEAD_STATES,
+    MAX_ID,
     Campaign,
     Conversion,
     Lead,
@@ -102,7 +103,7 @@ def _provider() -> df.ChoiceFilter:
 
 def _related(model: type, help_text: str) -> df.ModelChoiceFilter:
     """An id that must exist: an unknown one is a 400 naming it, not an empty page."""
-    id_schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    id_schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     return extend_schema_field(id_schema)(
         df.ModelChoiceFilter(queryset=model.objects.all(), help_text=help_text)
     )

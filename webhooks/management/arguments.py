@@ -15,12 +15,13 @@ def base_url(value: str) -> str:
     """Where the hub is served, e.g. https://hub.example.com, without a trailing slash: the
     webhook paths are printed after it, so a typo would print a URL no provider can reach."""
     url = value.strip().rstrip("/")
+    parts = urlsplit(url)
     try:
         _URL(url)
+        valid = not (parts.query or parts.fragment)
     except ValidationError:
-        url = ""
-    parts = urlsplit(url)
-    if not url or parts.query or parts.fragment:
+        valid = False
+    if not valid:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not a base URL such as https://hub.example.com"
         )

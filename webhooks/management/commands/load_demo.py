@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import DisallowedHost
@@ -36,17 +36,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         base = str(options["base_url"])
-        _check_host(urlsplit(base).netloc)
+        url = urlsplit(base)
+        _check_host(url.netloc)
         # All or nothing: a refused delivery must not leave a staff user whose new password was
         # never printed, nor half the demo.
         with transaction.atomic():
-            password = self._load(base)
+            password = self._load(base, url)
         self.stdout.write(
             self.style.SUCCESS(f"Log in at {base}/ as {USERNAME!r} with password {password!r}")
         )
 
-    def _load(self, base: str) -> str:
-        url = urlsplit(base)
+    def _load(self, base: str, url: SplitResult) -> str:
         password = self._staff_user()
         endpoints = {
             provider: WebhookEndpoint.objects.get_or_create(
