@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from referralhub.models import SELF_REFERRAL_SUSPICIONS, Suspicion, format_amount
+from referralhub.models import SELF_REFERRAL_SUSPICIONS, Suspicion, format_amount, format_number
 from webhooks.payload import redact
 
 register = template.Library()
@@ -32,6 +32,14 @@ def balances(value: Any, currency: str = "") -> list[str]:
         cur = (currency or settings.FIRSTPROMOTER_CURRENCY) if unit == "cash" else ""
         shown.append(format_amount(number, unit, cur))
     return shown
+
+
+@register.filter
+def money(value: Decimal | None, currency: str = "") -> str:
+    """A sum of money as people read it (1,234.50 USD), whatever the four stored decimals."""
+    if value is None:
+        return "—"
+    return format_amount(value, "cash", currency) if currency else format_number(value)
 
 
 @register.filter

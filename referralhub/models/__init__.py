@@ -17,6 +17,7 @@ from referralhub.models.base import (
     Provider,
     Unit,
     format_amount,
+    format_number,
 )
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import (
@@ -49,4 +50,5 @@ __all__ = [
     "Suspicion",
     "Unit",
     "format_amount",
+    "format_number",
 ]

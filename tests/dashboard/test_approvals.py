@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -218,3 +220,11 @@ def test_it_rejects_malformed_input_without_a_500(as_alice: Client, pending) -> 
         assert response.status_code == 200
         assert 'class="message error"' in response.content.decode()
     assert Reward.objects.filter(status="pending").count() == 2
+
+
+def test_the_reward_page_shows_the_sale_as_money(as_alice: Client, db) -> None:
+    reward = make_reward(
+        None, None, conversion_amount=Decimal("1234.5"), sale_external_id="6000001"
+    )
+    html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
+    assert "<dd>1,234.50 USD · sale 6000001</dd>" in html  # not the stored 1234.5000

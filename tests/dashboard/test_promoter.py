@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from django.test import Client
 from django.urls import reverse
@@ -52,6 +53,26 @@ def test_it_shows_everything_about_the_promoter(as_bob: Client, db) -> None:
         assert text in html, text
     assert "secret-token-1" not in html  # credentials never shown
     assert "&quot;auth_token&quot;: &quot;[redacted]&quot;" in html
+
+
+def test_it_shows_referral_rocket_sums_and_conversion_values_as_money(as_bob: Client, db) -> None:
+    promoter = make_promoter(
+        provider="referralrocket",
+        reward_currency="EUR",
+        referral_reward_balance=Decimal("20"),
+        reward_due=Decimal("7.5"),
+        reward_paid=None,
+    )
+    make_conversion(promoter, None, purchase_value=Decimal("99.9"), currency="USD")
+    make_conversion(promoter, None, purchase_value=None, currency="")
+
+    html = as_bob.get(reverse("dashboard:promoter", args=[promoter.pk])).content.decode()
+    assert "<dt>Reward balance</dt><dd>20.00 EUR</dd>" in html
+    assert "<dt>Reward due</dt><dd>7.50 EUR</dd>" in html
+    assert "Reward paid" not in html
+    assert '<td class="num">99.90 USD</td>' in html
+    assert '<td class="num">—</td>' in html
+    assert "0000" not in html  # no stored four-decimal value leaks through
 
 
 def test_it_answers_404_for_an_unknown_promoter(as_bob: Client) -> None:
