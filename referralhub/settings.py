@@ -4,6 +4,7 @@ Development needs no configuration at all (SQLite in the project folder, DEBUG o
 `DEBUG=false` and then refuses to start without a real `SECRET_KEY`.
 """
 
+import zoneinfo
 from pathlib import Path
 
 import environ
@@ -105,7 +106,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The staff's zone: pages show times in it, and the overview's days and date filters follow it.
+# Stored times stay UTC.
+TIME_ZONE: str = env.str("TIME_ZONE", default="UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone name such as Europe/Berlin, not {TIME_ZONE!r}."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 

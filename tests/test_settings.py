@@ -56,3 +56,15 @@ def test_it_passes_the_deployment_checklist_with_production_settings() -> None:
 def test_it_runs_without_configuration_in_development() -> None:
     result = run_manage("check", DEBUG="true")
     assert result.returncode == 0, result.stderr
+
+
+def test_it_refuses_a_time_zone_that_does_not_exist() -> None:
+    result = run_manage("check", DEBUG="true", TIME_ZONE="Europe/Berln")
+    assert result.returncode != 0
+    assert "TIME_ZONE must be an IANA time zone name such as Europe/Berlin" in result.stderr
+
+
+def test_it_takes_the_staffs_time_zone() -> None:
+    show = "from django.utils import timezone; print(timezone.get_current_timezone_name())"
+    result = run_manage("shell", "-c", show, DEBUG="true", TIME_ZONE="Europe/Berlin")
+    assert result.stdout.strip().splitlines()[-1] == "Europe/Berlin", result.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Any
 
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -61,6 +63,12 @@ class ReadViewSet(viewsets.ReadOnlyModelViewSet):
     # Ids are 64-bit: anything longer cannot exist, and would overflow the database's integers.
     lookup_value_regex = r"[0-9]{1,18}"
     schema = docs.ApiAutoSchema()
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # The API speaks UTC whatever the staff's TIME_ZONE: times come back in Z, and a time or
+        # a date given without an offset is UTC, so other systems never depend on that setting.
+        with timezone.override(UTC):
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -140,6 +140,17 @@ def test_it_filters_by_created_and_updated_ranges(client):
     assert ids(client.get(f"/api/v1/leads/?updated_before={cut}")) == [old.pk]
     stamp = (timezone.now() - timedelta(days=2)).isoformat().replace("+", "%2B")
     assert ids(client.get(f"/api/v1/leads/?updated_after={stamp}")) == [new.pk]
+
+
+def test_it_speaks_utc_whatever_the_staffs_time_zone(client, settings):
+    """Times without an offset are UTC, and times come back in UTC, as before TIME_ZONE was set."""
+    settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: every local date differs from UTC's
+    before, after = LeadFactory(), LeadFactory()
+    Lead.objects.filter(pk=before.pk).update(created=datetime(2026, 11, 30, 23, 59, tzinfo=UTC))
+    Lead.objects.filter(pk=after.pk).update(created=datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
+    assert ids(client.get("/api/v1/leads/?created_after=2026-12-01")) == [after.pk]
+    assert ids(client.get("/api/v1/leads/?created_before=2026-11-30T23:59:30")) == [before.pk]
+    assert client.get(f"/api/v1/leads/{after.pk}/").json()["created"] == "2026-12-01T00:00:00Z"
 
 
 def test_it_takes_dates_with_offsets_postgresql_would_refuse(client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -228,3 +229,12 @@ def test_the_reward_page_shows_the_sale_as_money(as_alice: Client, db) -> None:
     )
     html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
     assert "<dd>1,234.50 USD · sale 6000001</dd>" in html  # not the stored 1234.5000
+
+
+def test_times_are_shown_in_the_staffs_time_zone(as_alice: Client, db, settings) -> None:
+    settings.TIME_ZONE = "Europe/Berlin"
+    created = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    reward = make_reward(None, None, provider_created_at=created)
+    html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
+    assert "<dt>Created</dt><dd>2026-12-01 00:30</dd>" in html
+    assert "Times are in Europe/Berlin." in html

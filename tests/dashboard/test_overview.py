@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -130,6 +130,16 @@ def test_it_counts_days_without_leads_as_zero(db) -> None:
     assert rows[-1][0] == timezone.localdate()
 
 
+@pytest.mark.parametrize(("zone", "day"), [("UTC", 30), ("America/New_York", 29)])
+def test_it_counts_days_in_the_staffs_time_zone(db, settings, zone: str, day: int) -> None:
+    settings.TIME_ZONE = zone
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    make_lead(None, provider_created_at=datetime(2026, 11, 30, 3, tzinfo=UTC))  # 22:00 in NY
+    rows = stats.per_day(stats.activity(stats.window(7, now=now)))
+    assert [(d.day, leads) for d, leads, _ in rows if leads] == [(day, 1)]
+    assert rows[-1][0] == date(2026, 12, 1)
+
+
 def test_it_shows_money_without_a_currency_plainly() -> None:
     assert stats.money({"": Decimal("5"), "EUR": Decimal("2.5")}) == (
         "5.00 (no currency)\n2.50 EUR"
@@ -155,3 +165,9 @@ def test_it_recounts_lead_figures_at_most_every_few_minutes(
     metrics = {m.label: m.current for m in response.context["metrics"]}
     assert metrics["Leads"] == "4"  # cached: the new lead shows at the next recount
     assert response.context["pending_count"] == 4  # the queues are always live
+
+
+def test_it_says_which_time_zone_its_days_are_in(as_bob: Client, db, settings) -> None:
+    settings.TIME_ZONE = "America/New_York"
+    html = as_bob.get(URL).content.decode()
+    assert "whole days in the hub's time zone (America/New_York)" in html
