@@ -1,9 +1,11 @@
 """Stop PostgreSQL in the middle of an ingest run, start it again, and account for every delivery.
 
 While the database is down the webhook must answer 503 with Retry-After: never a 500, never a 2xx
-for a delivery it did not store. Once it is back, everything not acknowledged is sent again (as
-the providers redeliver) until acknowledged. Then: every event stored and processed exactly once,
-every object in its newest state, nothing lost. Those are assertions; the counts are printed.
+for a delivery it did not store; an API client and a signed-in member of staff get the same 503
+(JSON, and a page saying to try again). Once it is back, everything not acknowledged is sent
+again (as the providers redeliver) until acknowledged. Then: every event stored and processed
+exactly once, every object in its newest state, nothing lost. Those are assertions; the counts
+are printed.
 
 It stops the local cluster (`pg_ctlcluster --skip-systemctl-redirect VERSION main stop -m fast`)
 for a few seconds and always starts it again: run it alone, never beside other database users.
@@ -14,6 +16,8 @@ for a few seconds and always starts it again: run it alone, never beside other d
 from __future__ import annotations
 
 import argparse
+import http.client
+import re
 import subprocess
 import sys
 import threading
@@ -66,12 +70,65 @@ def wait_ready(timeout: float = 60) -> None:
     raise RuntimeError("PostgreSQL did not come back")
 
 
-def outage(version: str, after: float, duration: float, log: list[str]) -> None:
+def request(
+    base: str, method: str, path: str, headers: dict[str, str], body: str | None = None
+) -> tuple[int, dict[str, str], str]:
+    """One request, redirects not followed: (status, headers, body)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode()
+    finally:
+        connection.close()
+
+
+def staff_session(base: str, username: str, password: str) -> str:
+    """Log in through the login form as a person would: the session cookie it sets."""
+    _, headers, page = request(base, "GET", "/accounts/login/", {})
+    csrf_cookie = re.search(r"csrftoken=([^;]+)", headers["Set-Cookie"]).group(1)
+    csrf_field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = f"username={username}&password={password}&csrfmiddlewaretoken={csrf_field}"
+    form_headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": f"csrftoken={csrf_cookie}",
+    }
+    status, headers, _ = request(base, "POST", "/accounts/login/", form_headers, form)
+    assert status == 302, f"login answered {status}"
+    return re.search(r"sessionid=([^;]+)", headers["Set-Cookie"]).group(1)
+
+
+def staff_probes(base: str, token: str, session: str) -> dict[str, tuple[int, dict, str]]:
+    """What an API client and a signed-in member of staff are answered."""
+    return {
+        "API": request(base, "GET", "/api/v1/rewards/", {"Authorization": f"Token {token}"}),
+        "dashboard": request(base, "GET", "/dashboard/", {"Cookie": f"sessionid={session}"}),
+    }
+
+
+def make_staff() -> tuple[str, str, str]:
+    """A member of staff who may view rewards: (username, password, API token)."""
+    from django.contrib.auth.models import Permission, User
+    from rest_framework.authtoken.models import Token
+
+    password = "outage-drill-pw-41"
+    user = User.objects.create_user("drill", password=password, is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_reward"))
+    return user.username, password, Token.objects.create(user=user).key
+
+
+def outage(
+    version: str, after: float, duration: float, log: list[str], probe: dict | None = None
+) -> None:
     time.sleep(after)
     try:
         pg_ctl(version, "stop")
         log.append(f"{time.strftime('%X')} PostgreSQL stopped")
-        time.sleep(duration)
+        started = time.monotonic()
+        if probe is not None:
+            probe["answers"] = probe.pop("ask")()
+        time.sleep(max(0.0, duration - (time.monotonic() - started)))
     finally:
         # Whatever happened above, the database must come back.
         if not is_ready():
@@ -95,13 +152,18 @@ def main() -> None:
         from django.db import connections
 
         paths = common.endpoint_paths()
+        username, password, token = make_staff()
         connections.close_all()
         log: list[str] = []
         # Expected 503s would each log a line naming the endpoint's URL, whose token is the
         # provider's credential: keep them out of the output.
         with common.Gunicorn(url, port=args.port, log_level="CRITICAL") as app:
+            session = staff_session(app.base, username, password)
+            before = staff_probes(app.base, token, session)
+            assert {name: a[0] for name, a in before.items()} == {"API": 200, "dashboard": 200}
+            probe = {"ask": lambda: staff_probes(app.base, token, session)}
             down = threading.Thread(
-                target=outage, args=(version, args.down_after, args.down_for, log)
+                target=outage, args=(version, args.down_after, args.down_for, log, probe)
             )
             down.start()
             try:
@@ -116,6 +178,7 @@ def main() -> None:
             print(
                 f"live run: {len(live.rows)} deliveries answered {dict(sorted(answered.items()))}"
             )
+            check_staff_answers(probe["answers"])
             unavailable = [row for row in live.rows if row[1] == 503]
             assert all(row[3] for row in unavailable), "a 503 without Retry-After"
             assert not {s for s in answered if (s >= 500 and s != 503) or s == 0}, answered
@@ -150,6 +213,16 @@ def main() -> None:
         assert not problems, "the outage left wrong or duplicated effects"
         print(f"correctness: all {len(plan.unique)} events stored and processed once, none lost")
         connections.close_all()
+
+
+def check_staff_answers(answers: dict[str, tuple[int, dict, str]]) -> None:
+    for name, (status, headers, _) in answers.items():
+        kind = headers.get("Content-Type", "")
+        print(f"{name} while down: {status} {kind}, Retry-After {headers.get('Retry-After')}")
+        assert status == 503, f"{name} answered {status} while the database was down"
+        assert headers.get("Retry-After"), f"{name}'s 503 has no Retry-After"
+    assert '"error": "service_unavailable"' in answers["API"][2], answers["API"][2]
+    assert "Unavailable for a moment" in answers["dashboard"][2]
 
 
 def _stored_keys() -> list[str]:

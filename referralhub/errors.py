@@ -12,7 +12,9 @@ from django.core.exceptions import (
     RequestDataTooBig,
     SuspiciousOperation,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.template import loader
 from django.urls import Resolver404, URLPattern, re_path, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -33,6 +35,11 @@ def error_response(code: str, detail: Any, status_code: int, **headers: str) -> 
 def json_error(code: str, detail: Any, status_code: int) -> JsonResponse:
     """The same shape outside DRF's views: URL catch-alls and Django's error handlers."""
     return JsonResponse({"error": code, "detail": detail}, status=status_code)
+
+
+# How long a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = "30"
+UNAVAILABLE = ("service_unavailable", "The database is unavailable; retry later.")
 
 
 # URL namespaces whose clients are programs: an error there is JSON, never an HTML page.
@@ -110,6 +117,34 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if for_machines(request):
         return json_error("server_error", "The server failed to handle this request.", 500)
     return defaults.server_error(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that cannot reach the database answers 503 with `Retry-After`, not a 500: JSON
+    for programs (the API's clients retry), a page for people saying to try again shortly.
+
+    The webhook receivers answer their own 503 (see `webhooks.views`); this covers the rest."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error("Database unavailable: %s answered 503 (%s)", request.method, exception)
+        if for_machines(request):
+            response: HttpResponse = json_error(*UNAVAILABLE, 503)
+        else:
+            # Rendered without the request: its user and session live in the database too.
+            page = loader.get_template("503.html").render()
+            response = HttpResponse(page, status=503)
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+        # Django's request log would print the path, which may hold a webhook token.
+        keep_path_out_of_log(response)
+        return response
 
 
 class PayloadTooLarge(exceptions.APIException):

@@ -4,6 +4,7 @@ API and the webhook receivers) get the JSON error shape, whatever the cause."""
 from __future__ import annotations
 
 import pytest
+from django.db import OperationalError, ProgrammingError
 from django.test import Client
 
 from dashboard import stats
@@ -123,3 +124,44 @@ def test_a_form_sent_with_an_expired_csrf_token_explains_what_to_do(db) -> None:
     page = response.content.decode()
     assert "<title>Form expired · ReferralHub</title>" in page
     assert "reload the page" in page
+
+
+def database_down(*args, **kwargs):
+    raise OperationalError("connection to server at 127.0.0.1, port 5432 failed")
+
+
+def test_a_person_gets_a_503_page_while_the_database_is_down(staff_client, monkeypatch) -> None:
+    monkeypatch.setattr(stats, "window", database_down)
+
+    response = staff_client.get("/dashboard/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert "<title>Unavailable for a moment · ReferralHub</title>" in page
+    assert "nothing was\n  changed. Try again in a minute." in page
+    assert "5432" not in page  # nothing of the failure is shown
+
+
+def test_an_api_client_gets_a_json_503_while_the_database_is_down(db, monkeypatch) -> None:
+    monkeypatch.setattr(RewardViewSet, "list", database_down)
+    client = client_for(make_staff("olga", "referralhub.view_reward"))
+    client.raise_request_exception = False
+
+    response = client.get("/api/v1/rewards/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "error": "service_unavailable",
+        "detail": "The database is unavailable; retry later.",
+    }
+
+
+def test_other_database_errors_are_still_500s(staff_client, monkeypatch) -> None:
+    def broken_query(*args, **kwargs):
+        raise ProgrammingError("column does not exist")
+
+    monkeypatch.setattr(stats, "window", broken_query)
+
+    assert staff_client.get("/dashboard/").status_code == 500

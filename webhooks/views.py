@@ -11,13 +11,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from referralhub.errors import error_response, keep_path_out_of_log
+from referralhub.errors import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE,
+    error_response,
+    keep_path_out_of_log,
+)
 from webhooks import inbox
 from webhooks.models import WebhookEndpoint
 from webhooks.providers import PROVIDERS
 from webhooks.providers.base import Incoming
 
-RETRY_AFTER_SECONDS = "30"
 logger = logging.getLogger(__name__)
 
 
@@ -47,12 +51,7 @@ class WebhookView(APIView):
             response = self._receive(request, provider, token)
         except (OperationalError, InterfaceError):
             # Not stored, so not acknowledged: the provider will redeliver.
-            response = error_response(
-                "service_unavailable",
-                "The database is unavailable; retry later.",
-                503,
-                Retry_After=RETRY_AFTER_SECONDS,
-            )
+            response = error_response(*UNAVAILABLE, 503, Retry_After=RETRY_AFTER_SECONDS)
         if response.status_code >= 400:
             keep_path_out_of_log(response)  # the path holds the endpoint's token
             logger.warning(
