@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from referralhub.models import SELF_REFERRAL_SUSPICIONS, Suspicion, format_amount, format_number
+from referralhub.models import SELF_REFERRAL_SUSPICIONS, Suspicion, format_amount
 from webhooks.payload import redact
 
 register = template.Library()
@@ -39,7 +39,7 @@ def money(value: Decimal | None, currency: str = "") -> str:
     """A sum of money as people read it (1,234.50 USD), whatever the four stored decimals."""
     if value is None:
         return "—"
-    return format_amount(value, "cash", currency) if currency else format_number(value)
+    return format_amount(value, "cash", currency) if currency else f"{value:,.2f}"
 
 
 @register.filter

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -308,36 +307,27 @@ def audit_history(obj: models.Model) -> SafeString | str:
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
-            (e.created.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, changes_text(e), e.note)
+            (
+                localtime(e.created).strftime("%Y-%m-%d %H:%M:%S"),
+                e.actor,
+                e.action,
+                changes_text(e),
+                e.note,
+            )
             for e in entries[:200]
         ),
     )
     if not rows:
         return "No staff action yet."
     return format_html(
-        '<table class="rh-audit"><thead><tr><th>When (UTC)</th><th>Who</th><th>Action</th>'
+        '<table class="rh-audit"><thead><tr><th>When</th><th>Who</th><th>Action</th>'
         "<th>Changes</th><th>Reason or note</th></tr></thead><tbody>{}</tbody></table>",
         rows,
     )
 
 
 def changes_text(entry: AuditEntry) -> str:
-    return "; ".join(
-        f"{field}: {_plain(before)} → {_plain(after)}"
-        for field, (before, after) in (entry.changes or {}).items()
-    )
-
-
-def _plain(value: object) -> str:
-    """An audited value as people read it: timestamps (stored as ISO strings) to the second."""
-    if value in (None, ""):
-        return EMPTY
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
-        try:
-            return localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            pass
-    return str(value)
+    return "; ".join(f"{field}: {before} → {after}" for field, before, after in entry.changes_shown)
 
 
 class ChoicesFilter(admin.SimpleListFilter):

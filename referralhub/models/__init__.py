@@ -17,7 +17,6 @@ from referralhub.models.base import (
     Provider,
     Unit,
     format_amount,
-    format_number,
 )
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import (
@@ -50,5 +49,4 @@ __all__ = [
     "Suspicion",
     "Unit",
     "format_amount",
-    "format_number",
 ]

@@ -82,16 +82,11 @@ def unique_per_provider(name: str) -> models.UniqueConstraint:
     return models.UniqueConstraint(fields=["provider", "external_id"], name=name)
 
 
-def format_number(amount: Decimal) -> str:
-    """A stored amount (four decimal places) as people write it: 3, 12.50."""
-    return f"{amount.normalize():f}" if amount == amount.to_integral() else f"{amount:.2f}"
-
-
 def format_amount(amount: Decimal | None, unit: str, currency: str = "") -> str:
     """How people read an amount: cash as money, free months as months, percents as percents."""
     if amount is None:
         return "—"
-    number = format_number(amount)
+    number = f"{amount.normalize():f}" if amount == amount.to_integral() else f"{amount:.2f}"
     if unit in ("cash", "") and currency:
         return f"{amount:,.2f} {currency}"
     if unit == "free_months":

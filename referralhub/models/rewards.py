@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils.timezone import localtime
 
 from referralhub.models.base import (
     AMOUNT,
@@ -161,3 +164,24 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.object_repr}"
+
+    @property
+    def changes_shown(self) -> list[tuple[str, str, str]]:
+        """(field, before, after) as people read them, for the admin and the dashboard."""
+        return [
+            (field, _shown(before), _shown(after))
+            for field, (before, after) in (self.changes or {}).items()
+        ]
+
+
+def _shown(value: object) -> str:
+    """An audited value (JSON: timestamps are ISO strings in UTC), timestamps to the second in
+    the hub's time zone."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            return localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            pass
+    return str(value)

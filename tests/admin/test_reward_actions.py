@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -110,6 +111,21 @@ def test_it_marks_fulfilled_with_an_optional_note(alice: User, promoter: Promote
     page = client.get(admin_url("referralhub", "reward", f"{reward.pk}/change")).content.decode()
     assert "Sent the voucher" in page  # the audit trail on the reward's own page
     assert "fulfilment: pending → fulfilled" in page
+
+
+def test_the_audit_trail_reads_in_the_staffs_time_zone(alice: User, promoter: Promoter, settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    reward = _reward(promoter, 1)
+    client = _client(alice)
+    _act(client, "approve_selected", reward, post="yes")
+    reward.refresh_from_db()
+    page = client.get(admin_url("referralhub", "reward", f"{reward.pk}/change")).content.decode()
+    tokyo = reward.decided_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    entry = AuditEntry.objects.get(object_id=str(reward.pk))
+    when = entry.created.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"<td>{when}</td>" in page
+    assert f"decided_at: — → {tokyo:%Y-%m-%d %H:%M:%S}" in page
+    assert "When (UTC)" not in page
 
 
 def test_it_reports_refusals_and_changes_nothing(alice: User, promoter: Promoter):

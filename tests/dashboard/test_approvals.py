@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
@@ -238,3 +239,16 @@ def test_times_are_shown_in_the_staffs_time_zone(as_alice: Client, db, settings)
     html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
     assert "<dt>Created</dt><dd>2026-12-01 00:30</dd>" in html
     assert "Times are in Europe/Berlin." in html
+
+
+def test_the_history_shows_audited_times_in_the_staffs_time_zone(
+    as_alice: Client, db, settings
+) -> None:
+    settings.TIME_ZONE = "Asia/Tokyo"
+    reward = make_reward(None, None)
+    as_alice.post(ACT, {"row": f"approve:{reward.pk}"})
+    decided = Reward.objects.get(pk=reward.pk).decided_at
+    html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
+    shown = decided.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"<code>decided_at</code>: — → {shown}</div>" in html
+    assert decided.isoformat() not in html  # not the stored UTC string

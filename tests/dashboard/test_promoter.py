@@ -65,6 +65,7 @@ def test_it_shows_referral_rocket_sums_and_conversion_values_as_money(as_bob: Cl
     )
     make_conversion(promoter, None, purchase_value=Decimal("99.9"), currency="USD")
     make_conversion(promoter, None, purchase_value=None, currency="")
+    make_conversion(promoter, None, purchase_value=Decimal("56"), currency="")  # InviteReferrals
 
     html = as_bob.get(reverse("dashboard:promoter", args=[promoter.pk])).content.decode()
     assert "<dt>Reward balance</dt><dd>20.00 EUR</dd>" in html
@@ -72,6 +73,7 @@ def test_it_shows_referral_rocket_sums_and_conversion_values_as_money(as_bob: Cl
     assert "Reward paid" not in html
     assert '<td class="num">99.90 USD</td>' in html
     assert '<td class="num">—</td>' in html
+    assert '<td class="num">56.00</td>' in html
     assert "0000" not in html  # no stored four-decimal value leaks through
 
 
