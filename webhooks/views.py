@@ -92,6 +92,11 @@ class WebhookView(APIView):
             content_type=django_request.content_type or "",
         )
         if not module.verify(endpoint, incoming):
+            if module.CHALLENGE:
+                detail = "Missing or wrong HTTP Basic auth credentials."
+                return error_response(
+                    "invalid_signature", detail, 401, WWW_Authenticate=module.CHALLENGE
+                )
             return error_response("invalid_signature", "Missing or invalid signature.", 401)
         answer = inbox.receive(endpoint, incoming)
         return Response(answer.body, status=answer.status_code)

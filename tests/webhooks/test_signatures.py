@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -141,5 +143,32 @@ def test_it_refuses_invitereferrals_without_the_right_basic_auth(
     response = ir_get(ir_secret_endpoint, ir_params, **headers)
 
     assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Basic realm="ReferralHub webhooks", charset="UTF-8"'
     assert WebhookDelivery.objects.count() == 0
     assert nothing_mirrored()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_that_waits_for_the_challenge_gets_its_invitereferrals_delivery_in(
+    live_server, ir_params
+) -> None:
+    """Many HTTP clients send Basic credentials only once a 401 asks for them (the challenge in
+    WWW-Authenticate): urllib's handler is one."""
+    endpoint = WebhookEndpoint.objects.create(provider="invitereferrals", secret="ir-pässword")
+    url = f"{live_server.url}{endpoint.path}?{urllib.parse.urlencode(ir_params)}"
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, live_server.url, "hub", "ir-pässword")
+    opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(passwords))
+
+    with opener.open(url, timeout=10) as response:
+        assert response.status == 200
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.PROCESSED
+
+
+def test_signed_providers_are_refused_without_a_basic_challenge(
+    rr_secret_endpoint, post_json, seed_body
+) -> None:
+    response = post_json(rr_secret_endpoint, seed_body)
+
+    assert response.status_code == 401
+    assert "WWW-Authenticate" not in response  # a signature is not something to prompt for

@@ -55,6 +55,9 @@ class ProviderModule(Protocol):
     SLUG: str
     METHODS: frozenset[str]
     SETUP: str  # what staff do at the provider's end, shown with the endpoint's URL
+    # WWW-Authenticate of a refused delivery, for a provider that authenticates with HTTP auth:
+    # many clients send the credentials only once a 401 asks for them. Empty for signatures.
+    CHALLENGE: str
 
     def verify(self, endpoint: WebhookEndpoint, incoming: Incoming) -> bool: ...
 

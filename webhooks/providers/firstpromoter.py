@@ -41,6 +41,7 @@ from webhooks.providers.firstpromoter_fields import (
 
 SLUG = Provider.FIRSTPROMOTER
 METHODS = frozenset({"POST"})
+CHALLENGE = ""  # a token in the URL, and an optional signature
 SIGNATURE_HEADER = "X-Webhook-Signature"
 SETUP = (
     "Register this URL as the webhook URL for the events to mirror, fulfilment_pending included. "

@@ -23,6 +23,7 @@ from webhooks.providers.base import Incoming, Outcome, Parsed, parse_json_object
 
 SLUG = Provider.INVITEREFERRALS
 METHODS = frozenset({"GET", "POST", "PUT"})
+CHALLENGE = 'Basic realm="ReferralHub webhooks", charset="UTF-8"'
 EVENT_TYPE = "conversion"  # its only event, which carries no type: the inbox names it so
 SETUP = (
     "Register this URL as the Conversion Webhook, with GET, POST or PUT. If HTTP Basic auth is "

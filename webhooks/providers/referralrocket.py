@@ -33,6 +33,7 @@ from webhooks.providers.base import (
 
 SLUG = Provider.REFERRALROCKET
 METHODS = frozenset({"POST"})
+CHALLENGE = ""  # a signature
 SIGNATURE_HEADER = "X-RR-Signature"
 SETUP = (
     "Register this URL for the campaign's webhook events and set this endpoint's secret to the "
