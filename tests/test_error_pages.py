@@ -64,20 +64,6 @@ def test_a_person_gets_a_styled_500_page(staff_client, monkeypatch) -> None:
     assert "a bug" not in page  # nothing of the failure is shown
 
 
-def test_an_api_client_gets_a_json_500(db, monkeypatch) -> None:
-    monkeypatch.setattr(RewardViewSet, "list", explode)
-    client = client_for(make_staff("olga", "referralhub.view_reward"))
-    client.raise_request_exception = False
-
-    response = client.get("/api/v1/rewards/")
-
-    assert response.status_code == 500
-    assert response.json() == {
-        "error": "server_error",
-        "detail": "The server failed to handle this request.",
-    }
-
-
 def test_a_provider_gets_a_json_500(fp_endpoint, monkeypatch) -> None:
     monkeypatch.setattr(WebhookView, "_read_body", explode)
 
@@ -143,19 +129,32 @@ def test_a_person_gets_a_503_page_while_the_database_is_down(staff_client, monke
     assert "5432" not in page  # nothing of the failure is shown
 
 
-def test_an_api_client_gets_a_json_503_while_the_database_is_down(db, monkeypatch) -> None:
-    monkeypatch.setattr(RewardViewSet, "list", database_down)
+@pytest.mark.parametrize(
+    ("failure", "status", "error", "detail", "retry_after"),
+    [
+        (explode, 500, "server_error", "The server failed to handle this request.", None),
+        (
+            database_down,
+            503,
+            "service_unavailable",
+            "The database is unavailable; retry later.",
+            "30",
+        ),
+    ],
+    ids=["bug", "database-down"],
+)
+def test_an_api_client_gets_a_json_error(
+    db, monkeypatch, failure, status, error, detail, retry_after
+) -> None:
+    monkeypatch.setattr(RewardViewSet, "list", failure)
     client = client_for(make_staff("olga", "referralhub.view_reward"))
     client.raise_request_exception = False
 
     response = client.get("/api/v1/rewards/")
 
-    assert response.status_code == 503
-    assert response["Retry-After"] == "30"
-    assert response.json() == {
-        "error": "service_unavailable",
-        "detail": "The database is unavailable; retry later.",
-    }
+    assert response.status_code == status
+    assert response.get("Retry-After") == retry_after
+    assert response.json() == {"error": error, "detail": detail}
 
 
 def test_other_database_errors_are_still_500s(staff_client, monkeypatch) -> None:
