@@ -1,6 +1,7 @@
 """Filter forms for the lists and the form behind every reward action.
 
-Filter forms never make a page fail: an invalid value is shown as an error and ignored.
+Filter forms never make a list fail: an invalid value is shown as an error and ignored. The
+export's form is the exception: it refuses the export.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+def check_range(form: forms.Form, start: str, end: str) -> None:
+    """A date range whose end is before its start is an error on its end field."""
+    first, last = form.cleaned_data.get(start), form.cleaned_data.get(end)
+    if first and last and first > last:
+        form.add_error(end, "The end of the range is before its start.")
+
+
 class PeriodForm(forms.Form):
     days = forms.TypedChoiceField(
         choices=[(d, f"{d} days") for d in PERIODS], coerce=int, required=False
@@ -60,9 +68,8 @@ class ReferralFilterForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        check_range(self, "signed_up_from", "signed_up_to")
         start, end = data.get("signed_up_from"), data.get("signed_up_to")
-        if start and end and start > end:
-            self.add_error("signed_up_to", "The end of the range is before its start.")
         sort = data.get("sort", "")
         if sort.lstrip("-") not in REFERRAL_SORTS:
             # A signup range reads best newest signup first (and that order has its index).
@@ -89,9 +96,17 @@ class DeliveryFilterForm(forms.Form):
 
 
 class ExportFilterForm(forms.Form):
+    """Unlike the lists' filters, an invalid one refuses the export: ignoring it would export
+    every approved reward. The labels stand alone: the refusal names them in a message."""
+
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
     decided_from = forms.DateField(required=False, widget=DateInput, label="Approved from")
-    decided_to = forms.DateField(required=False, widget=DateInput, label="to")
+    decided_to = forms.DateField(required=False, widget=DateInput, label="Approved until")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        check_range(self, "decided_from", "decided_to")
+        return data
 
 
 def _is_id(value: object) -> bool:

@@ -136,9 +136,15 @@ class _Echo:
 
 
 @staff_required
-def export_approved(request: HttpRequest) -> StreamingHttpResponse:
+def export_approved(request: HttpRequest) -> HttpResponse:
     form = ExportFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    if not form.is_valid():
+        problems = " ".join(
+            f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
+        )
+        messages.error(request, f"Nothing was exported. {problems}")
+        return HttpResponseRedirect(reverse("dashboard:approvals"))
+    filters = form.cleaned_data
     writer = csv.writer(_Echo())
     rows = exports.payout_rows(selectors.approved_rewards_for_export(filters))
     response = StreamingHttpResponse(

@@ -6,6 +6,7 @@ import csv
 import io
 from decimal import Decimal
 
+import pytest
 from django.http import StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
@@ -74,3 +75,29 @@ def test_it_refuses_the_export_to_anonymous_and_non_staff(client: Client, carol)
     assert client.get(URL).status_code == 302
     client.force_login(carol)
     assert client.get(URL).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        (
+            {"provider": "nope"},
+            "Provider: Select a valid choice. nope is not one of the available choices.",
+        ),
+        ({"decided_from": "2026-13-45"}, "Approved from: Enter a valid date."),
+        (
+            {"decided_from": "2026-12-01", "decided_to": "2026-11-01"},
+            "Approved until: The end of the range is before its start.",
+        ),
+    ],
+)
+def test_a_filter_it_cannot_apply_is_refused_not_ignored(
+    as_bob: Client, db, query: dict, error: str
+) -> None:
+    """Ignoring it would export every approved reward: a payout file longer than meant."""
+    make_reward(make_promoter(), **APPROVED)
+
+    response = as_bob.get(URL, query, follow=True)
+
+    assert response.redirect_chain == [("/dashboard/rewards/approvals/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [f"Nothing was exported. {error}"]
