@@ -166,7 +166,7 @@ def approval_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
 
 def fulfilment_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
     """Oldest request first, in the order of the partial index `reward_fulfilment_queue`."""
-    rewards = Reward.objects.filter(fulfilment=Reward.Fulfilment.PENDING)
+    rewards = Reward.objects.filter(Reward.WAITING_FOR_FULFILMENT)
     if provider := filters.get("provider"):
         rewards = rewards.filter(provider=provider)
     return rewards.select_related("promoter", "lead", "campaign").order_by(

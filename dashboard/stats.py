@@ -192,7 +192,7 @@ def pending_approval() -> list[dict]:
 
 
 def fulfilment_queue_size() -> int:
-    return Reward.objects.filter(fulfilment=Reward.Fulfilment.PENDING).count()
+    return Reward.objects.filter(Reward.WAITING_FOR_FULFILMENT).count()
 
 
 def delivery_problems(now: datetime | None = None) -> dict[str, int]:

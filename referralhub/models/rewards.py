@@ -93,6 +93,10 @@ class Reward(MirroredModel):
     )
     fulfilment_note = models.TextField(blank=True)
 
+    # What the fulfilment queue lists: a provider asked, and nobody denied it (a denied reward is
+    # refused to the provider instead, see webhooks.providers.firstpromoter.fulfilment_answer).
+    WAITING_FOR_FULFILMENT = Q(fulfilment="pending") & ~Q(status="denied")
+
     class Meta:
         constraints = [
             unique_per_provider("uniq_reward_provider_id"),

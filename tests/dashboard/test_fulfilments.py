@@ -60,6 +60,23 @@ def test_it_lists_the_queue_oldest_first_with_times_asked(as_alice: Client, wait
     assert f'Decide<span class="sr-only"> on reward #{unapproved.pk}</span> first…' in html
 
 
+def test_it_leaves_out_a_denied_reward_the_provider_asked_for(as_alice: Client, waiting) -> None:
+    denied = make_reward(
+        make_promoter(),
+        status=Reward.Status.DENIED,
+        fulfilment=Reward.Fulfilment.PENDING,
+        fulfilment_requested_at=timezone.now(),
+        fulfilment_last_requested_at=timezone.now(),
+        fulfilment_request_count=2,
+    )
+    listed = [r.pk for r in as_alice.get(QUEUE).context["page"].items]
+    assert denied.pk not in listed  # nothing to do: it will not be fulfilled
+    assert len(listed) == 3
+    assert as_alice.get("/dashboard/").context["fulfilment_queue"] == 3
+    page = as_alice.get(reverse("dashboard:reward", args=[denied.pk])).content.decode()
+    assert "It is told the reward is denied and will not be fulfilled" in page
+
+
 def test_it_marks_many_fulfilled_with_a_note(as_alice: Client, alice, waiting) -> None:
     ids = [waiting[0].pk, waiting[1].pk]
     response = as_alice.post(

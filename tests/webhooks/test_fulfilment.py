@@ -104,6 +104,28 @@ def test_it_never_undoes_a_staff_decision(fp_endpoint, post_json, fp_event, alic
     assert reward.decided_by == alice
 
 
+def test_it_tells_firstpromoter_a_denied_reward_will_not_be_fulfilled(
+    fp_endpoint, post_json, fp_event, alice
+) -> None:
+    """Not 202 (FirstPromoter would ask every day forever) and never 200 (it would mark the
+    reward fulfilled): an error, which FirstPromoter retries, then flags `has_issues`."""
+    document = fp_event(SEED)
+    document["data"]["campaign"]["auto_approve_rewards"] = False
+    assert post_json(fp_endpoint, document).status_code == 202
+    reward_deny(reward=seed_reward(), actor=alice, reason="Self-referral")
+
+    retried = post_json(fp_endpoint, document)
+    next_check = post_json(fp_endpoint, fp_event(SEED, event_id=13007878))
+
+    for response in (retried, next_check):
+        assert response.status_code == 409
+        assert response.json()["error"] == "reward_denied"
+        assert "Deny it in FirstPromoter too" in response.json()["detail"]
+    reward = seed_reward()
+    assert (reward.status, reward.fulfilment_request_count) == ("denied", 3)  # each ask counted
+    assert WebhookDelivery.objects.get(idempotency_key="event:13007878").status == "processed"
+
+
 def test_it_keeps_the_has_issues_flag(fp_endpoint, post_json, fp_event) -> None:
     document = fp_event(SEED)
     document["data"]["has_issues"] = True

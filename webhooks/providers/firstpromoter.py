@@ -190,7 +190,7 @@ _FULFILMENT = (
     "fulfilment_requested_at = COALESCE(r.fulfilment_requested_at, %(now)s), "
     "fulfilment_last_requested_at = %(now)s, "
     "fulfilment_request_count = r.fulfilment_request_count + 1, updated = %(now)s "
-    "WHERE r.id = %(pk)s AND r.fulfilment <> %(fulfilled)s"
+    "WHERE r.id = %(pk)s AND r.fulfilment <> %(fulfilled)s RETURNING status"
 )
 SYNC_DECISION = f"{_UPDATE}{DECISION}updated = %(now)s WHERE r.id = %(pk)s"
 REQUEST_FULFILMENT = f"{_UPDATE}{_FULFILMENT}"
@@ -209,13 +209,13 @@ _REWARD_VALUES = {
 }
 
 
-def _reward_update(sql: str, reward_pk: int) -> int:
-    """Run one of the statements above for a reward; return how many rows it changed."""
+def _reward_update(sql: str, reward_pk: int) -> list[tuple]:
+    """Run one of the statements above for a reward; return the rows it returned."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = {**_REWARD_VALUES, "pk": reward_pk, "now": now}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return cursor.fetchall() if cursor.description else []
 
 
 def sync_decision(reward_pk: int) -> None:
@@ -268,20 +268,32 @@ def on_reward_created(document: dict[str, Any], delivery: WebhookDelivery) -> Ou
     return Outcome(body={"status": "processed"})
 
 
-def request_fulfilment(reward_pk: int, *, decide: bool = False) -> bool:
-    """Queue the reward for fulfilment (or count one more ask); True once it is fulfilled.
+def request_fulfilment(reward_pk: int, *, decide: bool = False) -> str:
+    """Queue the reward for fulfilment (or count one more ask); return "fulfilled" once it is,
+    else its decision ("pending", "approved" or "denied").
 
     With `decide`, the reward's decision is synced in the same statement (see DECISION): a
     fulfilled reward was approved first, so skipping it skips nothing.
     """
     sql = REQUEST_FULFILMENT_AND_DECIDE if decide else REQUEST_FULFILMENT
-    return _reward_update(sql, reward_pk) == 0
+    rows = _reward_update(sql, reward_pk)
+    return rows[0][0] if rows else "fulfilled"
 
 
-def fulfilment_answer(fulfilled: bool, reward_id: str) -> Outcome:
-    """Exactly 200 tells FirstPromoter the reward is fulfilled; 202 keeps it pending there."""
-    if fulfilled:
+def fulfilment_answer(state: str, reward_id: str) -> Outcome:
+    """Exactly 200 tells FirstPromoter the reward is fulfilled; 202 keeps it pending there.
+
+    A reward staff denied will never be fulfilled: the answer is an error, which FirstPromoter
+    retries a few times and then marks the reward `has_issues`, for someone to deny it there too.
+    """
+    if state == "fulfilled":
         return Outcome(body={"status": "fulfilled", "reward_id": reward_id})
+    if state == Reward.Status.DENIED:
+        detail = "Denied in ReferralHub: it will not be fulfilled. Deny it in FirstPromoter too."
+        return Outcome(
+            http_status=409,
+            body={"error": "reward_denied", "detail": detail, "reward_id": reward_id},
+        )
     return Outcome(
         http_status=202,
         body={"status": "pending", "fulfilment": "pending", "reward_id": reward_id},
@@ -291,8 +303,8 @@ def fulfilment_answer(fulfilled: bool, reward_id: str) -> Outcome:
 def on_fulfilment_pending(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
     snap, data = _snapshot(document)
     ref = put_reward(snap, data)
-    fulfilled = request_fulfilment(snap.save()[ref], decide=True)
-    return fulfilment_answer(fulfilled, str(data.id("id")))
+    state = request_fulfilment(snap.save()[ref], decide=True)
+    return fulfilment_answer(state, str(data.id("id")))
 
 
 HANDLERS: dict[str, Callable[[Any, WebhookDelivery], Outcome]] = {
