@@ -8,6 +8,7 @@ open-string columns (lead state, unit) are filtered on those documented values. 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ import django_filters as df
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
+from django.forms.utils import ErrorDict, ErrorList
 from django_filters.fields import DateTimeRangeField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
@@ -52,7 +54,23 @@ class _BoundedDateTimeField(forms.DateTimeField):
     default_validators = [MinValueValidator(EARLIEST), MaxValueValidator(LATEST)]
 
     def to_python(self, value: Any) -> datetime | None:
-        return as_utc(super().to_python(value))
+        try:
+            return as_utc(super().to_python(value))
+        except forms.ValidationError:
+            if isinstance(value, str) and _PLUS_READ_AS_SPACE.search(value):
+                # The %2B goes in as a parameter: messages are %-formatted on their way out.
+                raise forms.ValidationError(
+                    "Enter a valid date/time. In a URL a + reads as a space: write an offset's +"
+                    " as %(plus)s (2026-12-01T09:00:00%(plus)s01:00), or give the time in UTC"
+                    " with Z.",
+                    code="invalid",
+                    params={"plus": "%2B"},
+                ) from None
+            raise
+
+
+# What "…T09:00:00+01:00" becomes when the + of a query string is decoded as a space.
+_PLUS_READ_AS_SPACE = re.compile(r"\d \d{2}(:?\d{2})?$")
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -97,6 +115,25 @@ class DateTimeRange(df.DateTimeFromToRangeFilter):
     field_class = _DateTimeRangeField
 
 
+class ParameterErrors(df.FilterSet):
+    """Errors keyed by the query parameter that carries them: a date range's under
+    `created_after` or `created_before`, not under its filter's name `created`."""
+
+    @property
+    def errors(self) -> ErrorDict:
+        errors = ErrorDict()
+        for name, messages in self.form.errors.items():
+            parts = {}
+            if isinstance(self.filters.get(name), DateTimeRange):
+                for param in (f"{name}_after", f"{name}_before"):
+                    try:
+                        _BoundedDateTimeField(required=False).clean(self.data.get(param))
+                    except forms.ValidationError as exc:
+                        parts[param] = ErrorList(exc.error_list)
+            errors.update(parts or {name: messages})
+        return errors
+
+
 def _provider() -> df.ChoiceFilter:
     return df.ChoiceFilter(choices=Provider.choices, help_text="Provider that sent the object.")
 
@@ -109,7 +146,7 @@ def _related(model: type, help_text: str) -> df.ModelChoiceFilter:
     )
 
 
-class MirroredFilter(df.FilterSet):
+class MirroredFilter(ParameterErrors):
     """What every mirrored resource is filtered by."""
 
     provider = _provider()
@@ -188,7 +225,7 @@ class RewardFilter(MirroredFilter):
         fields = ["provider", "campaign", "promoter", "lead", "status", "fulfilment", "unit"]
 
 
-class DeliveryFilter(df.FilterSet):
+class DeliveryFilter(ParameterErrors):
     provider = _provider()
     endpoint = _related(WebhookEndpoint, "Webhook endpoint id.")
     status = df.ChoiceFilter(choices=WebhookDelivery.Status.choices, help_text="Inbox status.")

@@ -87,6 +87,26 @@ def test_it_names_the_bad_parameter(client):
     assert "nope" in body["detail"]["provider"][0]
 
 
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("/api/v1/leads/?created_after=yesterday", "created_after"),
+        ("/api/v1/rewards/?updated_after=2026-12-01&updated_before=2026-13-45", "updated_before"),
+        ("/api/v1/deliveries/?received_after=not-a-date", "received_after"),
+    ],
+)
+def test_it_names_the_bad_end_of_a_date_range(client, query, param):
+    body = client.get(query).json()
+    assert body["detail"] == {param: ["Enter a valid date/time."]}
+
+
+def test_it_says_a_plus_in_the_url_must_be_encoded(client):
+    # A client that puts the offset in the URL as it is: its + arrives as a space.
+    body = client.get("/api/v1/leads/?created_after=2026-12-01T09:00:00+01:00").json()
+    (message,) = body["detail"]["created_after"]
+    assert "write an offset's + as %2B (2026-12-01T09:00:00%2B01:00)" in message
+
+
 def test_it_filters_by_campaign_promoter_and_promotion(client):
     lead = LeadFactory()
     other = LeadFactory()
