@@ -102,6 +102,20 @@ def migrate() -> None:
     call_command("migrate", verbosity=0, skip_checks=True)
 
 
+@contextlib.contextmanager
+def collected_static() -> Iterator[str]:
+    """`collectstatic` into a scratch folder, as a deployment runs it: the folder's path."""
+    with tempfile.TemporaryDirectory(prefix="referralhub-static-") as root:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"],
+            cwd=REPO,
+            env={**os.environ, "STATIC_ROOT": root},
+            check=True,
+            timeout=300,
+        )
+        yield root
+
+
 def endpoint_paths() -> dict[str, str]:
     from referralhub.models import Provider
     from webhooks.models import WebhookEndpoint
@@ -130,6 +144,9 @@ class Gunicorn:
     workers: int = WORKERS
     threads: int = THREADS
     worker_class: str = WORKER_CLASS
+    # Where `collectstatic` put the static files, for a run that shows pages to people (their
+    # templates name the files through the manifest, as in production).
+    static_root: str = ""
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -152,6 +169,8 @@ class Gunicorn:
             "--graceful-timeout=5",
         ]
         env = production_env(self.url, self.settings, self.log_level)
+        if self.static_root:
+            env["STATIC_ROOT"] = self.static_root
         self.process = subprocess.Popen(command, env=env, start_new_session=True)
         self._wait_ready()
         return self

@@ -157,7 +157,10 @@ def main() -> None:
         log: list[str] = []
         # Expected 503s would each log a line naming the endpoint's URL, whose token is the
         # provider's credential: keep them out of the output.
-        with common.Gunicorn(url, port=args.port, log_level="CRITICAL") as app:
+        with (
+            common.collected_static() as static,
+            common.Gunicorn(url, port=args.port, log_level="CRITICAL", static_root=static) as app,
+        ):
             session = staff_session(app.base, username, password)
             before = staff_probes(app.base, token, session)
             assert {name: a[0] for name, a in before.items()} == {"API": 200, "dashboard": 200}
