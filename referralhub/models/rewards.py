@@ -95,7 +95,7 @@ class Reward(MirroredModel):
 
     # What the fulfilment queue lists: a provider asked, and nobody denied it (a denied reward is
     # refused to the provider instead, see webhooks.providers.firstpromoter.fulfilment_answer).
-    WAITING_FOR_FULFILMENT = Q(fulfilment="pending") & ~Q(status="denied")
+    WAITING_FOR_FULFILMENT = Q(fulfilment=Fulfilment.PENDING) & ~Q(status=Status.DENIED)
 
     class Meta:
         constraints = [
