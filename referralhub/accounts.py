@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import path
 
 
@@ -24,6 +25,17 @@ def reset_by_email() -> bool:
 class LoginView(auth.LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(reset_by_email=reset_by_email(), **kwargs)
+
+
+class LogoutView(auth.LogoutView):
+    """Logging out is a POST (a link must not log anyone out); opening the address asks first."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect(settings.LOGIN_URL)
+        return render(request, "registration/logout_confirm.html")
 
 
 def needs_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -40,7 +52,7 @@ def needs_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
-    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("logout/", LogoutView.as_view(), name="logout"),
     path(
         "password_reset/",
         needs_mail(auth.PasswordResetView.as_view()),

@@ -14,6 +14,7 @@ from django.core.exceptions import (
 )
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import render
 from django.template import loader
 from django.urls import Resolver404, URLPattern, re_path, resolve
 from django.views import defaults
@@ -145,6 +146,23 @@ class DatabaseUnavailableMiddleware:
         # Django's request log would print the path, which may hold a webhook token.
         keep_path_out_of_log(response)
         return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """A person who opens an address that only takes a form (logging out, a reward action) gets
+    a page saying so. Django answers 405 with an empty body, which browsers show as their own
+    error page. Programs keep their JSON 405."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content or for_machines(request):
+            return response
+        page = render(request, "405.html", status=405)
+        page["Allow"] = response["Allow"]
+        return page
 
 
 class PayloadTooLarge(exceptions.APIException):

@@ -164,3 +164,21 @@ def test_other_database_errors_are_still_500s(staff_client, monkeypatch) -> None
     monkeypatch.setattr(stats, "window", broken_query)
 
     assert staff_client.get("/dashboard/").status_code == 500
+
+
+@pytest.mark.parametrize("path", ["/dashboard/rewards/act/", "/admin/logout/"])
+def test_a_person_opening_a_form_only_address_gets_a_page(staff_client, path) -> None:
+    response = staff_client.get(path)
+
+    assert response.status_code == 405
+    assert response["Allow"]
+    page = response.content.decode()
+    assert "<title>Not a page to open · ReferralHub</title>" in page
+    assert 'aria-label="Main"' in page  # still signed in, with the navigation
+
+
+def test_a_program_keeps_its_json_405(fp_endpoint) -> None:
+    response = Client().get(fp_endpoint.path)
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"

@@ -77,6 +77,20 @@ def test_it_logs_out_with_a_post(as_bob: Client) -> None:
     assert as_bob.get(reverse("dashboard:overview")).status_code == 302
 
 
+def test_opening_the_logout_address_asks_first(as_bob: Client) -> None:
+    page = as_bob.get(reverse("logout"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "You are logged in as bob." in html
+    assert f'<form method="post" action="{reverse("logout")}">' in html
+    assert as_bob.get(reverse("dashboard:overview")).status_code == 200  # still logged in
+
+
+def test_opening_the_logout_address_logged_out_goes_to_login(client: Client) -> None:
+    response = client.get(reverse("logout"))
+    assert (response.status_code, response["Location"]) == (302, reverse("login"))
+
+
 def test_it_links_every_page_and_the_admin(as_bob: Client) -> None:
     html = as_bob.get(reverse("dashboard:overview")).content.decode()
     for name in ["overview", "referrals", "approvals", "fulfilments", "deliveries"]:
