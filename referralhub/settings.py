@@ -5,6 +5,7 @@ Development needs no configuration at all (SQLite in the project folder, DEBUG o
 """
 
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "referralhub",
     "webhooks",
     "dashboard",
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "referralhub.errors.MethodNotAllowedPageMiddleware",
     "referralhub.errors.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "referralhub.urls"
@@ -101,6 +104,23 @@ CACHES = {
         "LOCATION": "referralhub_cache",
     }
 }
+
+# Guessing a staff password (staff approve payouts): after AXES_FAILURE_LIMIT wrong passwords for
+# one username, that username cannot log in for AXES_COOLOFF_TIME, on the login page and the
+# admin's alike. Counted in the database (django-axes), so every app server agrees. By username,
+# not address: behind the load balancer every request comes from its address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# django-axes warns when the address is not among the parameters; by username is the point here
+# (the address would be the load balancer's, and a guesser's is easy to change).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 
 from tests.conftest import make_staff
 
 RESET = "/accounts/password_reset/"
+LOGIN = "/accounts/login/"
+
+
+def logs_in(username: str, password: str, path: str = LOGIN) -> bool:
+    """Through the login form, as a person does (django-axes needs the request)."""
+    client = Client()
+    client.post(path, {"username": username, "password": password})
+    return "_auth_user_id" in client.session
 
 
 @pytest.fixture
@@ -66,7 +77,7 @@ def test_a_forgotten_password_is_reset_through_the_link_mailed(client: Client, d
     )
 
     assert "Password set" in done.content.decode()
-    assert Client().login(username="dana", password="a new passphrase 42")
+    assert logs_in("dana", "a new passphrase 42")
     again = client.get(link, follow=True).content.decode()
     assert "expired or was used already" in again
 
@@ -89,8 +100,40 @@ def test_it_says_what_is_wrong_with_a_bad_address_or_password(client: Client, da
     response = client.post(set_password, {"new_password1": "abc", "new_password2": "abd"})
 
     assert "The two password fields" in response.content.decode()
-    assert Client().login(username="dana", password="pw")
+    assert logs_in("dana", "pw")
 
 
 def test_password_change_is_the_admin_s_not_a_second_unstyled_page(client: Client) -> None:
     assert client.get("/accounts/password_change/").status_code == 404
+
+
+def test_five_wrong_passwords_lock_the_username_out_for_a_while(dana: User) -> None:
+    for _ in range(4):
+        assert not logs_in("dana", "guess")
+    assert logs_in("dana", "pw")  # a success clears the count
+    for _ in range(5):
+        assert not logs_in("dana", "guess")
+
+    response = Client().post(LOGIN, {"username": "dana", "password": "pw"})
+
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "<title>Too many attempts · ReferralHub</title>" in page
+    assert "5 wrong passwords in a row, so it cannot log in for 15 minutes." in page
+    assert not logs_in("dana", "pw", "/admin/login/")  # the admin's login too
+    assert logs_in(make_staff("erin").username, "pw")  # other accounts are not locked
+
+
+def test_the_lock_wears_off(dana: User, settings) -> None:
+    for _ in range(5):
+        logs_in("dana", "guess")
+    assert not logs_in("dana", "pw")
+    settings.AXES_COOLOFF_TIME = timedelta(0)
+    assert logs_in("dana", "pw")
+
+
+def test_an_administrator_can_unlock_a_username(dana: User) -> None:
+    for _ in range(5):
+        logs_in("dana", "guess")
+    call_command("axes_reset_username", "dana", stdout=io.StringIO())
+    assert logs_in("dana", "pw")

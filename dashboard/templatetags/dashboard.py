@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -40,6 +41,13 @@ def money(value: Decimal | None, currency: str = "") -> str:
     if value is None:
         return "—"
     return format_amount(value, "cash", currency) if currency else f"{value:,.2f}"
+
+
+@register.filter
+def minutes(value: timedelta) -> str:
+    """A lockout's length as people say it: 15 minutes."""
+    count = round(value.total_seconds() / 60)
+    return f"{count} minute{'' if count == 1 else 's'}"
 
 
 @register.filter
