@@ -158,10 +158,13 @@ class MethodNotAllowedPageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if response.status_code != 405 or response.content or for_machines(request):
+        if response.status_code != 405 or response.streaming or response.content:
+            return response
+        if for_machines(request):
             return response
         page = render(request, "405.html", status=405)
-        page["Allow"] = response["Allow"]
+        if allow := response.get("Allow"):
+            page["Allow"] = allow
         return page
 
 
