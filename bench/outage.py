@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -119,15 +120,14 @@ def make_staff() -> tuple[str, str, str]:
 
 
 def outage(
-    version: str, after: float, duration: float, log: list[str], probe: dict | None = None
+    version: str, after: float, duration: float, log: list[str], while_down: Callable[[], None]
 ) -> None:
     time.sleep(after)
     try:
         pg_ctl(version, "stop")
         log.append(f"{time.strftime('%X')} PostgreSQL stopped")
         started = time.monotonic()
-        if probe is not None:
-            probe["answers"] = probe.pop("ask")()
+        while_down()
         time.sleep(max(0.0, duration - (time.monotonic() - started)))
     finally:
         # Whatever happened above, the database must come back.
@@ -164,9 +164,13 @@ def main() -> None:
             session = staff_session(app.base, username, password)
             before = staff_probes(app.base, token, session)
             assert {name: a[0] for name, a in before.items()} == {"API": 200, "dashboard": 200}
-            probe = {"ask": lambda: staff_probes(app.base, token, session)}
+            answers: dict[str, tuple[int, dict, str]] = {}
             down = threading.Thread(
-                target=outage, args=(version, args.down_after, args.down_for, log, probe)
+                target=outage,
+                args=(version, args.down_after, args.down_for, log),
+                kwargs={
+                    "while_down": lambda: answers.update(staff_probes(app.base, token, session))
+                },
             )
             down.start()
             try:
@@ -181,7 +185,7 @@ def main() -> None:
             print(
                 f"live run: {len(live.rows)} deliveries answered {dict(sorted(answered.items()))}"
             )
-            check_staff_answers(probe["answers"])
+            check_staff_answers(answers)
             unavailable = [row for row in live.rows if row[1] == 503]
             assert all(row[3] for row in unavailable), "a 503 without Retry-After"
             assert not {s for s in answered if (s >= 500 and s != 503) or s == 0}, answered

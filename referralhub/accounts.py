@@ -53,24 +53,13 @@ def needs_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
-    path(
-        "password_reset/",
-        needs_mail(auth.PasswordResetView.as_view()),
-        name="password_reset",
-    ),
-    path(
-        "password_reset/done/",
-        needs_mail(auth.PasswordResetDoneView.as_view()),
-        name="password_reset_done",
-    ),
-    path(
-        "reset/<uidb64>/<token>/",
-        needs_mail(auth.PasswordResetConfirmView.as_view()),
-        name="password_reset_confirm",
-    ),
-    path(
-        "reset/done/",
-        needs_mail(auth.PasswordResetCompleteView.as_view()),
-        name="password_reset_complete",
+    *(
+        path(route, needs_mail(view.as_view()), name=name)
+        for route, view, name in (
+            ("password_reset/", auth.PasswordResetView, "password_reset"),
+            ("password_reset/done/", auth.PasswordResetDoneView, "password_reset_done"),
+            ("reset/<uidb64>/<token>/", auth.PasswordResetConfirmView, "password_reset_confirm"),
+            ("reset/done/", auth.PasswordResetCompleteView, "password_reset_complete"),
+        )
     ),
 ]

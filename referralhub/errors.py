@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import render
 from django.template import loader
 from django.urls import Resolver404, URLPattern, re_path, resolve
+from django.utils.deprecation import MiddlewareMixin
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -36,11 +37,6 @@ def error_response(code: str, detail: Any, status_code: int, **headers: str) -> 
 def json_error(code: str, detail: Any, status_code: int) -> JsonResponse:
     """The same shape outside DRF's views: URL catch-alls and Django's error handlers."""
     return JsonResponse({"error": code, "detail": detail}, status=status_code)
-
-
-# How long a client should wait before retrying while the database is unreachable.
-RETRY_AFTER_SECONDS = "30"
-UNAVAILABLE = ("service_unavailable", "The database is unavailable; retry later.")
 
 
 # URL namespaces whose clients are programs: an error there is JSON, never an HTML page.
@@ -120,24 +116,25 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
-class DatabaseUnavailableMiddleware:
+# How long a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = "30"
+
+
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
     """A view that cannot reach the database answers 503 with `Retry-After`, not a 500: JSON
-    for programs (the API's clients retry), a page for people saying to try again shortly.
-
-    The webhook receivers answer their own 503 (see `webhooks.views`); this covers the rest."""
-
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+    for programs (providers redeliver what was not acknowledged, the API's clients retry), a page
+    for people saying to try again shortly."""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.error("Database unavailable: %s answered 503 (%s)", request.method, exception)
+        view = request.resolver_match.view_name if request.resolver_match else ""
+        logger.error(
+            "Database unavailable: %s %s answered 503 (%s)", request.method, view, exception
+        )
         if for_machines(request):
-            response: HttpResponse = json_error(*UNAVAILABLE, 503)
+            detail = "The database is unavailable; retry later."
+            response: HttpResponse = json_error("service_unavailable", detail, 503)
         else:
             # Rendered without the request: its user and session live in the database too.
             page = loader.get_template("503.html").render()
@@ -148,16 +145,12 @@ class DatabaseUnavailableMiddleware:
         return response
 
 
-class MethodNotAllowedPageMiddleware:
+class MethodNotAllowedPageMiddleware(MiddlewareMixin):
     """A person who opens an address that only takes a form (logging out, a reward action) gets
     a page saying so. Django answers 405 with an empty body, which browsers show as their own
     error page. Programs keep their JSON 405."""
 
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if response.status_code != 405 or response.streaming or response.content:
             return response
         if for_machines(request):

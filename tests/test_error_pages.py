@@ -11,6 +11,7 @@ from dashboard import stats
 from referralhub.api.views import RewardViewSet
 from tests.api.conftest import client_for
 from tests.conftest import make_staff
+from webhooks import inbox
 from webhooks.views import WebhookView
 
 
@@ -182,3 +183,17 @@ def test_a_program_keeps_its_json_405(fp_endpoint) -> None:
 
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
+
+
+def test_a_provider_gets_a_json_503_while_the_database_is_down(fp_endpoint, monkeypatch, caplog):
+    monkeypatch.setattr(inbox, "receive", database_down)
+
+    response = Client().post(fp_endpoint.path, b"{}", content_type="application/json")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "error": "service_unavailable",
+        "detail": "The database is unavailable; retry later.",
+    }
+    assert fp_endpoint.token not in caplog.text  # the path holds the endpoint's token

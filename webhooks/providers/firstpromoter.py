@@ -276,8 +276,8 @@ def request_fulfilment(reward_pk: int, *, decide: bool = False) -> str:
     fulfilled reward was approved first, so skipping it skips nothing.
     """
     sql = REQUEST_FULFILMENT_AND_DECIDE if decide else REQUEST_FULFILMENT
-    rows = _reward_update(sql, reward_pk)
-    return rows[0][0] if rows else "fulfilled"
+    rows = _reward_update(sql, reward_pk)  # none when it was fulfilled already
+    return rows[0][0] if rows else Reward.Fulfilment.FULFILLED
 
 
 def fulfilment_answer(state: str, reward_id: str) -> Outcome:
@@ -286,7 +286,7 @@ def fulfilment_answer(state: str, reward_id: str) -> Outcome:
     A reward staff denied will never be fulfilled: the answer is an error, which FirstPromoter
     retries a few times and then marks the reward `has_issues`, for someone to deny it there too.
     """
-    if state == "fulfilled":
+    if state == Reward.Fulfilment.FULFILLED:
         return Outcome(body={"status": "fulfilled", "reward_id": reward_id})
     if state == Reward.Status.DENIED:
         detail = "Denied in ReferralHub: it will not be fulfilled. Deny it in FirstPromoter too."
