@@ -118,6 +118,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Not verbose: it printed a banner ("AXES: BEGIN …") before every manage.py command's output.
+# Failed logins are still logged, with the username they were for.
+AXES_VERBOSE = False
 # django-axes warns when the address is not among the parameters; by username is the point here
 # (the address would be the load balancer's, and a guesser's is easy to change).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
@@ -215,8 +218,21 @@ SPECTACULAR_SETTINGS = {
 
 # Webhooks: the largest body a provider may send; bigger ones are answered 413 unread.
 WEBHOOK_MAX_BODY_BYTES: int = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+
+
+def _currency(name: str, default: str) -> str:
+    """A currency code, as stored beside amounts (at most 10 characters: `Reward.currency`)."""
+    code = env.str(name, default=default).strip().upper()
+    if code and not (code.isascii() and code.isalpha() and len(code) <= 10):
+        raise ImproperlyConfigured(f"{name} must be a currency code such as EUR, not {code!r}.")
+    return code
+
+
 # FirstPromoter does not say which currency its cash amounts are in: it is the account's.
-FIRSTPROMOTER_CURRENCY: str = env.str("FIRSTPROMOTER_CURRENCY", default="USD")
+FIRSTPROMOTER_CURRENCY: str = _currency("FIRSTPROMOTER_CURRENCY", "USD")
+# InviteReferrals' purchaseValue is whatever the company's own page passed, in its own currency,
+# which the webhook does not name. Empty: amounts are shown as "(no currency)".
+INVITEREFERRALS_CURRENCY: str = _currency("INVITEREFERRALS_CURRENCY", "")
 
 LOGGING = {
     "version": 1,

@@ -68,3 +68,15 @@ def test_it_takes_the_staffs_time_zone() -> None:
     show = "from django.utils import timezone; print(timezone.get_current_timezone_name())"
     result = run_manage("shell", "-c", show, DEBUG="true", TIME_ZONE="Europe/Berlin")
     assert result.stdout.strip().splitlines()[-1] == "Europe/Berlin", result.stderr
+
+
+def test_it_refuses_a_currency_that_is_not_a_code() -> None:
+    result = run_manage("check", DEBUG="true", INVITEREFERRALS_CURRENCY="Euro (€)")
+    assert result.returncode != 0
+    assert "INVITEREFERRALS_CURRENCY must be a currency code such as EUR" in result.stderr
+
+
+def test_it_takes_currency_codes_in_any_case() -> None:
+    show = "from django.conf import settings as s; print(s.INVITEREFERRALS_CURRENCY)"
+    result = run_manage("shell", "-c", show, DEBUG="true", INVITEREFERRALS_CURRENCY=" inr ")
+    assert result.stdout.strip().splitlines()[-1] == "INR", result.stderr

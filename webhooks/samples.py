@@ -6,6 +6,7 @@ so the same numbers describe the same promoter or lead across events.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -210,6 +211,95 @@ def fp_fulfilment_pending(event_id: int, reward: int, promoter: int, at: datetim
         "campaign": fp_campaign(),
     }
     return fp_event(event_id, "fulfilment_pending", at, data)
+
+
+# FirstPromoter webhooks v2: the same promoters, leads and rewards as the legacy builders above,
+# shaped as FirstPromoter's v2 documentation shows them.
+
+
+def fp2_event(
+    event_type: str, at: datetime, data: dict[str, Any], changes: dict | None = None
+) -> dict[str, Any]:
+    """A v2 delivery; the same event type, resource and time give the same event id."""
+    entity_type, *_, last = event_type.split(".")  # "promoter.profile.updated"
+    return {
+        "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{event_type}/{data.get('id')}/{iso(at)}")),
+        "event_type": event_type,
+        "action": last if last in ("created", "deleted") else "updated",
+        "entity_type": entity_type,
+        "entity_id": data.get("id"),
+        "changes": changes or {},
+        "data": data,
+        "timestamp": iso(at),
+    }
+
+
+def fp2_promoter(promoter: int) -> dict[str, Any]:
+    legacy = fp_promoter(promoter, with_promotions=False)
+    profile = legacy["profile"]
+    return {
+        "id": legacy["id"],
+        "email": legacy["email"],
+        "name": f"{profile['first_name']} {profile['last_name']}",
+        "cust_id": "",
+        "balances": {},
+        "joined_at": iso(EPOCH),
+        "profile": {
+            "id": profile["id"],
+            "first_name": profile["first_name"],
+            "last_name": profile["last_name"],
+            "website": "",
+            "company_name": profile["company_name"],
+            "phone_number": "",
+            "address": "",
+            "country": "US",
+            "paypal_email": profile["paypal_email"],
+            "avatar": "",
+        },
+    }
+
+
+def fp2_promoter_campaign(promoter: int) -> dict[str, Any]:
+    legacy = fp_promoter(promoter, with_promotions=False)
+    return {
+        "id": 7_000_000 + promoter,
+        "promoter_id": legacy["id"],
+        "campaign_id": CAMPAIGN_ID,
+        "promoter": {"id": legacy["id"], "email": legacy["email"]},
+        "campaign": {"id": CAMPAIGN_ID, "name": "Partner program"},
+    }
+
+
+def fp2_referral(lead: int, promoter: int, state: str, at: datetime) -> dict[str, Any]:
+    return {
+        "id": 2_000_000 + lead,
+        "state": state,
+        "email": f"lead{lead}@customers.example.com",
+        "uid": f"cus_{lead}",
+        "customer_since": iso(at) if state == "active" else None,
+        "fraud_check": "same_ip_suspicion" if lead % 17 == 0 else "no_suspicion",
+        "created_at": iso(at - timedelta(days=1)),
+        "promoter_campaign": fp2_promoter_campaign(promoter),
+    }
+
+
+def fp2_commission(
+    reward: int, promoter: int, lead: int, at: datetime, status: str = "pending", unit: str = "cash"
+) -> dict[str, Any]:
+    return {
+        "id": 4_000_000 + reward,
+        "status": status,
+        "amount": 2500 if unit == "cash" else 500,
+        "unit": unit,
+        "sale_amount": 9900,
+        "referral": {
+            "id": 2_000_000 + lead,
+            "email": f"lead{lead}@customers.example.com",
+            "uid": f"cus_{lead}",
+        },
+        "promoter_campaign": fp2_promoter_campaign(promoter),
+        "created_at": iso(at),
+    }
 
 
 def rr_participant(

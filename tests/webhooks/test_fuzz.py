@@ -68,6 +68,9 @@ SAMPLES = {
         "firstpromoter_new_customer_seed.json",
         "firstpromoter_promoter_accepted.json",
         "firstpromoter_reward_created.json",
+        "firstpromoter_v2_promoter_created.json",
+        "firstpromoter_v2_referral_updated.json",
+        "firstpromoter_v2_commission_updated.json",
     ],
     "referralrocket": [
         "referralrocket_referrer_added_seed.json",
@@ -109,6 +112,8 @@ def fresh(document: dict[str, Any]) -> dict[str, Any]:
     number = next(UNIQUE)
     if "event" in document:
         document["event"]["id"] = 10**9 + number
+    elif "event_id" in document:  # FirstPromoter webhooks v2
+        document["event_id"] = f"fuzz-{number}"
     else:
         document["updatedAt"] = 1_700_000_000_000 + number
     return document
@@ -151,6 +156,7 @@ def test_it_never_answers_500_to_a_sample_with_a_random_part(
     [
         "firstpromoter_fulfilment_pending_seed.json",  # reward, rule, promoter, campaign
         "firstpromoter_new_customer_seed.json",  # lead, promotion, offer
+        "firstpromoter_v2_commission_updated.json",  # commission, referral, promoter campaign
         "referralrocket_referrer_added_seed.json",
         "referralrocket_reward_unlocked.json",
     ],

@@ -35,6 +35,7 @@ def assert_seed_conversion_mirrored() -> None:
     conversion = ir_get_row(Conversion, "ASDX0001")
     assert (conversion.order_id, conversion.status) == ("ASDX0001", Conversion.Status.SUCCESS)
     assert conversion.purchase_value == Decimal(1000)
+    assert conversion.currency == ""  # INVITEREFERRALS_CURRENCY is not set
     assert (conversion.referrer_converts, conversion.referrer_custom_value) == (2, "crm-77")
     assert conversion.goal_complete is False
     assert (conversion.promoter, conversion.lead) == (promoter, lead)
@@ -122,3 +123,14 @@ def test_it_keys_people_by_email_whatever_the_case(ir_endpoint, ir_get, ir_param
     ir_get(ir_endpoint, {**ir_params, "referrer_email": "Robert@Example.COM"})
 
     assert ir_get_row(Promoter, "robert@example.com").email == "robert@example.com"
+
+
+def test_purchase_values_are_in_the_currency_the_settings_name(
+    ir_endpoint, ir_get, ir_params, settings
+) -> None:
+    settings.INVITEREFERRALS_CURRENCY = "INR"
+
+    ir_get(ir_endpoint, ir_params)
+
+    conversion = ir_get_row(Conversion, "ASDX0001")
+    assert (conversion.purchase_value, conversion.currency) == (Decimal(1000), "INR")

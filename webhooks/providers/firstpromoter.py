@@ -1,7 +1,13 @@
-"""FirstPromoter legacy webhooks: `{"event": {id, type, created_at}, "data": {...}}`.
+"""FirstPromoter webhooks, both kinds, on one endpoint:
 
-FirstPromoter signs nothing, so the endpoint's unguessable token is the protection. When the
-endpoint has a secret, the v2-style `X-Webhook-Signature` (hex HMAC-SHA256 of the body) is required.
+- legacy: `{"event": {id, type, created_at}, "data": {...}}`, the seeds' events;
+- v2 (since April 2026): `{event_id, event_type, action, entity_type, entity_id, changes, data,
+  timestamp}`, where `data` is the whole resource after the event.
+
+Both use FirstPromoter's own ids, so they mirror into the same rows. Legacy webhooks sign nothing,
+so the endpoint's unguessable token is the protection; v2 signs every delivery with the
+subscription's secret key (`X-Webhook-Signature`, hex HMAC-SHA256 of the body), which is required
+once the endpoint has a secret.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 
 from referralhub.mirror import Ref, Snapshot
@@ -19,9 +26,11 @@ from referralhub.models import Campaign, Lead, Promoter, Promotion, Provider, Re
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, Obj
 from webhooks.providers.base import (
+    Handler,
     Incoming,
     Outcome,
     Parsed,
+    Spec,
     dispatch,
     hmac_matches,
     ignore,
@@ -37,16 +46,23 @@ from webhooks.providers.firstpromoter_fields import (
     REWARD_FIELDS,
     RULE_FIELDS,
     SOCIAL_NETWORKS,
+    V2_COMMISSION_FIELDS,
+    V2_PROFILE_FIELDS,
+    V2_PROMOTER_FIELDS,
+    V2_REFERRAL_FIELDS,
 )
 
 SLUG = Provider.FIRSTPROMOTER
 METHODS = frozenset({"POST"})
 CHALLENGE = ""  # a token in the URL, and an optional signature
 SIGNATURE_HEADER = "X-Webhook-Signature"
+# The provider status (or lead state) of a resource deleted on FirstPromoter (webhooks v2).
+V2_DELETED = "deleted"
 SETUP = (
     "Register this URL as the webhook URL for the events to mirror, fulfilment_pending included. "
-    "FirstPromoter signs nothing, so the token in the URL is the only key: keep it private. Set a "
-    "secret only if the account signs its deliveries (X-Webhook-Signature)."
+    "Legacy webhooks sign nothing, so the token in the URL is the only key: keep it private. For "
+    "a webhooks v2 subscription (Settings, Integrations, Webhooks), subscribe to the promoter.*, "
+    "referral.* and commission.* events and set its secret key as this endpoint's secret."
 )
 
 
@@ -168,20 +184,24 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
 # more than all of the delivery's other statements together.
 # Only these constant fragments and the models' table names are put together; every value is a
 # parameter.
+# A commission deleted on FirstPromoter (webhooks v2) is denied like a denied one.
 _UNDECIDED = "(r.status = %(pending)s AND r.decided_at IS NULL)"
-_DENIED = f"({_UNDECIDED} AND r.provider_status = %(denied)s)"
+_REFUSED = "r.provider_status IN (%(denied)s, %(deleted)s)"
+_DENIED = f"({_UNDECIDED} AND {_REFUSED})"
 _APPROVED = (
-    f"({_UNDECIDED} AND r.provider_status <> %(denied)s AND (r.provider_status = %(approved)s"  # noqa: S608
+    f"({_UNDECIDED} AND NOT {_REFUSED} AND (r.provider_status = %(approved)s"  # noqa: S608
     f" OR EXISTS (SELECT 1 FROM {Campaign._meta.db_table} c"
     " WHERE c.id = r.campaign_id AND c.auto_approve_rewards)))"
 )
 _BY_PROVIDER = f"({_UNDECIDED} AND r.provider_status IN (%(approved)s, %(denied)s))"
+_BY_DELETION = f"({_UNDECIDED} AND r.provider_status = %(deleted)s)"
 # Every CASE reads the row as it was, so the decision can share one UPDATE with other changes.
 DECISION = (
     f"status = CASE WHEN {_DENIED} THEN %(denied)s WHEN {_APPROVED} THEN %(approved)s"
     " ELSE r.status END, "
     f"decided_at = CASE WHEN {_DENIED} OR {_APPROVED} THEN %(now)s ELSE r.decided_at END, "
     f"decision_reason = CASE WHEN {_BY_PROVIDER} THEN %(by_provider)s"
+    f" WHEN {_BY_DELETION} THEN %(by_deletion)s"
     f" WHEN {_APPROVED} THEN %(auto)s ELSE r.decision_reason END, "
 )
 _UPDATE = f"UPDATE {Reward._meta.db_table} AS r SET "  # noqa: S608
@@ -202,7 +222,9 @@ _REWARD_VALUES = {
     "pending": Reward.Status.PENDING,
     "approved": Reward.Status.APPROVED,
     "denied": Reward.Status.DENIED,
+    "deleted": V2_DELETED,
     "by_provider": "Decided on FirstPromoter.",
+    "by_deletion": "Deleted on FirstPromoter.",
     "auto": "The campaign auto-approves rewards.",
     "queued": Reward.Fulfilment.PENDING,
     "fulfilled": Reward.Fulfilment.FULFILLED,
@@ -307,7 +329,7 @@ def on_fulfilment_pending(document: dict[str, Any], delivery: WebhookDelivery) -
     return fulfilment_answer(state, str(data.id("id")))
 
 
-HANDLERS: dict[str, Callable[[Any, WebhookDelivery], Outcome]] = {
+LEGACY_HANDLERS: dict[str, Handler] = {
     "lead_signup": on_lead,
     "lead_becomes_referral": on_lead,
     "new_customer": on_lead,
@@ -329,6 +351,136 @@ _DATA_ID_REQUIRED = {
     "fulfilment_pending",
 }
 
+
+# --- webhooks v2 -------------------------------------------------------------------------------
+# `data` is the resource as FirstPromoter's v2 API serializes it. The documented examples are
+# brief (a commission names its referral but not its promoter); the links the v2 API adds
+# (`promoter_campaign` with its promoter and campaign) are read when they are there.
+
+
+def _parse_v2(document: dict[str, Any], stored: str) -> Parsed:
+    root = Obj(document, "body")
+    event_id = root.id("event_id")
+    event_type = root.str("event_type", max_length=100)
+    if not event_type:
+        raise BadPayload("missing_field", "body.event_type is required")
+    root.datetime("timestamp")
+    data = root.obj("data", required=True)
+    if event_type in V2_HANDLERS and not _v2_test(data):
+        data.id("id")
+    return Parsed(event_type, f"v2:{event_id}", document, stored)
+
+
+def _v2_test(data: Obj) -> bool:
+    """FirstPromoter's "Send test" button delivers `"data": {"test": true}`."""
+    return data.data.get("test") is True and "id" not in data
+
+
+def _v2_snapshot(document: dict[str, Any]) -> tuple[Snapshot, Obj, bool]:
+    at = Obj(document, "body").datetime("timestamp") or timezone.now()
+    deleted = document.get("action") == V2_DELETED
+    return Snapshot(SLUG, at), Obj(document["data"], "body.data"), deleted
+
+
+# What a commission's referral, not yet mirrored, is first created with.
+_V2_COMMISSION_REFERRAL: Spec = [("email", "email", "str"), ("uid", "uid", "str")]
+# (model, key, what a shell of it is created with)
+_V2_LINKS: tuple[tuple[type[Model], str, Spec], ...] = (
+    (Promoter, "promoter", [("email", "email", "str")]),
+    (Campaign, "campaign", [("name", "name", "str")]),
+)
+
+
+def _v2_links(snap: Snapshot, o: Obj, values: dict[str, Any]) -> None:
+    """The promoter and campaign of a referral or commission, from its `promoter_campaign`
+    (`promoter` or `promoter_id`, `campaign` or `campaign_id`), when it names them."""
+    if (link := o.obj("promoter_campaign")) is None:
+        return
+    for model, key, shell_spec in _V2_LINKS:
+        nested = link.obj(key)
+        external_id = nested and nested.id("id", required=False)
+        external_id = external_id or link.id(f"{key}_id", required=False)
+        if external_id:
+            shell = read_columns(nested, shell_spec, model) if nested else {}
+            values[key] = snap.ref(model, external_id, **shell)
+
+
+def put_v2_promoter(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
+    values = read_columns(o, V2_PROMOTER_FIELDS, Promoter)
+    if profile := o.obj("profile"):
+        values.update(read_columns(profile, V2_PROFILE_FIELDS, Promoter))
+    if deleted:
+        values["status"] = V2_DELETED
+    return snap.put(Promoter, o.id("id"), payload=o.data, **values)
+
+
+def put_v2_referral(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
+    values = read_columns(o, V2_REFERRAL_FIELDS, Lead)
+    _v2_links(snap, o, values)
+    if deleted:
+        values["state"] = V2_DELETED
+    return snap.put(Lead, o.id("id"), payload=o.data, **values)
+
+
+def put_v2_commission(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
+    values = read_columns(o, V2_COMMISSION_FIELDS, Reward)
+    unit = values.get("unit", "")
+    values["amount"] = _amount(o, "amount", unit)
+    if unit == "cash":
+        values["currency"] = settings.FIRSTPROMOTER_CURRENCY
+    if (referral := o.obj("referral")) is not None:
+        shell = read_columns(referral, _V2_COMMISSION_REFERRAL, Lead)
+        values["lead"] = snap.ref(Lead, referral.id("id"), **shell)
+    _v2_links(snap, o, values)
+    if deleted:
+        values["provider_status"] = V2_DELETED
+    values["status"] = Reward.Status.PENDING  # insert-only, as for reward_created
+    return snap.put(Reward, o.id("id"), payload=o.data, **values)
+
+
+def _v2_handler(put: Callable[[Snapshot, Obj, bool], Ref], decide: bool = False) -> Handler:
+    def handle(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
+        snap, data, deleted = _v2_snapshot(document)
+        if _v2_test(data):
+            return Outcome(
+                status=WebhookDelivery.Status.IGNORED,
+                body={"status": "ignored", "detail": "A test delivery: nothing to mirror."},
+            )
+        ref = put(snap, data, deleted)
+        pks = snap.save()
+        if decide:
+            sync_decision(pks[ref])
+        return Outcome(body={"status": "processed"})
+
+    return handle
+
+
+_ON_V2_PROMOTER = _v2_handler(put_v2_promoter)
+_ON_V2_REFERRAL = _v2_handler(put_v2_referral)
+_ON_V2_COMMISSION = _v2_handler(put_v2_commission, decide=True)
+# Every other v2 event (promoter campaigns, payouts, payout methods, contract documents) is stored
+# and acknowledged as ignored, to be replayed should the hub ever mirror it.
+V2_HANDLERS: dict[str, Handler] = {
+    **dict.fromkeys(
+        (
+            "promoter.created",
+            "promoter.updated",
+            "promoter.deleted",
+            "promoter.profile.updated",
+            "promoter.balance.updated",
+        ),
+        _ON_V2_PROMOTER,
+    ),
+    **dict.fromkeys(
+        ("referral.created", "referral.updated", "referral.deleted", "referral.moved"),
+        _ON_V2_REFERRAL,
+    ),
+    **dict.fromkeys(
+        ("commission.created", "commission.updated", "commission.deleted"), _ON_V2_COMMISSION
+    ),
+}
+
+HANDLERS: dict[str, Handler] = {**LEGACY_HANDLERS, **V2_HANDLERS}
 process = dispatch(HANDLERS, ignore)
 
 
@@ -344,6 +496,8 @@ def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
 
 def parse(incoming: Incoming) -> Parsed:
     document, stored = parse_json_object(incoming.body)
+    if "event" not in document and "event_id" in document:
+        return _parse_v2(document, stored)
     root = Obj(document, "body")
     event = root.obj("event", required=True)
     event_id = event.id("id")

@@ -94,3 +94,31 @@ RULE_FIELDS: Spec = [
     ("per_of_sale", "per_of_sale", "decimal"),
     ("default_promo_code", "default_promo_code", "str"),
 ]
+
+# Webhooks v2 name some fields differently (`joined_at`, `avatar`, `fraud_check`). Their `data`
+# is the resource as FirstPromoter's v2 API serializes it.
+V2_PROMOTER_FIELDS: Spec = [
+    ("status", "status", "str"),
+    ("email", "email", "str"),
+    ("cust_id", "cust_id", "str"),
+    ("provider_created_at", "joined_at", "datetime"),
+]
+V2_PROFILE_FIELDS: Spec = [*PROFILE_FIELDS, ("avatar_url", "avatar", "str")]
+V2_REFERRAL_FIELDS: Spec = [
+    ("state", "state", "str"),
+    ("email", "email", "str"),
+    ("uid", "uid", "str"),
+    ("customer_since", "customer_since", "datetime"),
+    ("cancelled_at", "cancelled_at", "datetime"),
+    ("plan_name", "plan_name", "str"),
+    ("suspicion", "fraud_check", "str"),
+    ("username", "username", "str"),
+    ("website", "website", "str"),
+    ("provider_created_at", "created_at", "datetime"),
+]
+V2_COMMISSION_FIELDS: Spec = [
+    ("provider_status", "status", "str"),
+    ("unit", "unit", "str"),
+    ("provider_created_at", "created_at", "datetime"),
+    ("conversion_amount", "sale_amount", "cents"),
+]

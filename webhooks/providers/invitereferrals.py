@@ -13,6 +13,7 @@ import binascii
 import hmac
 from typing import Any
 
+from django.conf import settings
 from django.http import QueryDict
 
 from referralhub.mirror import Snapshot
@@ -154,6 +155,7 @@ def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
         order_id=order_id,
         status=status,
         purchase_value=o.decimal("purchaseValue"),
+        currency=settings.INVITEREFERRALS_CURRENCY,
         referrer_converts=o.int("referrer_converts"),
         referrer_custom_value=o.str("referrer_customValue"),
         goal_complete=goal_complete,

@@ -1,0 +1,315 @@
+"""FirstPromoter webhooks v2 on the same endpoint as the legacy ones: what each event mirrors."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from referralhub.models import Campaign, Lead, Promoter, Reward
+from tests.webhooks.conftest import nothing_mirrored, only_delivery
+from webhooks import inbox, samples
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.payload import BadPayload
+from webhooks.providers import EVENT_TYPES, firstpromoter
+
+AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+# A v2 subscription's secret key: 64 hex characters, used as its UTF-8 bytes.
+SECRET_KEY = "3f" * 32
+
+
+def fp_get(model, external_id: object):
+    return model.objects.get(provider="firstpromoter", external_id=str(external_id))
+
+
+def referral_event(event_type: str, state: str, at: datetime = AT) -> dict:
+    return samples.fp2_event(event_type, at, samples.fp2_referral(7, 3, state, at))
+
+
+def commission_event(
+    event_type: str, status: str = "pending", at: datetime = AT, unit: str = "cash"
+) -> dict:
+    data = samples.fp2_commission(11, 3, 7, at - timedelta(hours=1), status=status, unit=unit)
+    return samples.fp2_event(event_type, at, data)
+
+
+def test_promoter_created_mirrors_the_promoter_and_its_profile(fp_endpoint, post_json) -> None:
+    response = post_json(
+        fp_endpoint, samples.fp2_event("promoter.created", AT, samples.fp2_promoter(3))
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "processed"
+    promoter = fp_get(Promoter, 1_000_003)
+    assert promoter.email == "edsger.dijkstra3@partners.example.com"
+    assert (promoter.first_name, promoter.last_name) == ("Edsger", "Dijkstra")
+    assert promoter.company_name == "Dijkstra & Co"
+    assert promoter.paypal_email == "pay.3@partners.example.com"
+    assert promoter.country == "US"
+    assert promoter.provider_created_at == samples.EPOCH  # v2's joined_at
+    assert promoter.provider_updated_at == AT  # the event's timestamp
+    delivery = only_delivery()
+    assert delivery.event_type == "promoter.created"
+    assert delivery.status == WebhookDelivery.Status.PROCESSED
+
+
+def test_a_referral_is_a_lead_linked_to_its_promoter_and_campaign(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, referral_event("referral.created", "signup"))
+    response = post_json(
+        fp_endpoint, referral_event("referral.updated", "active", AT + timedelta(days=1))
+    )
+
+    assert response.status_code == 200
+    lead = fp_get(Lead, 2_000_007)
+    assert lead.state == "active"
+    assert lead.customer_since == AT + timedelta(days=1)
+    assert lead.email == "lead7@customers.example.com"
+    assert lead.uid == "cus_7"
+    assert lead.suspicion == "no_suspicion"  # v2's fraud_check
+    assert lead.provider_created_at == AT  # the sample's created_at: a day before the event
+    # promoter_campaign names the promoter and campaign: shells until they arrive themselves.
+    assert lead.promoter == fp_get(Promoter, 1_000_003)
+    assert lead.promoter.email == "edsger.dijkstra3@partners.example.com"
+    assert lead.campaign == fp_get(Campaign, samples.CAMPAIGN_ID)
+    assert lead.campaign.name == "Partner program"
+
+
+def test_a_later_promoter_event_fills_the_shell_a_referral_made(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, referral_event("referral.created", "signup"))
+    post_json(fp_endpoint, samples.fp2_event("promoter.updated", AT, samples.fp2_promoter(3)))
+
+    assert Promoter.objects.count() == 1
+    assert fp_get(Lead, 2_000_007).promoter.first_name == "Edsger"
+
+
+def test_a_fraud_check_flags_the_lead_as_a_self_referral_suspect(fp_endpoint, post_json) -> None:
+    post_json(
+        fp_endpoint,
+        samples.fp2_event("referral.created", AT, samples.fp2_referral(17, 3, "signup", AT)),
+    )
+
+    lead = fp_get(Lead, 2_000_017)
+    assert lead.suspicion == "same_ip_suspicion"
+    assert lead.is_self_referral_suspect
+
+
+def test_a_commission_is_a_reward_waiting_for_approval(fp_endpoint, post_json) -> None:
+    response = post_json(fp_endpoint, commission_event("commission.created"))
+
+    assert response.status_code == 200
+    reward = fp_get(Reward, 4_000_011)
+    # Cash in cents, as in the legacy webhooks.
+    assert (reward.amount, reward.unit, reward.currency) == (Decimal("25"), "cash", "USD")
+    assert reward.amount_display == "25.00 USD"
+    assert reward.conversion_amount == Decimal("99")  # sale_amount
+    assert reward.provider_status == "pending"
+    assert reward.status == Reward.Status.PENDING
+    assert reward.provider_created_at == AT - timedelta(hours=1)
+    assert reward.lead == fp_get(Lead, 2_000_007)
+    assert (reward.lead.email, reward.lead.uid) == ("lead7@customers.example.com", "cus_7")
+    assert reward.promoter == fp_get(Promoter, 1_000_003)
+    assert reward.campaign == fp_get(Campaign, samples.CAMPAIGN_ID)
+
+
+def test_a_non_monetary_commission_keeps_its_unit(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, commission_event("commission.created", unit="points"))
+
+    reward = fp_get(Reward, 4_000_011)
+    assert (reward.amount, reward.unit, reward.currency) == (Decimal(500), "points", "")
+
+
+def test_an_approval_on_firstpromoter_becomes_the_hubs_decision(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, commission_event("commission.created"))
+    response = post_json(
+        fp_endpoint, commission_event("commission.updated", "approved", AT + timedelta(days=1))
+    )
+
+    assert response.status_code == 200
+    reward = fp_get(Reward, 4_000_011)
+    assert reward.provider_status == "approved"
+    assert reward.status == Reward.Status.APPROVED
+    assert reward.decision_reason == "Decided on FirstPromoter."
+    assert reward.decided_at is not None
+    assert reward.decided_by is None
+
+
+def test_a_staff_decision_is_never_overridden_by_firstpromoter(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, commission_event("commission.created"))
+    Reward.objects.update(status="denied", decided_at=timezone.now(), decision_reason="fraud")
+
+    post_json(
+        fp_endpoint, commission_event("commission.updated", "approved", AT + timedelta(days=1))
+    )
+
+    reward = fp_get(Reward, 4_000_011)
+    assert reward.provider_status == "approved"
+    assert (reward.status, reward.decision_reason) == ("denied", "fraud")
+
+
+def test_an_older_event_arriving_late_does_not_undo_a_newer_one(fp_endpoint, post_json) -> None:
+    post_json(
+        fp_endpoint, commission_event("commission.updated", "approved", AT + timedelta(days=1))
+    )
+    post_json(fp_endpoint, commission_event("commission.created", "pending", AT))
+
+    assert fp_get(Reward, 4_000_011).provider_status == "approved"
+
+
+def test_a_deleted_resource_stays_in_the_hub_marked_deleted(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, commission_event("commission.created"))
+    post_json(fp_endpoint, referral_event("referral.created", "signup"))
+    later = AT + timedelta(days=2)
+
+    for document in (
+        commission_event("commission.deleted", "pending", later),
+        referral_event("referral.deleted", "signup", later),
+        samples.fp2_event("promoter.deleted", later, samples.fp2_promoter(3)),
+    ):
+        assert post_json(fp_endpoint, document).status_code == 200
+
+    assert fp_get(Lead, 2_000_007).state == "deleted"
+    assert fp_get(Promoter, 1_000_003).status == "deleted"
+    # Nobody had decided: the deleted commission leaves the approval queue, denied.
+    reward = fp_get(Reward, 4_000_011)
+    assert (reward.provider_status, reward.status) == ("deleted", Reward.Status.DENIED)
+    assert reward.decision_reason == "Deleted on FirstPromoter."
+    assert reward.decided_by is None
+
+
+def test_a_commission_staff_approved_stays_approved_when_deleted(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, commission_event("commission.created"))
+    Reward.objects.update(status="approved", decided_at=timezone.now(), decision_reason="ok")
+
+    post_json(fp_endpoint, commission_event("commission.deleted", at=AT + timedelta(days=2)))
+
+    reward = fp_get(Reward, 4_000_011)
+    assert (reward.provider_status, reward.status) == ("deleted", Reward.Status.APPROVED)
+
+
+def test_a_redelivered_event_has_one_effect(fp_endpoint, post_json) -> None:
+    document = commission_event("commission.created")
+    first = post_json(fp_endpoint, document)
+    again = post_json(fp_endpoint, document)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    delivery = only_delivery()
+    assert delivery.idempotency_key == f"v2:{document['event_id']}"
+    assert delivery.attempts == 2
+    assert Reward.objects.count() == 1
+
+
+def test_firstpromoters_test_delivery_is_acknowledged_and_mirrors_nothing(
+    fp_endpoint, post_json
+) -> None:
+    document = samples.fp2_event("referral.created", AT, {"test": True})
+
+    response = post_json(fp_endpoint, document)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert response.json()["detail"] == "A test delivery: nothing to mirror."
+    assert only_delivery().status == WebhookDelivery.Status.IGNORED
+    assert nothing_mirrored()
+
+
+@pytest.mark.parametrize(
+    "event_type", ["payout.created", "promoter_campaign.updated", "contract_document.signed"]
+)
+def test_events_the_hub_does_not_mirror_are_kept_and_acknowledged(
+    fp_endpoint, post_json, event_type
+) -> None:
+    document = samples.fp2_event(event_type, AT, {"id": 4421, "promoter_id": 1_000_003})
+
+    response = post_json(fp_endpoint, document)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    delivery = only_delivery()
+    assert (delivery.event_type, delivery.status) == (event_type, WebhookDelivery.Status.IGNORED)
+    assert json.loads(delivery.body) == document
+    assert nothing_mirrored()
+
+
+def test_legacy_and_v2_events_mirror_into_the_same_rows(fp_endpoint, post_json, fp_event) -> None:
+    legacy = fp_event("promoter_signed_up")
+    post_json(fp_endpoint, legacy)
+    promoter_id = legacy["data"]["promoter"]["id"]
+    v2 = samples.fp2_promoter(3) | {"id": promoter_id, "email": "new.address@example.com"}
+
+    post_json(fp_endpoint, samples.fp2_event("promoter.updated", timezone.now(), v2))
+
+    promoter = fp_get(Promoter, promoter_id)
+    assert promoter.email == "new.address@example.com"
+    assert Promoter.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "detail"),
+    [
+        ({"event_id": None}, "missing_field", "body.event_id is required"),
+        ({"event_type": ""}, "missing_field", "body.event_type is required"),
+        ({"timestamp": "yesterday"}, "invalid_field", "body.timestamp: expected an ISO-8601"),
+        ({"data": None}, "missing_field", "body.data is required"),
+        ({"data": {"state": "active"}}, "missing_field", "body.data.id is required"),
+        (
+            {"data": {"id": 1, "amount": "lots"}},
+            "invalid_field",
+            "body.data.amount: expected a number",
+        ),
+    ],
+)
+def test_a_malformed_v2_delivery_is_refused_and_kept(
+    fp_endpoint, post_json, change, error, detail
+) -> None:
+    document = commission_event("commission.updated") | change
+
+    response = post_json(fp_endpoint, document)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert response.json()["detail"].startswith(detail)
+    assert only_delivery().status == WebhookDelivery.Status.REJECTED
+    assert nothing_mirrored()
+
+
+def test_with_a_secret_every_v2_delivery_must_carry_its_signature(db, post_json) -> None:
+    endpoint = WebhookEndpoint.objects.create(provider="firstpromoter", secret=SECRET_KEY)
+    body = json.dumps(commission_event("commission.created")).encode()
+    signature = hmac.new(SECRET_KEY.encode(), body, hashlib.sha256).hexdigest()
+
+    unsigned = post_json(endpoint, body)
+    forged = post_json(endpoint, body, **{"X-Webhook-Signature": "0" * 64})
+    signed = post_json(endpoint, body, **{"X-Webhook-Signature": signature})
+
+    assert (unsigned.status_code, forged.status_code, signed.status_code) == (401, 401, 200)
+    assert fp_get(Reward, 4_000_011).amount == Decimal(25)
+
+
+def test_the_inbox_filters_know_the_v2_event_types() -> None:
+    assert {"referral.updated", "commission.updated", "promoter.created"} <= set(EVENT_TYPES)
+
+
+def test_a_v2_delivery_refused_before_the_hub_knew_v2_is_mirrored_on_replay(
+    fp_endpoint, post_json, monkeypatch
+) -> None:
+    # Until this version the hub refused v2 deliveries as a legacy body without its "event".
+    def as_before(document, stored):
+        raise BadPayload("missing_field", "body.event is required")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(firstpromoter, "_parse_v2", as_before)
+        assert post_json(fp_endpoint, commission_event("commission.created")).status_code == 400
+    delivery = only_delivery()
+    assert delivery.status == WebhookDelivery.Status.REJECTED
+
+    answer = inbox.replay(delivery)
+
+    assert answer.status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.PROCESSED
+    assert fp_get(Reward, 4_000_011).amount == Decimal(25)
