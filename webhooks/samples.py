@@ -271,14 +271,11 @@ def fp2_promoter_campaign(promoter: int) -> dict[str, Any]:
 
 
 def fp2_referral(lead: int, promoter: int, state: str, at: datetime) -> dict[str, Any]:
-    return {
-        "id": 2_000_000 + lead,
-        "state": state,
-        "email": f"lead{lead}@customers.example.com",
-        "uid": f"cus_{lead}",
-        "customer_since": iso(at) if state == "active" else None,
-        "fraud_check": "same_ip_suspicion" if lead % 17 == 0 else "no_suspicion",
-        "created_at": iso(at - timedelta(days=1)),
+    legacy = fp_lead(lead, promoter, state, at)
+    data = {key: legacy[key] for key in ("id", "state", "email", "uid", "customer_since")}
+    return data | {
+        "fraud_check": legacy["suspicion"],
+        "created_at": legacy["created_at"],
         "promoter_campaign": fp2_promoter_campaign(promoter),
     }
 

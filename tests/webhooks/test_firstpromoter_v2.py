@@ -313,3 +313,23 @@ def test_a_v2_delivery_refused_before_the_hub_knew_v2_is_mirrored_on_replay(
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.PROCESSED
     assert fp_get(Reward, 4_000_011).amount == Decimal(25)
+
+
+def test_a_legacy_endpoint_and_a_signed_v2_endpoint_share_the_mirror(
+    fp_endpoint, post_json, fp_event
+) -> None:
+    v2_endpoint = WebhookEndpoint.objects.create(provider="firstpromoter", secret=SECRET_KEY)
+    legacy = fp_event("lead_signup")
+    post_json(fp_endpoint, legacy)
+    commission = commission_event("commission.created")
+    commission["data"]["referral"]["id"] = legacy["data"]["id"]
+    body = json.dumps(commission).encode()
+    signature = hmac.new(SECRET_KEY.encode(), body, hashlib.sha256).hexdigest()
+
+    signed = post_json(v2_endpoint, body, **{"X-Webhook-Signature": signature})
+    legacy_at_the_signed_endpoint = post_json(v2_endpoint, fp_event("lead_signup", event_id=9))
+
+    assert signed.status_code == 200
+    assert legacy_at_the_signed_endpoint.status_code == 401  # legacy webhooks are never signed
+    assert Lead.objects.count() == 1
+    assert fp_get(Reward, 4_000_011).lead == fp_get(Lead, legacy["data"]["id"])

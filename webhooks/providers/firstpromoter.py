@@ -1,13 +1,13 @@
-"""FirstPromoter webhooks, both kinds, on one endpoint:
+"""FirstPromoter webhooks, both kinds, told apart by their shape:
 
 - legacy: `{"event": {id, type, created_at}, "data": {...}}`, the seeds' events;
 - v2 (since April 2026): `{event_id, event_type, action, entity_type, entity_id, changes, data,
   timestamp}`, where `data` is the whole resource after the event.
 
 Both use FirstPromoter's own ids, so they mirror into the same rows. Legacy webhooks sign nothing,
-so the endpoint's unguessable token is the protection; v2 signs every delivery with the
-subscription's secret key (`X-Webhook-Signature`, hex HMAC-SHA256 of the body), which is required
-once the endpoint has a secret.
+so the endpoint's unguessable token is the protection. v2 signs every delivery with the
+subscription's secret key (`X-Webhook-Signature`, hex HMAC-SHA256 of the body): an endpoint with a
+secret requires it, so v2 gets an endpoint of its own (see SETUP).
 """
 
 from __future__ import annotations
@@ -60,9 +60,11 @@ SIGNATURE_HEADER = "X-Webhook-Signature"
 V2_DELETED = "deleted"
 SETUP = (
     "Register this URL as the webhook URL for the events to mirror, fulfilment_pending included. "
-    "Legacy webhooks sign nothing, so the token in the URL is the only key: keep it private. For "
-    "a webhooks v2 subscription (Settings, Integrations, Webhooks), subscribe to the promoter.*, "
-    "referral.* and commission.* events and set its secret key as this endpoint's secret."
+    "Legacy webhooks sign nothing, so the token in the URL is the only key: keep it private, and "
+    "leave this endpoint without a secret. A webhooks v2 subscription (Settings, Integrations, "
+    "Webhooks; the promoter.*, referral.* and commission.* events) signs its deliveries: give it "
+    "an endpoint of its own whose secret is the subscription's secret key. Both kinds mirror into "
+    "the same promoters, leads and rewards."
 )
 
 
