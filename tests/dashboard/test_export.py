@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -101,3 +102,13 @@ def test_a_filter_it_cannot_apply_is_refused_not_ignored(
 
     assert response.redirect_chain == [("/dashboard/rewards/approvals/", 302)]
     assert [str(m) for m in response.context["messages"]] == [f"Nothing was exported. {error}"]
+
+
+def test_the_file_is_named_after_the_staffs_date(as_bob: Client, db, settings, monkeypatch) -> None:
+    # 20:00 UTC on 1 December is already 2 December in Kiribati (UTC+14).
+    settings.TIME_ZONE = "Pacific/Kiritimati"
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 12, 1, 20, 0, tzinfo=UTC))
+
+    response = as_bob.get(URL)
+
+    assert 'filename="approved-rewards-2026-12-02.csv"' in response["Content-Disposition"]

@@ -252,6 +252,7 @@ def test_legacy_and_v2_events_mirror_into_the_same_rows(fp_endpoint, post_json, 
     ("change", "error", "detail"),
     [
         ({"event_id": None}, "missing_field", "body.event_id is required"),
+        ({"event_id": "x" * 101}, "invalid_field", "body.event_id: expected an id of 1 to 100"),
         ({"event_type": ""}, "missing_field", "body.event_type is required"),
         ({"timestamp": "yesterday"}, "invalid_field", "body.timestamp: expected an ISO-8601"),
         ({"data": None}, "missing_field", "body.data is required"),
@@ -275,6 +276,16 @@ def test_a_malformed_v2_delivery_is_refused_and_kept(
     assert response.json()["detail"].startswith(detail)
     assert only_delivery().status == WebhookDelivery.Status.REJECTED
     assert nothing_mirrored()
+
+
+def test_a_v2_body_without_its_event_id_is_told_so(fp_endpoint, post_json) -> None:
+    document = commission_event("commission.created")
+    del document["event_id"]
+
+    response = post_json(fp_endpoint, document)
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "body.event_id is required"
 
 
 def test_with_a_secret_every_v2_delivery_must_carry_its_signature(db, post_json) -> None:

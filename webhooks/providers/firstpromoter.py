@@ -498,7 +498,7 @@ def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
 
 def parse(incoming: Incoming) -> Parsed:
     document, stored = parse_json_object(incoming.body)
-    if "event" not in document and "event_id" in document:
+    if "event" not in document and ("event_id" in document or "event_type" in document):
         return _parse_v2(document, stored)
     root = Obj(document, "body")
     event = root.obj("event", required=True)
