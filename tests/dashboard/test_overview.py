@@ -19,6 +19,7 @@ from tests.dashboard.conftest import (
     make_promoter,
     make_reward,
 )
+from webhooks import samples
 from webhooks.models import WebhookDelivery
 
 URL = "/dashboard/"
@@ -171,3 +172,15 @@ def test_it_says_which_time_zone_its_days_are_in(as_bob: Client, db, settings) -
     settings.TIME_ZONE = "America/New_York"
     html = as_bob.get(URL).content.decode()
     assert "whole days in the hub's time zone (America/New_York)" in html
+
+
+def test_sales_behind_firstpromoter_v2_commissions_are_not_counted(db, fp_endpoint, client) -> None:
+    # v2 names no sale: two commissions (tiers) of one sale would otherwise count it twice.
+    at = timezone.now() - timedelta(days=1)
+    for reward in (1, 2):
+        data = samples.fp2_commission(reward, 3, 7, at)
+        document = samples.fp2_event("commission.created", at, data)
+        client.post(fp_endpoint.path, document, content_type="application/json")
+    assert Reward.objects.filter(conversion_amount=Decimal(99)).count() == 2
+
+    assert stats.referred_revenue(stats.window(30)) == {}
