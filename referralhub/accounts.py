@@ -7,12 +7,16 @@ with `EMAIL_URL` set; without it the login page says who can set a new password.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -38,6 +42,52 @@ class LogoutView(auth.LogoutView):
         return render(request, "registration/logout_confirm.html")
 
 
+logger = logging.getLogger(__name__)
+
+# Django mails a reset link each time the form is sent, so anyone who knows a staff address could
+# fill its inbox. At most this many mails per address and hour; past that the page answers the
+# same (it never tells whether an address is known) and no mail leaves.
+RESET_MAILS_PER_HOUR = 3
+
+
+def reset_mail_allowed(address: str) -> bool:
+    """Count one more reset mail to `address`; False once the hour's allowance is spent.
+
+    Counted in the database cache, which every app server shares. The hour starts at the first
+    mail; two servers counting at the same instant may let one extra mail through.
+    """
+    key = "password-reset-mails:" + hashlib.sha256(address.lower().encode()).hexdigest()
+    cache.add(key, 0, timeout=3600)
+    try:
+        return cache.incr(key) <= RESET_MAILS_PER_HOUR
+    except ValueError:  # the hour ended between add() and incr()
+        cache.add(key, 1, timeout=3600)
+        return True
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        if not reset_mail_allowed(to_email):
+            logger.warning("Reset mail not sent: %d this hour already", RESET_MAILS_PER_HOUR)
+            return
+        super().send_mail(
+            subject_template_name,
+            email_template_name,
+            context,
+            from_email,
+            to_email,
+            html_email_template_name,
+        )
+
+
 def needs_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A reset page, answered only where the hub can send mail."""
 
@@ -54,12 +104,20 @@ urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     *(
-        path(route, needs_mail(view.as_view()), name=name)
+        path(route, needs_mail(view), name=name)
         for route, view, name in (
-            ("password_reset/", auth.PasswordResetView, "password_reset"),
-            ("password_reset/done/", auth.PasswordResetDoneView, "password_reset_done"),
-            ("reset/<uidb64>/<token>/", auth.PasswordResetConfirmView, "password_reset_confirm"),
-            ("reset/done/", auth.PasswordResetCompleteView, "password_reset_complete"),
+            (
+                "password_reset/",
+                auth.PasswordResetView.as_view(form_class=PasswordResetForm),
+                "password_reset",
+            ),
+            ("password_reset/done/", auth.PasswordResetDoneView.as_view(), "password_reset_done"),
+            (
+                "reset/<uidb64>/<token>/",
+                auth.PasswordResetConfirmView.as_view(),
+                "password_reset_confirm",
+            ),
+            ("reset/done/", auth.PasswordResetCompleteView.as_view(), "password_reset_complete"),
         )
     ),
 ]

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core.cache import cache
 from django.test import Client
 
 from webhooks.models import WebhookEndpoint
 
 PAYLOADS = Path(__file__).parent / "payloads"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Tests share one process-local cache (tests/settings.py), where production's lives in the
+    database: without this, the overview's cached figures and the reset mail counts would carry
+    over from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def load_payload(name: str) -> dict[str, Any]:

@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
+from referralhub import accounts
 from tests.conftest import make_staff
 
 RESET = "/accounts/password_reset/"
@@ -137,3 +139,28 @@ def test_an_administrator_can_unlock_a_username(dana: User) -> None:
         logs_in("dana", "guess")
     call_command("axes_reset_username", "dana", stdout=io.StringIO())
     assert logs_in("dana", "pw")
+
+
+@pytest.mark.usefixtures("with_mail")
+def test_one_address_gets_at_most_a_few_reset_mails_an_hour(client: Client, dana: User) -> None:
+    limit = accounts.RESET_MAILS_PER_HOUR
+    for _ in range(limit + 2):
+        response = client.post(RESET, {"email": "Dana@example.com"}, follow=True)
+        # The same answer every time: it never says whether mail left, or for whom.
+        assert response.redirect_chain == [(f"{RESET}done/", 302)]
+
+    assert len(mail.outbox) == limit
+    make_staff("erin")
+    client.post(RESET, {"email": "erin@example.com"})
+    assert mail.outbox[-1].to == ["erin@example.com"]  # other addresses are counted apart
+
+
+@pytest.mark.usefixtures("with_mail")
+def test_the_reset_mail_allowance_comes_back_after_an_hour(client: Client, dana: User) -> None:
+    for _ in range(accounts.RESET_MAILS_PER_HOUR + 1):
+        client.post(RESET, {"email": dana.email})
+    cache.clear()  # what the hour's expiry does
+
+    client.post(RESET, {"email": dana.email})
+
+    assert len(mail.outbox) == accounts.RESET_MAILS_PER_HOUR + 1

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -111,11 +109,3 @@ def as_alice(client: Client, alice: User) -> Client:
 def as_bob(client: Client, bob: User) -> Client:
     client.force_login(bob)
     return client
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    """The overview caches its lead figures: every test starts from a database-true state."""
-    cache.clear()
-    yield
-    cache.clear()
