@@ -8,7 +8,7 @@ Definitions (also shown on the page):
 - referred revenue: successful InviteReferrals conversions' `purchase_value` plus FirstPromoter
   rewards' `conversion_amount` (the sale that earned the reward), each sale counted once however
   many rewards it earned (tiers, splits), per currency. Referral Rocket sends no sale amounts;
-  FirstPromoter's v2 commissions name no sale (`sale_external_id` stays empty), so they are left out.
+  FirstPromoter's v2 commissions name no sale (`sale_external_id` stays empty): left out.
   The two sources never describe the same sale: conversions only come from InviteReferrals.
 """
 

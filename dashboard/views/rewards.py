@@ -7,11 +7,17 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from dashboard import exports, selectors
@@ -21,6 +27,8 @@ from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub import services
 from referralhub.models import Reward
 
+# The query parameter that carries a refused export's own query back to the approvals page.
+EXPORT_REFUSED = "export"
 DONE = {"approve": "Approved", "deny": "Denied", "fulfil": "Marked fulfilled"}
 
 
@@ -41,10 +49,17 @@ def _queue(
         "form": form,
         "page": page,
         "sizes": PAGE_SIZES,
-        "export_form": ExportFilterForm(),
+        "export_form": _export_form(request),
         **_permissions(request),
     }
     return render(request, template, context)
+
+
+def _export_form(request: HttpRequest) -> ExportFilterForm:
+    """The export form, filled in again with what a refused export was sent (see below)."""
+    if EXPORT_REFUSED in request.GET:
+        return ExportFilterForm(QueryDict(request.GET[EXPORT_REFUSED]))
+    return ExportFilterForm()
 
 
 @staff_required
@@ -143,7 +158,9 @@ def export_approved(request: HttpRequest) -> HttpResponse:
             f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
         )
         messages.error(request, f"Nothing was exported. {problems}")
-        return HttpResponseRedirect(reverse("dashboard:approvals"))
+        # Back to the form, with the values sent and the errors beside them.
+        refused = urlencode({EXPORT_REFUSED: request.GET.urlencode()})
+        return HttpResponseRedirect(f"{reverse('dashboard:approvals')}?{refused}#export")
     filters = form.cleaned_data
     writer = csv.writer(_Echo())
     rows = exports.payout_rows(selectors.approved_rewards_for_export(filters))

@@ -6,9 +6,10 @@ import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import urlencode, urlsplit
 
 import pytest
-from django.http import StreamingHttpResponse
+from django.http import QueryDict, StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -100,8 +101,19 @@ def test_a_filter_it_cannot_apply_is_refused_not_ignored(
 
     response = as_bob.get(URL, query, follow=True)
 
-    assert response.redirect_chain == [("/dashboard/rewards/approvals/", 302)]
+    ((location, status),) = response.redirect_chain
+    assert (status, urlsplit(location).path) == (302, "/dashboard/rewards/approvals/")
     assert [str(m) for m in response.context["messages"]] == [f"Nothing was exported. {error}"]
+    # The form is filled in again with what was sent, the error beside its field.
+    form = response.context["export_form"]
+    assert form.data == QueryDict(urlencode(query))
+    field, message = error.split(": ", 1)
+    assert form.errors == {_name(form, field): [message]}
+    assert 'id="export"' in response.content.decode()
+
+
+def _name(form, label: str) -> str:
+    return next(name for name in form.fields if form[name].label == label)
 
 
 def test_the_file_is_named_after_the_staffs_date(as_bob: Client, db, settings, monkeypatch) -> None:
