@@ -77,6 +77,11 @@ def replay(delivery: WebhookDelivery) -> Answer:
         # Replaying a processed delivery must not have a second effect: force a fresh run only
         # for the ones that did not complete.
         return Answer(delivery.response_status or 200, {"status": delivery.status})
+    if delivery.event_type != parsed.event_type:
+        # Rejected unread (its event type unknown then), and readable now: e.g. a kind of
+        # delivery the hub learnt to read since. Its key stays: a copy may be stored under it.
+        delivery.event_type = parsed.event_type
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(event_type=parsed.event_type)
     return process(delivery, parsed)
 
 

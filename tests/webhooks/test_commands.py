@@ -10,10 +10,13 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
+from django.utils import timezone
 
 from referralhub.models import Lead, Promoter, Reward
 from tests.webhooks.conftest import only_delivery, rr_signature
+from webhooks import samples
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.payload import BadPayload
 from webhooks.providers import firstpromoter, invitereferrals
 
 
@@ -116,6 +119,26 @@ def test_it_replays_a_delivery_rejected_while_processing(fp_endpoint, post_json,
 
     assert only_delivery().status == "rejected"
     assert "(HTTP 400)" in output
+
+
+def _no_v2(document: dict, stored: str) -> None:
+    raise BadPayload("missing_field", "body.event is required")  # as before the hub read v2
+
+
+def test_it_replays_rejected_deliveries(fp_endpoint, post_json, fp_event, monkeypatch) -> None:
+    # A v2 delivery refused before the hub read v2, and one that is malformed whatever the version.
+    with monkeypatch.context() as patch:
+        patch.setattr(firstpromoter, "_parse_v2", _no_v2)
+        v2 = samples.fp2_event("promoter.created", timezone.now(), samples.fp2_promoter(3))
+        assert post_json(fp_endpoint, v2).status_code == 400
+    assert post_json(fp_endpoint, {"event": {"id": 5}}).status_code == 400
+
+    output = run("replay_webhooks", "--rejected")
+
+    statuses = dict(WebhookDelivery.objects.values_list("event_type", "status"))
+    assert statuses == {"promoter.created": "processed", "": "rejected"}
+    assert Promoter.objects.get().email == "edsger.dijkstra3@partners.example.com"
+    assert "Replayed 2: 1 processed, 1 rejected." in output
 
 
 def test_it_refuses_unknown_ids_and_a_missing_selection(db) -> None:

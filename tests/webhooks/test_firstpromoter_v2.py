@@ -323,6 +323,7 @@ def test_a_v2_delivery_refused_before_the_hub_knew_v2_is_mirrored_on_replay(
     assert answer.status_code == 200
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.PROCESSED
+    assert delivery.event_type == "commission.created"  # unknown when it was refused
     assert fp_get(Reward, 4_000_011).amount == Decimal(25)
 
 

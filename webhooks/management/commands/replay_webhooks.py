@@ -36,6 +36,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--failed", action="store_true", help="Every failed delivery.")
         parser.add_argument(
+            "--rejected",
+            action="store_true",
+            help="Every rejected delivery (refused as malformed), e.g. once the hub reads a kind "
+            "of delivery it refused before. One still malformed is rejected again.",
+        )
+        parser.add_argument(
             "--unfinished",
             type=_bounded(0, MAX_MINUTES, "MINUTES"),
             metavar="MINUTES",
@@ -55,13 +61,15 @@ class Command(BaseCommand):
         self,
         *args: object,
         failed: bool,
+        rejected: bool,
         unfinished: int | None,
         ids: list[int],
         **options: object,
     ) -> None:
-        if not failed and not ids and unfinished is None:
+        if not failed and not rejected and not ids and unfinished is None:
             raise CommandError(
-                "Say which deliveries to replay: --failed, --unfinished MINUTES and/or --id N ..."
+                "Say which deliveries to replay: --failed, --rejected, --unfinished MINUTES "
+                "and/or --id N ..."
             )
         deliveries = WebhookDelivery.objects.none()
         if ids:
@@ -70,6 +78,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No delivery with id {', '.join(map(str, sorted(missing)))}.")
         if failed:
             deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED)
+        if rejected:
+            deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.REJECTED)
         if unfinished is not None:
             # Recent ones may be in a transaction right now: leave them to their request.
             deliveries |= WebhookDelivery.objects.filter(
