@@ -19,6 +19,9 @@ FP_EVENTS = [
     "promoter_signed_up",
     "promoter_accepted",
     "reward_created",
+    "v2_promoter_created",
+    "v2_referral_updated",
+    "v2_commission_updated",
 ]
 RR_EVENTS = [
     "referrer_added_seed",

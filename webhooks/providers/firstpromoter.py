@@ -460,8 +460,8 @@ def _v2_handler(put: Callable[[Snapshot, Obj, bool], Ref], decide: bool = False)
 _ON_V2_PROMOTER = _v2_handler(put_v2_promoter)
 _ON_V2_REFERRAL = _v2_handler(put_v2_referral)
 _ON_V2_COMMISSION = _v2_handler(put_v2_commission, decide=True)
-# Every other v2 event (promoter campaigns, payouts, payout methods, contract documents) is stored
-# and acknowledged as ignored, to be replayed should the hub ever mirror it.
+# Every other v2 event (promoter campaigns, payouts, payout methods, contract documents) is
+# acknowledged as ignored; the inbox keeps its body.
 V2_HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(
         (
