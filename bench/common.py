@@ -25,13 +25,14 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from referralhub import gunicorn_conf  # noqa: E402 (importable once REPO is on the path)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-CORES = os.cpu_count() or 2
-# Measured on 2 cores (README, "Performance"): sync workers at 2 x cores + 1 beat gthread here,
-# because a delivery is CPU-bound Python plus short database round trips.
-WORKER_CLASS = "sync"
-WORKERS = 2 * CORES + 1
-THREADS = 1
+# The production settings (referralhub/gunicorn_conf.py), which the scripts' knobs override.
+CORES = gunicorn_conf.CORES
+WORKER_CLASS = gunicorn_conf.worker_class
+WORKERS = gunicorn_conf.workers
+THREADS = gunicorn_conf.threads
 
 
 def database_url() -> str:
@@ -160,6 +161,7 @@ class Gunicorn:
             "-m",
             "gunicorn",
             self.wsgi,
+            "--config=python:referralhub.gunicorn_conf",
             f"--bind=127.0.0.1:{self.port}",
             f"--workers={self.workers}",
             f"--worker-class={self.worker_class}",

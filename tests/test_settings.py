@@ -80,3 +80,25 @@ def test_it_takes_currency_codes_in_any_case() -> None:
     show = "from django.conf import settings as s; print(s.INVITEREFERRALS_CURRENCY)"
     result = run_manage("shell", "-c", show, DEBUG="true", INVITEREFERRALS_CURRENCY=" inr ")
     assert result.stdout.strip().splitlines()[-1] == "INR", result.stderr
+
+
+def _gunicorn_config(**env: str) -> dict[str, str]:
+    """gunicorn's resolved settings with the hub's config file, as an app server starts it."""
+    clean = {k: v for k, v in os.environ.items() if k != "WEB_CONCURRENCY"}
+    clean.update(DEBUG="false", SECRET_KEY=REAL_KEY, ALLOWED_HOSTS="hub.example.com", **env)
+    command = [sys.executable, "-m", "gunicorn", "--print-config"]
+    command += ["-c", "python:referralhub.gunicorn_conf", "referralhub.wsgi"]
+    result = subprocess.run(command, cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = (line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    return {name.strip(): value.strip() for name, value in lines}
+
+
+def test_gunicorn_starts_two_workers_per_core_and_one_more() -> None:
+    config = _gunicorn_config()
+    assert int(config["workers"]) == 2 * (os.cpu_count() or 2) + 1  # gunicorn's own default: 1
+    assert (config["worker_class"], config["accesslog"]) == ("sync", "None")
+
+
+def test_web_concurrency_sets_another_worker_count() -> None:
+    assert _gunicorn_config(WEB_CONCURRENCY="3")["workers"] == "3"
