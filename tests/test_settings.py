@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL_KEY = "k" * 20 + "-a-real-random-production-secret-key"
 
@@ -58,28 +60,31 @@ def test_it_runs_without_configuration_in_development() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_it_refuses_a_time_zone_that_does_not_exist() -> None:
-    result = run_manage("check", DEBUG="true", TIME_ZONE="Europe/Berln")
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TIME_ZONE", "Europe/Berln", "must be an IANA time zone name such as Europe/Berlin"),
+        ("INVITEREFERRALS_CURRENCY", "Euro (€)", "must be a currency code such as EUR"),
+        ("FIRSTPROMOTER_CURRENCY", "DOLLARS1", "must be a currency code such as EUR"),
+    ],
+)
+def test_it_refuses_a_setting_it_cannot_use(name: str, value: str, message: str) -> None:
+    result = run_manage("check", DEBUG="true", **{name: value})
     assert result.returncode != 0
-    assert "TIME_ZONE must be an IANA time zone name such as Europe/Berlin" in result.stderr
+    assert f"{name} {message}" in result.stderr
 
 
-def test_it_takes_the_staffs_time_zone() -> None:
-    show = "from django.utils import timezone; print(timezone.get_current_timezone_name())"
-    result = run_manage("shell", "-c", show, DEBUG="true", TIME_ZONE="Europe/Berlin")
-    assert result.stdout.strip().splitlines()[-1] == "Europe/Berlin", result.stderr
-
-
-def test_it_refuses_a_currency_that_is_not_a_code() -> None:
-    result = run_manage("check", DEBUG="true", INVITEREFERRALS_CURRENCY="Euro (€)")
-    assert result.returncode != 0
-    assert "INVITEREFERRALS_CURRENCY must be a currency code such as EUR" in result.stderr
-
-
-def test_it_takes_currency_codes_in_any_case() -> None:
-    show = "from django.conf import settings as s; print(s.INVITEREFERRALS_CURRENCY)"
-    result = run_manage("shell", "-c", show, DEBUG="true", INVITEREFERRALS_CURRENCY=" inr ")
-    assert result.stdout.strip().splitlines()[-1] == "INR", result.stderr
+@pytest.mark.parametrize(
+    ("name", "value", "shown", "taken"),
+    [
+        ("TIME_ZONE", "Europe/Berlin", "timezone.get_current_timezone_name()", "Europe/Berlin"),
+        ("INVITEREFERRALS_CURRENCY", " inr ", "settings.INVITEREFERRALS_CURRENCY", "INR"),
+    ],
+)
+def test_it_takes_a_setting_from_the_environment(name, value, shown, taken) -> None:
+    show = f"from django.conf import settings; from django.utils import timezone; print({shown})"
+    result = run_manage("shell", "-c", show, DEBUG="true", **{name: value})
+    assert result.stdout.strip().splitlines()[-1] == taken, result.stderr
 
 
 def _gunicorn_config(**env: str) -> dict[str, str]:
