@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 
 
 def reset_by_email() -> bool:
@@ -48,21 +50,26 @@ logger = logging.getLogger(__name__)
 # fill its inbox. At most this many mails per address and hour; past that the page answers the
 # same (it never tells whether an address is known) and no mail leaves.
 RESET_MAILS_PER_HOUR = 3
+RESET_WINDOW = timedelta(hours=1)
 
 
 def reset_mail_allowed(address: str) -> bool:
     """Count one more reset mail to `address`; False once the hour's allowance is spent.
 
-    Counted in the database cache, which every app server shares. The hour starts at the first
-    mail; two servers counting at the same instant may let one extra mail through.
+    Counted in the database cache, which every app server shares, as (start of the hour, mails
+    sent). Not with `cache.incr()`: on the database cache it resets the entry's expiry to the
+    default five minutes. Two servers counting at the same instant may let one extra mail through.
     """
     key = "password-reset-mails:" + hashlib.sha256(address.lower().encode()).hexdigest()
-    cache.add(key, 0, timeout=3600)
-    try:
-        return cache.incr(key) <= RESET_MAILS_PER_HOUR
-    except ValueError:  # the hour ended between add() and incr()
-        cache.add(key, 1, timeout=3600)
-        return True
+    now = timezone.now()
+    start, sent = cache.get(key, (now, 0))
+    if now - start >= RESET_WINDOW:
+        start, sent = now, 0
+    if sent >= RESET_MAILS_PER_HOUR:
+        return False
+    left = start + RESET_WINDOW - now
+    cache.set(key, (start, sent + 1), timeout=max(1, int(left.total_seconds())))
+    return True
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
