@@ -219,6 +219,10 @@ class RewardFilter(MirroredFilter):
         help_text="Fraud suspicion flag of the reward's lead.",
     )
     has_issues = StrictBoolean(help_text="FirstPromoter flagged a fulfilment problem.")
+    provider_status = df.CharFilter(
+        help_text="What the provider says, exactly, e.g. `approved`; `deleted` for a commission "
+        "deleted on FirstPromoter (webhooks v2)."
+    )
 
     class Meta:
         model = Reward

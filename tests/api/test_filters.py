@@ -142,6 +142,14 @@ def test_it_filters_rewards_by_status_unit_fulfilment_and_suspicion(client):
     assert ids(client.get(f"/api/v1/rewards/?campaign={months.campaign_id}")) == [months.pk]
 
 
+def test_it_filters_rewards_by_what_the_provider_says(client):
+    deleted = RewardFactory(provider_status="deleted", status="approved")
+    RewardFactory(provider_status="approved", status="approved")
+    assert ids(client.get("/api/v1/rewards/?provider_status=deleted&status=approved")) == [
+        deleted.pk
+    ]
+
+
 def test_it_filters_conversions_and_promotions_by_status(client):
     success = ConversionFactory(status="success")
     ConversionFactory(status="fail")
