@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from referralhub.models import AuditEntry, Reward
 from tests.dashboard.conftest import make_promoter, make_reward
+from webhooks import samples
 
 ACT = "/dashboard/rewards/act/"
 QUEUE = "/dashboard/rewards/fulfilments/"
@@ -144,3 +145,19 @@ def test_it_completes_the_firstpromoter_round_trip(
     history = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
     assert "3 months added" in history
     assert "fulfil" in history
+
+
+def test_firstpromoter_v2_rewards_are_not_queued_and_the_page_says_so(
+    as_bob: Client, fp_endpoint
+) -> None:
+    # An approved non-monetary v2 commission: v2 has no fulfilment_pending to ask for it.
+    at = timezone.now()
+    data = samples.fp2_commission(1, 3, 7, at, status="approved", unit="free_months")
+    document = samples.fp2_event("commission.updated", at, data)
+    as_bob.post(fp_endpoint.path, document, content_type="application/json")
+    assert Reward.objects.get().status == Reward.Status.APPROVED
+
+    response = as_bob.get(QUEUE)
+
+    assert list(response.context["page"].items) == []
+    assert "FirstPromoter's webhooks v2 never ask" in response.content.decode()
