@@ -23,6 +23,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 
+logger = logging.getLogger(__name__)
+
 
 def reset_by_email() -> bool:
     return bool(settings.EMAIL_URL)
@@ -43,8 +45,6 @@ class LogoutView(auth.LogoutView):
             return redirect(settings.LOGIN_URL)
         return render(request, "registration/logout_confirm.html")
 
-
-logger = logging.getLogger(__name__)
 
 # Django mails a reset link each time the form is sent, so anyone who knows a staff address could
 # fill its inbox. At most this many mails per address and hour; past that the page answers the

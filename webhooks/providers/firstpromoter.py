@@ -73,6 +73,15 @@ def _amount(o: Obj, key: str, unit: str) -> Decimal | None:
     return o.cents(key) if unit == "cash" else o.decimal(key)
 
 
+def _reward_amount(o: Obj) -> dict[str, Any]:
+    """A reward's (or v2 commission's) amount in its unit, and cash in the account's currency."""
+    unit = o.str("unit", max_length=Reward._meta.get_field("unit").max_length)
+    money = {"amount": _amount(o, "amount", unit)}
+    if unit == "cash":
+        money["currency"] = settings.FIRSTPROMOTER_CURRENCY
+    return money
+
+
 def _balance(o: Obj, key: str) -> dict[str, str | None] | None:
     balance = o.obj(key)
     if balance is None:
@@ -158,11 +167,7 @@ def put_lead(snap: Snapshot, o: Obj) -> Ref:
 
 
 def put_reward(snap: Snapshot, o: Obj) -> Ref:
-    values = read_columns(o, REWARD_FIELDS, Reward)
-    unit = values.get("unit", "")
-    values["amount"] = _amount(o, "amount", unit)
-    if unit == "cash":
-        values["currency"] = settings.FIRSTPROMOTER_CURRENCY
+    values = read_columns(o, REWARD_FIELDS, Reward) | _reward_amount(o)
     if (p := o.obj("promoter")) is not None:
         values["promoter"] = put_promoter(snap, p)
     if (lead := o.obj("lead")) is not None:
@@ -425,11 +430,7 @@ def put_v2_referral(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
 
 
 def put_v2_commission(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
-    values = read_columns(o, V2_COMMISSION_FIELDS, Reward)
-    unit = values.get("unit", "")
-    values["amount"] = _amount(o, "amount", unit)
-    if unit == "cash":
-        values["currency"] = settings.FIRSTPROMOTER_CURRENCY
+    values = read_columns(o, V2_COMMISSION_FIELDS, Reward) | _reward_amount(o)
     if (referral := o.obj("referral")) is not None:
         shell = read_columns(referral, _V2_COMMISSION_REFERRAL, Lead)
         values["lead"] = snap.ref(Lead, referral.id("id"), **shell)
