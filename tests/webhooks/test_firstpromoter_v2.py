@@ -87,6 +87,40 @@ def test_a_later_promoter_event_fills_the_shell_a_referral_made(fp_endpoint, pos
     assert fp_get(Lead, 2_000_007).promoter.first_name == "Edsger"
 
 
+@pytest.mark.parametrize(
+    ("event_type", "model", "external_id"),
+    [
+        ("referral.converted", Lead, 2_000_007),  # the name FirstPromoter's announcement used
+        ("commission.paid", Reward, 4_000_011),
+        ("promoter.status.updated", Promoter, 1_000_003),
+    ],
+)
+def test_an_event_type_not_listed_still_mirrors_its_resource(
+    fp_endpoint, post_json, event_type, model, external_id
+) -> None:
+    data = {
+        Lead: lambda: samples.fp2_referral(7, 3, "active", AT),
+        Reward: lambda: samples.fp2_commission(11, 3, 7, AT),
+        Promoter: lambda: samples.fp2_promoter(3),
+    }[model]()
+
+    response = post_json(fp_endpoint, samples.fp2_event(event_type, AT, data))
+
+    assert response.json()["status"] == "processed"
+    assert fp_get(model, external_id).provider_updated_at == AT
+    assert only_delivery().event_type == event_type
+
+
+def test_a_legacy_envelope_is_never_read_as_a_v2_resource(fp_endpoint, post_json, fp_event) -> None:
+    document = fp_event("lead_signup")
+    document["event"]["type"] = "referral.created"
+
+    response = post_json(fp_endpoint, document)
+
+    assert response.json()["status"] == "ignored"
+    assert nothing_mirrored()
+
+
 def test_a_fraud_check_flags_the_lead_as_a_self_referral_suspect(fp_endpoint, post_json) -> None:
     post_json(
         fp_endpoint,

@@ -79,7 +79,7 @@ def test_it_processes_a_repeat_of_a_failed_delivery_again(
         raise ConnectionResetError("the CRM hung up")
 
     with monkeypatch.context() as patch:
-        patch.setitem(firstpromoter.HANDLERS, "lead_signup", broken)
+        patch.setitem(firstpromoter.LEGACY_HANDLERS, "lead_signup", broken)
         failed = post_json(fp_endpoint, fp_event("lead_signup"))
     assert failed.status_code == 500
     assert only_delivery().status == "failed"

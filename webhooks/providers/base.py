@@ -145,13 +145,6 @@ def read_columns(o: Obj, spec: Spec, model: type[Model]) -> dict[str, Any]:
     return values
 
 
-def dispatch(table: Mapping[str, Handler], fallback: Handler) -> Callable[[Parsed, Any], Outcome]:
-    def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
-        return table.get(parsed.event_type, fallback)(parsed.document, delivery)
-
-    return process
-
-
 def ignore(document: Any, delivery: WebhookDelivery) -> Outcome:
     return Outcome(
         status=WebhookDelivery.Status.IGNORED,

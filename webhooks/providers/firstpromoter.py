@@ -31,7 +31,6 @@ from webhooks.providers.base import (
     Outcome,
     Parsed,
     Spec,
-    dispatch,
     hmac_matches,
     ignore,
     parse_json_object,
@@ -365,6 +364,9 @@ _DATA_ID_REQUIRED = {
 # (`promoter_campaign` with its promoter and campaign) are read when they are there.
 
 
+V2_KEY = "v2:"  # the idempotency key's prefix: a v2 event id is a UUID, a legacy one a number
+
+
 def _parse_v2(document: dict[str, Any], stored: str) -> Parsed:
     root = Obj(document, "body")
     event_id = root.id("event_id")
@@ -373,9 +375,9 @@ def _parse_v2(document: dict[str, Any], stored: str) -> Parsed:
         raise BadPayload("missing_field", "body.event_type is required")
     root.datetime("timestamp")
     data = root.obj("data", required=True)
-    if event_type in V2_HANDLERS and not _v2_test(data):
+    if v2_handler(event_type) is not None and not _v2_test(data):
         data.id("id")
-    return Parsed(event_type, f"v2:{event_id}", document, stored)
+    return Parsed(event_type, f"{V2_KEY}{event_id}", document, stored)
 
 
 def _v2_test(data: Obj) -> bool:
@@ -483,8 +485,30 @@ V2_HANDLERS: dict[str, Handler] = {
     ),
 }
 
+# An event type not in the list above whose resource is one of these (`referral.converted`, which
+# FirstPromoter's announcement named, or a type added later) carries that resource all the same.
+_V2_RESOURCES: dict[str, Handler] = {
+    "promoter": _ON_V2_PROMOTER,
+    "referral": _ON_V2_REFERRAL,
+    "commission": _ON_V2_COMMISSION,
+}
+
+
+def v2_handler(event_type: str) -> Handler | None:
+    """The handler of a v2 event type, by name or else by its resource (`referral.<action>`)."""
+    resource, dot, _ = event_type.partition(".")
+    return V2_HANDLERS.get(event_type) or (_V2_RESOURCES.get(resource) if dot else None)
+
+
 HANDLERS: dict[str, Handler] = {**LEGACY_HANDLERS, **V2_HANDLERS}
-process = dispatch(HANDLERS, ignore)
+
+
+def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
+    if parsed.idempotency_key.startswith(V2_KEY):
+        handler = v2_handler(parsed.event_type)
+    else:
+        handler = LEGACY_HANDLERS.get(parsed.event_type)
+    return (handler or ignore)(parsed.document, delivery)
 
 
 # --- the provider interface --------------------------------------------------------------------
