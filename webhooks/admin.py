@@ -268,9 +268,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     def history(self, obj: WebhookDelivery) -> str:
         return audit_history(obj)
 
-    @admin.action(
-        permissions=["replay"], description="Replay selected failed or rejected deliveries"
-    )
+    @admin.action(permissions=["replay"], description="Replay selected deliveries not processed")
     def replay_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         deliveries = list(queryset.order_by("received_at", "pk")[: MAX_REPLAY + 1])
         if len(deliveries) > MAX_REPLAY:
@@ -283,7 +281,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
                 outcomes[self._replay(request, delivery)] += 1
         if skipped:
             ids = ", ".join(f"#{d.pk}" for d in skipped)
-            messages.warning(request, f"Skipped {ids}: only failed or rejected ones are replayed.")
+            messages.warning(request, f"Skipped {ids}: processed ones are never replayed.")
         if outcomes:
             summary = ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
             level = messages.WARNING if set(outcomes) & REPLAYABLE else messages.SUCCESS

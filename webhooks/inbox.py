@@ -62,6 +62,8 @@ def receive(endpoint: WebhookEndpoint, incoming: Incoming) -> Answer:
 
 def replay(delivery: WebhookDelivery) -> Answer:
     """Process a stored delivery again, from what the inbox kept."""
+    if delivery.status == WebhookDelivery.Status.IGNORED:
+        _reopen(delivery)
     incoming = Incoming(
         method=delivery.method,
         headers=CaseInsensitiveMapping(delivery.headers),
@@ -83,6 +85,16 @@ def replay(delivery: WebhookDelivery) -> Answer:
         delivery.event_type = parsed.event_type
         WebhookDelivery.objects.filter(pk=delivery.pk).update(event_type=parsed.event_type)
     return process(delivery, parsed)
+
+
+def _reopen(delivery: WebhookDelivery) -> None:
+    """An ignored delivery had no effect: make it processable again, e.g. once the hub handles its
+    event type. Conditional, so that of two replays at once only one reopens it."""
+    reopened = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.IGNORED
+    ).update(status=WebhookDelivery.Status.RECEIVED)
+    if reopened:
+        delivery.status = WebhookDelivery.Status.RECEIVED
 
 
 def process(delivery: WebhookDelivery, parsed: Parsed) -> Answer:

@@ -11,13 +11,15 @@ from webhooks.models import WebhookDelivery
 
 # The inbox has no form to change: its change permission is what allows a replay.
 REPLAY_PERMISSION = "webhooks.change_webhookdelivery"
-# Processed and ignored deliveries already had their one effect; anything else may run again
-# (`received` is one whose processing never finished, e.g. the database went away mid-way).
+# Only a processed delivery had its effect; any other may run again. `received` is one whose
+# processing never finished (e.g. the database went away mid-way); an ignored one had no effect, and
+# the hub may handle its event type since. A replay that ends in one of these still needs someone.
 REPLAYABLE = frozenset(
     {
         WebhookDelivery.Status.RECEIVED,
         WebhookDelivery.Status.FAILED,
         WebhookDelivery.Status.REJECTED,
+        WebhookDelivery.Status.IGNORED,
     }
 )
 
@@ -27,7 +29,7 @@ class NotReplayable(Exception):
         self.delivery = delivery
         super().__init__(
             f"Delivery #{delivery.pk} is {delivery.status}: it already had its effect, "
-            "only failed, rejected or unfinished deliveries can be replayed."
+            "only failed, rejected, ignored or unfinished deliveries can be replayed."
         )
 
 

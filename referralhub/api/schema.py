@@ -191,8 +191,8 @@ BULK_DOCS = extend_schema(
 
 REPLAY_DOCS = extend_schema(
     summary="Process a stored delivery again",
-    description="For failed, rejected or stuck deliveries; a processed or ignored one is "
-    "refused with 409 since replaying it could have no effect. Recorded in the audit trail.",
+    description="For failed, rejected, ignored or stuck deliveries; a processed one is refused "
+    "with 409 since it already had its effect. Recorded in the audit trail.",
     request=None,
     responses={
         200: ReplayResult,

@@ -63,9 +63,7 @@ def test_it_replays_a_rejected_delivery_that_is_still_bad(
 def test_it_skips_processed_deliveries(root_client: Client, fp_endpoint: WebhookEndpoint):
     done = fp_delivery(fp_endpoint, "processed", promoter_signed_up(8))
     response = _replay(root_client, done)
-    assert _messages(response) == [
-        f"Skipped #{done.pk}: only failed or rejected ones are replayed."
-    ]
+    assert _messages(response) == [f"Skipped #{done.pk}: processed ones are never replayed."]
     assert not Promoter.objects.exists()  # never applied a second time
     assert not AuditEntry.objects.exists()
 

@@ -41,6 +41,25 @@ def test_it_replays_a_failed_delivery_and_records_it(api, olga, failed):
     assert entry.changes == {"status": ["failed", "processed"]}
 
 
+def test_it_replays_an_ignored_delivery_and_leaves_an_unknown_type_ignored(api, olga, failed):
+    WebhookDelivery.objects.filter(pk=failed.pk).update(status="ignored")
+    unknown = DeliveryFactory(
+        endpoint=failed.endpoint,
+        event_type="promoter_tiered_up",
+        status="ignored",
+        body=json.dumps({"event": {"id": 7, "type": "promoter_tiered_up"}, "data": {}}),
+    )
+
+    handled = api(olga).post(f"/api/v1/deliveries/{failed.pk}/replay/")
+    still = api(olga).post(f"/api/v1/deliveries/{unknown.pk}/replay/")
+
+    assert handled.json()["delivery"]["status"] == "processed"
+    assert Lead.objects.count() == 1
+    assert still.status_code == 200
+    assert still.json()["delivery"]["status"] == "ignored"
+    assert still.json()["answer"]["body"]["status"] == "ignored"
+
+
 def test_it_refuses_to_replay_a_processed_delivery_with_409(api, olga, failed):
     client = api(olga)
     assert client.post(f"/api/v1/deliveries/{failed.pk}/replay/").status_code == 200

@@ -92,12 +92,25 @@ def test_it_replays_a_rejected_delivery_that_is_still_bad(client, replayer, fp_e
     assert AuditEntry.objects.filter(action="replay", object_id=str(bad.pk)).exists()
 
 
+def test_it_replays_an_ignored_delivery_the_hub_handles_now(client, replayer, failed) -> None:
+    # Ignored when it came (say, before the hub handled its event type): it had no effect.
+    WebhookDelivery.objects.filter(pk=failed.pk).update(status="ignored", response_status=200)
+    client.force_login(replayer)
+    assert b">Replay<" in client.get(reverse("dashboard:delivery", args=[failed.pk])).content
+
+    response = client.post(reverse("dashboard:delivery_replay", args=[failed.pk]), follow=True)
+
+    assert "now processed (HTTP 200)" in response.content.decode()
+    assert Lead.objects.filter(external_id="91011").exists()
+    assert AuditEntry.objects.get(action="replay").changes == {"status": ["ignored", "processed"]}
+
+
 def test_it_does_not_replay_a_processed_delivery(client, replayer, fp_endpoint) -> None:
     done = make_delivery(fp_endpoint)
     client.force_login(replayer)
     assert b">Replay<" not in client.get(reverse("dashboard:delivery", args=[done.pk])).content
     response = client.post(reverse("dashboard:delivery_replay", args=[done.pk]), follow=True)
-    assert "only failed, rejected or unfinished" in response.content.decode()
+    assert "only failed, rejected, ignored or unfinished" in response.content.decode()
     assert not AuditEntry.objects.exists()
 
 

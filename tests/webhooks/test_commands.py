@@ -141,6 +141,34 @@ def test_it_replays_rejected_deliveries(fp_endpoint, post_json, fp_event, monkey
     assert "Replayed 2: 1 processed, 1 rejected." in output
 
 
+def test_it_replays_ignored_deliveries_once_the_hub_handles_them(
+    fp_endpoint, post_json, fp_event, monkeypatch
+) -> None:
+    # A lead_signup ignored by a hub that did not handle it yet, an event type still unknown, and
+    # a processed delivery, which must not run twice.
+    with monkeypatch.context() as patch:
+        patch.delitem(firstpromoter.LEGACY_HANDLERS, "lead_signup")
+        assert post_json(fp_endpoint, fp_event("lead_signup")).json()["status"] == "ignored"
+    unknown = fp_event("lead_signup")
+    unknown["event"].update(id=99, type="promoter_tiered_up")
+    post_json(fp_endpoint, unknown)
+    post_json(fp_endpoint, fp_event("promoter_signed_up"))
+    assert not Lead.objects.exists()
+
+    output = run("replay_webhooks", "--ignored")
+
+    statuses = dict(WebhookDelivery.objects.values_list("event_type", "status"))
+    assert statuses == {
+        "lead_signup": "processed",
+        "promoter_tiered_up": "ignored",
+        "promoter_signed_up": "processed",
+    }
+    assert Lead.objects.get().state == "signup"
+    attempts = dict(WebhookDelivery.objects.values_list("event_type", "processing_attempts"))
+    assert attempts == {"lead_signup": 2, "promoter_tiered_up": 2, "promoter_signed_up": 1}
+    assert "Replayed 2: 1 ignored, 1 processed." in output
+
+
 def test_it_refuses_unknown_ids_and_a_missing_selection(db) -> None:
     with pytest.raises(CommandError, match="No delivery with id 404"):
         run("replay_webhooks", "--id", "404")

@@ -17,6 +17,7 @@ from django.test import Client
 
 from referralhub.models import Campaign, Lead, Promoter, Promotion, Reward
 from tests.webhooks.conftest import needs_postgres
+from webhooks import inbox
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
@@ -132,3 +133,16 @@ def test_it_gives_copies_of_one_conversion_arriving_at_once_one_effect(
     assert statuses == [200] * COPIES
     assert Reward.objects.count() == 1
     assert WebhookDelivery.objects.get().attempts == COPIES
+
+
+def test_replays_of_an_ignored_delivery_at_once_have_one_effect(fp_endpoint, fp_event) -> None:
+    Client().post(fp_endpoint.path, json.dumps(fp_event("reward_created")), "application/json")
+    WebhookDelivery.objects.update(status="ignored")  # as if the hub had not handled it then
+    Reward.objects.all().delete()
+    Lead.objects.all().delete()
+
+    all_at_once(lambda client, _: inbox.replay(WebhookDelivery.objects.get()))
+
+    assert Reward.objects.count() == Lead.objects.count() == 1
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.processing_attempts) == ("processed", 2)

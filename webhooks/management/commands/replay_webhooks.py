@@ -29,8 +29,8 @@ def _bounded(low: int, high: int, what: str) -> Callable[[str], int]:
 
 class Command(BaseCommand):
     help = (
-        "Process stored webhook deliveries again. Processed and ignored deliveries are never "
-        "applied twice: only received, failed and rejected ones are processed."
+        "Process stored webhook deliveries again. A processed delivery is never applied twice: "
+        "only received, failed, rejected and ignored ones are processed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,6 +40,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Every rejected delivery (refused as malformed), e.g. once the hub reads a kind "
             "of delivery it refused before. One still malformed is rejected again.",
+        )
+        parser.add_argument(
+            "--ignored",
+            action="store_true",
+            help="Every ignored delivery (of an event type the hub did not handle then), e.g. "
+            "once it handles it. One still not handled stays ignored.",
         )
         parser.add_argument(
             "--unfinished",
@@ -62,14 +68,15 @@ class Command(BaseCommand):
         *args: object,
         failed: bool,
         rejected: bool,
+        ignored: bool,
         unfinished: int | None,
         ids: list[int],
         **options: object,
     ) -> None:
-        if not failed and not rejected and not ids and unfinished is None:
+        if not (failed or rejected or ignored or ids) and unfinished is None:
             raise CommandError(
-                "Say which deliveries to replay: --failed, --rejected, --unfinished MINUTES "
-                "and/or --id N ..."
+                "Say which deliveries to replay: --failed, --rejected, --ignored, "
+                "--unfinished MINUTES and/or --id N ..."
             )
         deliveries = WebhookDelivery.objects.none()
         if ids:
@@ -80,6 +87,8 @@ class Command(BaseCommand):
             deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED)
         if rejected:
             deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.REJECTED)
+        if ignored:
+            deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.IGNORED)
         if unfinished is not None:
             # Recent ones may be in a transaction right now: leave them to their request.
             deliveries |= WebhookDelivery.objects.filter(
