@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from referralhub.models import Campaign, Lead, Promoter, Reward
@@ -21,6 +22,14 @@ from webhooks.providers import EVENT_TYPES, firstpromoter
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 # A v2 subscription's secret key: 64 hex characters, used as its UTF-8 bytes.
 SECRET_KEY = "3f" * 32
+
+
+def staff_decides(status: str, reason: str) -> None:
+    """What the dashboard, the admin and the API record (referralhub.services)."""
+    staff = get_user_model().objects.create_user("sam", is_staff=True)
+    Reward.objects.update(
+        status=status, decided_at=timezone.now(), decided_by=staff, decision_reason=reason
+    )
 
 
 def fp_get(model, external_id: object):
@@ -174,7 +183,7 @@ def test_an_approval_on_firstpromoter_becomes_the_hubs_decision(fp_endpoint, pos
 
 def test_a_staff_decision_is_never_overridden_by_firstpromoter(fp_endpoint, post_json) -> None:
     post_json(fp_endpoint, commission_event("commission.created"))
-    Reward.objects.update(status="denied", decided_at=timezone.now(), decision_reason="fraud")
+    staff_decides("denied", "fraud")
 
     post_json(
         fp_endpoint, commission_event("commission.updated", "approved", AT + timedelta(days=1))
@@ -183,6 +192,51 @@ def test_a_staff_decision_is_never_overridden_by_firstpromoter(fp_endpoint, post
     reward = fp_get(Reward, 4_000_011)
     assert reward.provider_status == "approved"
     assert (reward.status, reward.decision_reason) == ("denied", "fraud")
+
+
+@pytest.mark.parametrize(
+    ("later_status", "event_type", "reason"),
+    [
+        ("denied", "commission.updated", "Decided on FirstPromoter."),
+        ("pending", "commission.deleted", "Deleted on FirstPromoter."),
+    ],
+)
+def test_an_automatic_approval_follows_a_later_denial_or_deletion_on_firstpromoter(
+    fp_endpoint, post_json, later_status, event_type, reason
+) -> None:
+    post_json(fp_endpoint, commission_event("commission.created"))
+    Campaign.objects.update(auto_approve_rewards=True)
+    post_json(fp_endpoint, commission_event("commission.updated", at=AT + timedelta(hours=1)))
+    assert fp_get(Reward, 4_000_011).status == Reward.Status.APPROVED  # by the campaign
+
+    post_json(fp_endpoint, commission_event(event_type, later_status, AT + timedelta(days=1)))
+
+    reward = fp_get(Reward, 4_000_011)
+    assert (reward.status, reward.decision_reason) == (Reward.Status.DENIED, reason)
+    assert reward.decided_by is None
+
+
+def test_a_denial_on_firstpromoter_reversed_there_is_reversed_in_the_hub(
+    fp_endpoint, post_json
+) -> None:
+    post_json(fp_endpoint, commission_event("commission.created", "denied"))
+    assert fp_get(Reward, 4_000_011).status == Reward.Status.DENIED
+
+    post_json(
+        fp_endpoint, commission_event("commission.updated", "approved", AT + timedelta(days=1))
+    )
+
+    assert fp_get(Reward, 4_000_011).status == Reward.Status.APPROVED
+
+
+def test_a_fulfilled_reward_is_never_denied_by_a_later_event(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, commission_event("commission.created", "approved", unit="points"))
+    Reward.objects.update(fulfilment=Reward.Fulfilment.FULFILLED, fulfilled_at=timezone.now())
+
+    post_json(fp_endpoint, commission_event("commission.deleted", at=AT + timedelta(days=1)))
+
+    reward = fp_get(Reward, 4_000_011)
+    assert (reward.provider_status, reward.status) == ("deleted", Reward.Status.APPROVED)
 
 
 def test_an_older_event_arriving_late_does_not_undo_a_newer_one(fp_endpoint, post_json) -> None:
@@ -217,7 +271,7 @@ def test_a_deleted_resource_stays_in_the_hub_marked_deleted(fp_endpoint, post_js
 
 def test_a_commission_staff_approved_stays_approved_when_deleted(fp_endpoint, post_json) -> None:
     post_json(fp_endpoint, commission_event("commission.created"))
-    Reward.objects.update(status="approved", decided_at=timezone.now(), decision_reason="ok")
+    staff_decides("approved", "ok")
 
     post_json(fp_endpoint, commission_event("commission.deleted", at=AT + timedelta(days=2)))
 

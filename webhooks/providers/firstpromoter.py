@@ -185,30 +185,32 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
 
 
 # The hub adopts FirstPromoter's approval or denial, or the campaign's auto-approval, for a reward
-# nobody has decided yet (staff decisions are never overridden by a webhook). Raw SQL, built once:
-# the same statement through the ORM's Case/When/Exists took about 5 ms per delivery to compile,
-# more than all of the delivery's other statements together.
+# no person has decided: a staff decision, or a fulfilment, is never overridden by a webhook, but an
+# automatic one follows FirstPromoter's later word (webhooks v2 sends a commission again when it
+# is approved, denied or deleted there). Raw SQL, built once: the same statement through the
+# ORM's Case/When/Exists took about 5 ms per delivery to compile, more than all of the delivery's
+# other statements together.
 # Only these constant fragments and the models' table names are put together; every value is a
 # parameter.
 # A commission deleted on FirstPromoter (webhooks v2) is denied like a denied one.
-_UNDECIDED = "(r.status = %(pending)s AND r.decided_at IS NULL)"
+_AUTOMATIC = "(r.decided_by_id IS NULL AND r.fulfilment <> %(fulfilled)s)"
 _REFUSED = "r.provider_status IN (%(denied)s, %(deleted)s)"
-_DENIED = f"({_UNDECIDED} AND {_REFUSED})"
+_DENIED = f"({_AUTOMATIC} AND r.status <> %(denied)s AND {_REFUSED})"
 _APPROVED = (
-    f"({_UNDECIDED} AND NOT {_REFUSED} AND (r.provider_status = %(approved)s"  # noqa: S608
-    f" OR EXISTS (SELECT 1 FROM {Campaign._meta.db_table} c"
-    " WHERE c.id = r.campaign_id AND c.auto_approve_rewards)))"
+    f"({_AUTOMATIC} AND r.status <> %(approved)s AND NOT {_REFUSED}"  # noqa: S608
+    f" AND (r.provider_status = %(approved)s OR (r.status = %(pending)s AND EXISTS ("
+    f"SELECT 1 FROM {Campaign._meta.db_table} c"
+    " WHERE c.id = r.campaign_id AND c.auto_approve_rewards))))"
 )
-_BY_PROVIDER = f"({_UNDECIDED} AND r.provider_status IN (%(approved)s, %(denied)s))"
-_BY_DELETION = f"({_UNDECIDED} AND r.provider_status = %(deleted)s)"
 # Every CASE reads the row as it was, so the decision can share one UPDATE with other changes.
 DECISION = (
     f"status = CASE WHEN {_DENIED} THEN %(denied)s WHEN {_APPROVED} THEN %(approved)s"
     " ELSE r.status END, "
     f"decided_at = CASE WHEN {_DENIED} OR {_APPROVED} THEN %(now)s ELSE r.decided_at END, "
-    f"decision_reason = CASE WHEN {_BY_PROVIDER} THEN %(by_provider)s"
-    f" WHEN {_BY_DELETION} THEN %(by_deletion)s"
-    f" WHEN {_APPROVED} THEN %(auto)s ELSE r.decision_reason END, "
+    f"decision_reason = CASE WHEN {_DENIED} OR {_APPROVED} THEN CASE r.provider_status"
+    " WHEN %(approved)s THEN %(by_provider)s WHEN %(denied)s THEN %(by_provider)s"
+    " WHEN %(deleted)s THEN %(by_deletion)s ELSE %(auto)s END"
+    " ELSE r.decision_reason END, "
 )
 _UPDATE = f"UPDATE {Reward._meta.db_table} AS r SET "  # noqa: S608
 _FULFILMENT = (
