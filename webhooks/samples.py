@@ -261,10 +261,22 @@ def fp2_promoter(promoter: int) -> dict[str, Any]:
 
 def fp2_promoter_campaign(promoter: int) -> dict[str, Any]:
     legacy = fp_promoter(promoter, with_promotions=False)
+    ref_token = f"ref{promoter}"
     return {
         "id": 7_000_000 + promoter,
         "promoter_id": legacy["id"],
         "campaign_id": CAMPAIGN_ID,
+        "created_at": iso(EPOCH),
+        "state": "accepted",
+        "ref_token": ref_token,
+        "ref_link": f"https://www.example.com/?via={ref_token}",
+        "stats": {
+            "clicks_count": 40 + promoter,
+            "referrals_count": 6,
+            "sales_count": 3,
+            "customers_count": 2,
+            "revenue_amount": 29700,
+        },
         "promoter": {"id": legacy["id"], "email": legacy["email"]},
         "campaign": {"id": CAMPAIGN_ID, "name": "Partner program"},
     }

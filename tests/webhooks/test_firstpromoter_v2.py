@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from referralhub.models import Campaign, Lead, Promoter, Reward
+from referralhub.models import Campaign, Lead, Promoter, Promotion, Reward
 from tests.webhooks.conftest import nothing_mirrored, only_delivery
 from webhooks import inbox, samples
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -86,6 +86,55 @@ def test_a_referral_is_a_lead_linked_to_its_promoter_and_campaign(fp_endpoint, p
     assert lead.promoter.email == "edsger.dijkstra3@partners.example.com"
     assert lead.campaign == fp_get(Campaign, samples.CAMPAIGN_ID)
     assert lead.campaign.name == "Partner program"
+
+
+def test_a_promoter_campaign_is_the_promoters_promotion_with_its_link_and_counts(
+    fp_endpoint, post_json
+) -> None:
+    document = samples.fp2_event("promoter_campaign.created", AT, samples.fp2_promoter_campaign(3))
+
+    assert post_json(fp_endpoint, document).json()["status"] == "processed"
+
+    promotion = fp_get(Promotion, 7_000_003)
+    assert (promotion.status, promotion.ref_id) == ("accepted", "ref3")
+    assert promotion.referral_link == "https://www.example.com/?via=ref3"
+    assert promotion.promoter == fp_get(Promoter, 1_000_003)
+    assert promotion.campaign == fp_get(Campaign, samples.CAMPAIGN_ID)
+    assert promotion.campaign_name == "Partner program"
+    counts = (promotion.visitors_count, promotion.leads_count, promotion.customers_count)
+    assert counts == (43, 6, 2)
+    assert (promotion.sales_count, promotion.sales_total) == (3, Decimal("297.00"))
+
+
+def test_a_referral_and_its_commission_link_to_the_promotion_that_brought_them(
+    fp_endpoint, post_json
+) -> None:
+    post_json(fp_endpoint, referral_event("referral.created", "signup"))
+    post_json(fp_endpoint, commission_event("commission.created"))
+    lead, reward = fp_get(Lead, 2_000_007), fp_get(Reward, 4_000_011)
+    assert lead.promotion == reward.promotion == fp_get(Promotion, 7_000_003)
+    # A shell with what the referral says of it, until the promoter campaign's own event.
+    assert (lead.promotion.promoter, lead.promotion.ref_id) == (lead.promoter, "ref3")
+    assert lead.promotion.leads_count is None
+
+    later = AT + timedelta(days=1)
+    post_json(
+        fp_endpoint,
+        samples.fp2_event("promoter_campaign.updated", later, samples.fp2_promoter_campaign(3)),
+    )
+    post_json(
+        fp_endpoint,
+        samples.fp2_event(
+            "promoter_campaign.deleted",
+            later + timedelta(hours=1),
+            samples.fp2_promoter_campaign(3),
+        ),
+    )
+
+    assert Promotion.objects.count() == 1
+    promotion = fp_get(Promotion, 7_000_003)
+    assert (promotion.ref_id, promotion.status, promotion.leads_count) == ("ref3", "deleted", 6)
+    assert fp_get(Lead, 2_000_007).promotion == promotion
 
 
 def test_a_later_promoter_event_fills_the_shell_a_referral_made(fp_endpoint, post_json) -> None:
@@ -306,7 +355,7 @@ def test_firstpromoters_test_delivery_is_acknowledged_and_mirrors_nothing(
 
 
 @pytest.mark.parametrize(
-    "event_type", ["payout.created", "promoter_campaign.updated", "contract_document.signed"]
+    "event_type", ["payout.created", "payout_method.updated", "contract_document.signed"]
 )
 def test_events_the_hub_does_not_mirror_are_kept_and_acknowledged(
     fp_endpoint, post_json, event_type

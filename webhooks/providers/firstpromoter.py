@@ -47,6 +47,8 @@ from webhooks.providers.firstpromoter_fields import (
     SOCIAL_NETWORKS,
     V2_COMMISSION_FIELDS,
     V2_PROFILE_FIELDS,
+    V2_PROMOTER_CAMPAIGN_FIELDS,
+    V2_PROMOTER_CAMPAIGN_STATS,
     V2_PROMOTER_FIELDS,
     V2_REFERRAL_FIELDS,
 )
@@ -61,9 +63,9 @@ SETUP = (
     "Register this URL as the webhook URL for the events to mirror, fulfilment_pending included. "
     "Legacy webhooks sign nothing, so the token in the URL is the only key: keep it private, and "
     "leave this endpoint without a secret. A webhooks v2 subscription (Settings, Integrations, "
-    "Webhooks; the promoter.*, referral.* and commission.* events) signs its deliveries: give it "
-    "an endpoint of its own whose secret is the subscription's secret key. Both kinds mirror into "
-    "the same promoters, leads and rewards."
+    "Webhooks; the promoter.*, promoter_campaign.*, referral.* and commission.* events) signs "
+    "its deliveries: give it an endpoint of its own whose secret is the subscription's secret "
+    "key. Both kinds mirror into the same promoters, promotions, leads and rewards."
 )
 
 
@@ -402,18 +404,43 @@ _V2_LINKS: tuple[tuple[type[Model], str, Spec], ...] = (
 )
 
 
-def _v2_links(snap: Snapshot, o: Obj, values: dict[str, Any]) -> None:
-    """The promoter and campaign of a referral or commission, from its `promoter_campaign`
-    (`promoter` or `promoter_id`, `campaign` or `campaign_id`), when it names them."""
-    if (link := o.obj("promoter_campaign")) is None:
-        return
+def _v2_campaign_links(snap: Snapshot, o: Obj) -> dict[str, Ref]:
+    """The promoter and campaign a promoter campaign names (`promoter` or `promoter_id`,
+    `campaign` or `campaign_id`)."""
+    links = {}
     for model, key, shell_spec in _V2_LINKS:
-        nested = link.obj(key)
+        nested = o.obj(key)
         external_id = nested and nested.id("id", required=False)
-        external_id = external_id or link.id(f"{key}_id", required=False)
+        external_id = external_id or o.id(f"{key}_id", required=False)
         if external_id:
             shell = read_columns(nested, shell_spec, model) if nested else {}
-            values[key] = snap.ref(model, external_id, **shell)
+            links[key] = snap.ref(model, external_id, **shell)
+    return links
+
+
+def _v2_links(snap: Snapshot, o: Obj, values: dict[str, Any]) -> None:
+    """The promotion, promoter and campaign of a referral or commission, from its
+    `promoter_campaign`, when it names them."""
+    if (link := o.obj("promoter_campaign")) is None:
+        return
+    links = _v2_campaign_links(snap, link)
+    values.update(links)
+    # A shell, as for the promoter and campaign: the promoter campaign's own events keep it current.
+    shell = read_columns(link, V2_PROMOTER_CAMPAIGN_FIELDS, Promotion) | links
+    if promotion := snap.ref(Promotion, link.id("id", required=False), **shell):
+        values["promotion"] = promotion
+
+
+def put_v2_promoter_campaign(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
+    values = read_columns(o, V2_PROMOTER_CAMPAIGN_FIELDS, Promotion)
+    if (stats := o.obj("stats")) is not None:
+        values.update(read_columns(stats, V2_PROMOTER_CAMPAIGN_STATS, Promotion))
+    values.update(_v2_campaign_links(snap, o))
+    if (campaign := o.obj("campaign")) is not None and "name" in campaign:
+        values["campaign_name"] = campaign.str("name")
+    if deleted:
+        values["status"] = V2_DELETED
+    return snap.put(Promotion, o.id("id"), payload=o.data, **values)
 
 
 def put_v2_promoter(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
@@ -464,9 +491,10 @@ def _v2_handler(put: Callable[[Snapshot, Obj, bool], Ref], decide: bool = False)
 
 _ON_V2_PROMOTER = _v2_handler(put_v2_promoter)
 _ON_V2_REFERRAL = _v2_handler(put_v2_referral)
+_ON_V2_PROMOTER_CAMPAIGN = _v2_handler(put_v2_promoter_campaign)
 _ON_V2_COMMISSION = _v2_handler(put_v2_commission, decide=True)
-# Every other v2 event (promoter campaigns, payouts, payout methods, contract documents) is
-# acknowledged as ignored; the inbox keeps its body.
+# Every other v2 event (payouts, payout methods, contract documents) is acknowledged as ignored;
+# the inbox keeps its body.
 V2_HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(
         (
@@ -477,6 +505,14 @@ V2_HANDLERS: dict[str, Handler] = {
             "promoter.balance.updated",
         ),
         _ON_V2_PROMOTER,
+    ),
+    **dict.fromkeys(
+        (
+            "promoter_campaign.created",
+            "promoter_campaign.updated",
+            "promoter_campaign.deleted",
+        ),
+        _ON_V2_PROMOTER_CAMPAIGN,
     ),
     **dict.fromkeys(
         ("referral.created", "referral.updated", "referral.deleted", "referral.moved"),
@@ -491,6 +527,7 @@ V2_HANDLERS: dict[str, Handler] = {
 # FirstPromoter's announcement named, or a type added later) carries that resource all the same.
 _V2_RESOURCES: dict[str, Handler] = {
     "promoter": _ON_V2_PROMOTER,
+    "promoter_campaign": _ON_V2_PROMOTER_CAMPAIGN,
     "referral": _ON_V2_REFERRAL,
     "commission": _ON_V2_COMMISSION,
 }

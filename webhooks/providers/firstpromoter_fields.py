@@ -116,6 +116,20 @@ V2_REFERRAL_FIELDS: Spec = [
     ("website", "website", "str"),
     ("provider_created_at", "created_at", "datetime"),
 ]
+# A promoter campaign is v2's name for a promotion: a promoter's part in a campaign, its link and
+# its counts (`stats`; v2 calls leads referrals).
+V2_PROMOTER_CAMPAIGN_FIELDS: Spec = [
+    ("status", "state", "str"),
+    ("ref_id", "ref_token", "str"),
+    ("referral_link", "ref_link", "str"),
+]
+V2_PROMOTER_CAMPAIGN_STATS: Spec = [
+    ("visitors_count", "clicks_count", "int"),
+    ("leads_count", "referrals_count", "int"),
+    ("customers_count", "customers_count", "int"),
+    ("sales_count", "sales_count", "int"),
+    ("sales_total", "revenue_amount", "cents"),
+]
 V2_COMMISSION_FIELDS: Spec = [
     ("provider_status", "status", "str"),
     ("unit", "unit", "str"),
