@@ -147,6 +147,42 @@ def rewards_act(
     return rewards
 
 
+_DONE: dict[Action, str] = {
+    "approve": "Approved {}",
+    "deny": "Denied {}",
+    "fulfil": "Marked {} fulfilled",
+}
+
+
+def done_message(
+    action: Action,
+    rewards: Sequence[Reward],
+    text: str = "",
+    label: Callable[[Reward], str] = lambda reward: f"#{reward.pk}",
+) -> str:
+    """What staff are told once `rewards_act` has done `action`, in the dashboard and the admin
+    alike: what changed, and after a fulfilment what each provider learns of it."""
+
+    def listed(some: Sequence[Reward], shown: int = 10) -> str:
+        return ", ".join(map(label, some[:shown])) + ("…" if len(some) > shown else "")
+
+    count = f"{len(rewards)} reward{'' if len(rewards) == 1 else 's'}"
+    message = f"{_DONE[action].format(count)} ({listed(rewards)})"
+    if text:
+        message += f" — “{text}”"
+    message += "."
+    if action != "fulfil":
+        return message
+    if any(r.fulfilment_request_count for r in rewards):
+        message += " The provider's next fulfilment request will be answered 200."
+    if unasked := [r for r in rewards if r.queued_unasked]:
+        message += (
+            f" FirstPromoter's webhooks v2 are not told: mark {listed(unasked)} fulfilled in "
+            "FirstPromoter too."
+        )
+    return message
+
+
 def reward_approve(*, reward: Reward, actor: AbstractBaseUser, note: str = "") -> Reward:
     return rewards_act(action="approve", reward_ids=[reward.pk], actor=actor, text=note)[0]
 

@@ -29,7 +29,6 @@ from referralhub.models import Reward
 
 # The query parameter that carries a refused export's own query back to the approvals page.
 EXPORT_REFUSED = "export"
-DONE = {"approve": "Approved", "deny": "Denied", "fulfil": "Marked fulfilled"}
 
 
 def _permissions(request: HttpRequest) -> dict[str, bool]:
@@ -107,7 +106,7 @@ def _back(request: HttpRequest, target: str | None) -> str:
 @require_POST
 def reward_act(request: HttpRequest) -> HttpResponse:
     """Approve, deny or fulfil the selected rewards, all through `services.rewards_act`."""
-    if not any(services.can_act(request.user, a) for a in DONE):
+    if not any(services.can_act(request.user, a) for a in services.PERMISSIONS):
         return forbidden(request, "You do not have permission to act on rewards.")
     form = RewardActionForm(request.POST)
     back = _back(request, request.POST.get("next"))
@@ -128,19 +127,8 @@ def reward_act(request: HttpRequest) -> HttpResponse:
     except (services.RewardNotFound, ValueError) as exc:
         messages.error(request, f"Nothing was changed: {exc}")
     else:
-        messages.success(request, _done_message(data["action"], rewards, data["text"]))
+        messages.success(request, services.done_message(data["action"], rewards, data["text"]))
     return HttpResponseRedirect(back)
-
-
-def _done_message(action: str, rewards: list[Reward], text: str) -> str:
-    noun = "reward" if len(rewards) == 1 else "rewards"
-    ids = ", ".join(f"#{r.pk}" for r in rewards[:10]) + ("…" if len(rewards) > 10 else "")
-    message = f"{DONE[action]} {len(rewards)} {noun} ({ids})"
-    if text:
-        message += f" — “{text}”"
-    if action == "fulfil":
-        message += ". The provider's next fulfilment request will be answered 200"
-    return message + "."
 
 
 class _Echo:

@@ -38,11 +38,11 @@ from referralhub.services import (
     RewardNotFound,
     TransitionNotAllowed,
     can_act,
+    done_message,
     refusal_reason,
     rewards_act,
 )
 
-DONE = {"approve": "Approved", "deny": "Denied", "fulfil": "Marked fulfilled"}
 BUTTONS: dict[Action, str] = {"approve": "Approve", "deny": "Deny…", "fulfil": "Mark fulfilled…"}
 ASK = {
     "deny": ("Deny rewards", "Reason (required, kept in the audit trail)", True),
@@ -264,8 +264,12 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
         except (RewardNotFound, ValueError) as exc:
             messages.error(request, f"Nothing was changed. {exc}")
         else:
-            noun = "reward" if len(rewards) == 1 else "rewards"
-            messages.success(request, f"{DONE[action]} {len(rewards)} {noun}.")
+            messages.success(request, done_message(action, rewards, text, label=_by_provider_id))
+
+
+def _by_provider_id(reward: Reward) -> str:
+    """Staff know rewards in the admin by the provider's id (the list's first column)."""
+    return f"{reward.get_provider_display()} {reward.external_id}"
 
 
 ObjectTypeFilter = choices_filter(

@@ -93,8 +93,9 @@ class Reward(MirroredModel):
     )
     fulfilment_note = models.TextField(blank=True)
 
-    # What the fulfilment queue lists: a provider asked, and nobody denied it (a denied reward is
-    # refused to the provider instead, see webhooks.providers.firstpromoter.fulfilment_answer).
+    # What the fulfilment queue lists: a provider asked, or an approved FirstPromoter v2 commission
+    # is due (see webhooks.providers.firstpromoter), and nobody denied it (a denied reward is
+    # refused to the provider instead, see fulfilment_answer there).
     WAITING_FOR_FULFILMENT = Q(fulfilment=Fulfilment.PENDING) & ~Q(status=Status.DENIED)
 
     class Meta:
@@ -143,6 +144,12 @@ class Reward(MirroredModel):
     @property
     def amount_display(self) -> str:
         return format_amount(self.amount, self.unit, self.currency)
+
+    @property
+    def queued_unasked(self) -> bool:
+        """Queued although the provider never asked (FirstPromoter's webhooks v2): the hub does
+        not tell it when the reward is fulfilled, so staff mark it fulfilled there too."""
+        return self.fulfilment_requested_at is not None and not self.fulfilment_request_count
 
 
 class AuditEntry(models.Model):

@@ -63,7 +63,7 @@ def test_it_approves_through_the_service_and_audits_it(alice: User, promoter: Pr
     reward = _reward(promoter, 1)
     response = _act(_client(alice), "approve_selected", reward)
     assert response.status_code == 200
-    assert _messages(response) == ["Approved 1 reward."]
+    assert _messages(response) == ["Approved 1 reward (FirstPromoter 1)."]
     reward.refresh_from_db()
     assert (reward.status, reward.decided_by) == ("approved", alice)
     entry = AuditEntry.objects.get(object_id=str(reward.pk), action="approve")
@@ -88,7 +88,9 @@ def test_it_asks_for_a_reason_before_denying(alice: User, promoter: Promoter):
     assert Reward.objects.filter(status="pending").count() == 2
 
     done = _act(client, "deny_selected", *rewards, post="yes", text="Self-referral")
-    assert _messages(done) == ["Denied 2 rewards."]
+    assert _messages(done) == [
+        "Denied 2 rewards (FirstPromoter 1, FirstPromoter 2) — “Self-referral”."
+    ]
     assert set(Reward.objects.values_list("status", "decision_reason")) == {
         ("denied", "Self-referral")
     }
@@ -101,7 +103,7 @@ def test_it_marks_fulfilled_with_an_optional_note(alice: User, promoter: Promote
     client = _client(alice)
     assert _act(client, "fulfil_selected", reward).status_code == 200
     done = _act(client, "fulfil_selected", reward, post="yes", text="Sent the voucher")
-    assert _messages(done) == ["Marked fulfilled 1 reward."]
+    assert _messages(done) == ["Marked 1 reward fulfilled (FirstPromoter 1) — “Sent the voucher”."]
     reward.refresh_from_db()
     assert (reward.fulfilment, reward.fulfilled_by, reward.fulfilment_note) == (
         "fulfilled",

@@ -59,7 +59,7 @@ def test_it_approves_and_fulfils_then_shows_both_on_the_overview(
     page.get_by_label("Select all on this page").check()
     page.get_by_placeholder("Note (e.g. credited in billing)").fill("3 months added")
     page.get_by_role("button", name="Mark selected fulfilled").click()
-    expect(page.locator(".message.success")).to_contain_text("Marked fulfilled 1 reward")
+    expect(page.locator(".message.success")).to_contain_text("Marked 1 reward fulfilled")
     expect(page.get_by_text("Nothing is waiting for fulfilment.")).to_be_visible()
 
     page.get_by_role("link", name="Overview").click()

@@ -83,7 +83,9 @@ def test_it_marks_many_fulfilled_with_a_note(as_alice: Client, alice, waiting) -
     response = as_alice.post(
         ACT, {"action": "fulfil", "ids": ids, "text": "credited", "next": QUEUE}, follow=True
     )
-    assert "Marked fulfilled 2 rewards" in response.content.decode()
+    html = response.content.decode()
+    assert f"Marked 2 rewards fulfilled (#{ids[0]}, #{ids[1]}) — “credited”." in html
+    assert "The provider&#x27;s next fulfilment request will be answered 200." in html
     for reward in Reward.objects.filter(pk__in=ids):
         assert reward.fulfilment == "fulfilled"
         assert (reward.fulfilled_by, reward.fulfilment_note) == (alice, "credited")
@@ -147,17 +149,35 @@ def test_it_completes_the_firstpromoter_round_trip(
     assert "fulfil" in history
 
 
-def test_firstpromoter_v2_rewards_are_not_queued_and_the_page_says_so(
-    as_bob: Client, fp_endpoint
+def test_an_approved_non_monetary_v2_commission_is_queued_and_fulfilled_by_hand_there(
+    as_alice: Client, fp_endpoint
 ) -> None:
-    # An approved non-monetary v2 commission: v2 has no fulfilment_pending to ask for it.
+    # v2 has no fulfilment_pending: the approval on FirstPromoter is what makes it due.
     at = timezone.now()
-    data = samples.fp2_commission(1, 3, 7, at, status="approved", unit="free_months")
-    document = samples.fp2_event("commission.updated", at, data)
-    as_bob.post(fp_endpoint.path, document, content_type="application/json")
-    assert Reward.objects.get().status == Reward.Status.APPROVED
+    data = samples.fp2_commission(1, 3, 7, at, status="pending", unit="free_months")
+    as_alice.post(
+        fp_endpoint.path, samples.fp2_event("commission.created", at, data), "application/json"
+    )
+    assert list(as_alice.get(QUEUE).context["page"].items) == []  # not approved yet
 
-    response = as_bob.get(QUEUE)
+    data["status"] = "approved"
+    later = at + timedelta(minutes=5)
+    as_alice.post(
+        fp_endpoint.path, samples.fp2_event("commission.updated", later, data), "application/json"
+    )
 
-    assert list(response.context["page"].items) == []
-    assert "FirstPromoter's webhooks v2 never ask" in response.content.decode()
+    reward = Reward.objects.get()
+    page = as_alice.get(QUEUE)
+    assert list(page.context["page"].items) == [reward]
+    assert "never asks (webhooks v2): mark it in FirstPromoter too" in page.content.decode()
+    assert (reward.fulfilment, reward.fulfilment_request_count) == ("pending", 0)
+    done = as_alice.post(
+        ACT, {"action": "fulfil", "row": f"fulfil:{reward.pk}", "next": QUEUE}, follow=True
+    )
+    html = done.content.decode()
+    assert f"webhooks v2 are not told: mark #{reward.pk} fulfilled in FirstPromoter too" in html
+    assert "next fulfilment request will be answered 200" not in html
+    reward.refresh_from_db()
+    assert reward.fulfilment == Reward.Fulfilment.FULFILLED
+    page = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
+    assert "make sure it is fulfilled in FirstPromoter too" in page

@@ -288,6 +288,62 @@ def test_a_fulfilled_reward_is_never_denied_by_a_later_event(fp_endpoint, post_j
     assert (reward.provider_status, reward.status) == ("deleted", Reward.Status.APPROVED)
 
 
+@pytest.mark.parametrize(
+    ("status", "unit", "auto_approve", "queued"),
+    [
+        ("approved", "points", False, True),
+        ("pending", "free_months", True, True),  # approved by the campaign
+        ("pending", "points", False, False),  # not approved yet: not due
+        ("denied", "credits", False, False),
+        ("approved", "cash", False, False),  # paid out, not fulfilled
+    ],
+)
+def test_an_approved_non_monetary_commission_joins_the_fulfilment_queue(
+    fp_endpoint, post_json, status, unit, auto_approve, queued
+) -> None:
+    # The referral brings the campaign, so that its auto-approval can be set first.
+    post_json(
+        fp_endpoint,
+        samples.fp2_event("referral.created", AT, samples.fp2_referral(7, 3, "active", AT)),
+    )
+    Campaign.objects.update(auto_approve_rewards=auto_approve)
+
+    post_json(fp_endpoint, commission_event("commission.updated", status, unit=unit))
+
+    reward = fp_get(Reward, 4_000_011)
+    assert reward.fulfilment == ("pending" if queued else "not_requested")
+    assert Reward.objects.filter(Reward.WAITING_FOR_FULFILMENT).exists() == queued
+    assert reward.fulfilment_request_count == 0  # FirstPromoter never asked
+    assert reward.queued_unasked == queued
+
+
+def test_a_commission_staff_approved_joins_the_queue_with_its_next_event(
+    fp_endpoint, post_json
+) -> None:
+    post_json(fp_endpoint, commission_event("commission.created", unit="points"))
+    staff_decides("approved", "ok")
+    assert fp_get(Reward, 4_000_011).fulfilment == "not_requested"
+
+    post_json(
+        fp_endpoint,
+        commission_event("commission.updated", "approved", AT + timedelta(days=1), unit="points"),
+    )
+
+    assert fp_get(Reward, 4_000_011).fulfilment == "pending"
+
+
+def test_a_fulfilled_commission_never_joins_the_queue_again(fp_endpoint, post_json) -> None:
+    post_json(fp_endpoint, commission_event("commission.created", "approved", unit="points"))
+    Reward.objects.update(fulfilment="fulfilled", fulfilled_at=timezone.now())
+
+    post_json(
+        fp_endpoint,
+        commission_event("commission.updated", "approved", AT + timedelta(days=1), unit="points"),
+    )
+
+    assert fp_get(Reward, 4_000_011).fulfilment == "fulfilled"
+
+
 def test_an_older_event_arriving_late_does_not_undo_a_newer_one(fp_endpoint, post_json) -> None:
     post_json(
         fp_endpoint, commission_event("commission.updated", "approved", AT + timedelta(days=1))

@@ -22,7 +22,16 @@ from django.db.models import Model
 from django.utils import timezone
 
 from referralhub.mirror import Ref, Snapshot
-from referralhub.models import Campaign, Lead, Promoter, Promotion, Provider, Reward, RewardRule
+from referralhub.models import (
+    Campaign,
+    Lead,
+    Promoter,
+    Promotion,
+    Provider,
+    Reward,
+    RewardRule,
+    Unit,
+)
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, Obj
 from webhooks.providers.base import (
@@ -223,6 +232,20 @@ _FULFILMENT = (
     "WHERE r.id = %(pk)s AND r.fulfilment <> %(fulfilled)s RETURNING status"
 )
 SYNC_DECISION = f"{_UPDATE}{DECISION}updated = %(now)s WHERE r.id = %(pk)s"
+# Webhooks v2 never send fulfilment_pending: FirstPromoter expects the company to deliver an
+# approved non-monetary commission and mark it fulfilled there. So one approved after this event
+# (the CASEs read the row before it) joins the fulfilment queue without an ask.
+_V2_QUEUES = (
+    "(r.fulfilment = %(not_requested)s AND r.unit NOT IN ('', %(cash)s)"
+    f" AND ((r.status = %(approved)s AND NOT {_DENIED}) OR {_APPROVED}))"
+)
+SYNC_DECISION_AND_QUEUE_V2 = (
+    f"{_UPDATE}{DECISION}"
+    f"fulfilment = CASE WHEN {_V2_QUEUES} THEN %(queued)s ELSE r.fulfilment END, "
+    f"fulfilment_requested_at = CASE WHEN {_V2_QUEUES} THEN %(now)s"
+    " ELSE r.fulfilment_requested_at END, "
+    "updated = %(now)s WHERE r.id = %(pk)s"
+)
 REQUEST_FULFILMENT = f"{_UPDATE}{_FULFILMENT}"
 REQUEST_FULFILMENT_AND_DECIDE = f"{_UPDATE}{DECISION}{_FULFILMENT}"
 
@@ -237,6 +260,8 @@ _REWARD_VALUES = {
     "by_deletion": "Deleted on FirstPromoter.",
     "auto": "The campaign auto-approves rewards.",
     "queued": Reward.Fulfilment.PENDING,
+    "not_requested": Reward.Fulfilment.NOT_REQUESTED,
+    "cash": Unit.CASH,
     "fulfilled": Reward.Fulfilment.FULFILLED,
 }
 
@@ -252,6 +277,10 @@ def _reward_update(sql: str, reward_pk: int) -> list[tuple]:
 
 def sync_decision(reward_pk: int) -> None:
     _reward_update(SYNC_DECISION, reward_pk)
+
+
+def sync_decision_and_queue_v2(reward_pk: int) -> None:
+    _reward_update(SYNC_DECISION_AND_QUEUE_V2, reward_pk)
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -472,7 +501,9 @@ def put_v2_commission(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
     return snap.put(Reward, o.id("id"), payload=o.data, **values)
 
 
-def _v2_handler(put: Callable[[Snapshot, Obj, bool], Ref], decide: bool = False) -> Handler:
+def _v2_handler(
+    put: Callable[[Snapshot, Obj, bool], Ref], then: Callable[[int], None] | None = None
+) -> Handler:
     def handle(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
         snap, data, deleted = _v2_snapshot(document)
         if _v2_test(data):
@@ -482,8 +513,8 @@ def _v2_handler(put: Callable[[Snapshot, Obj, bool], Ref], decide: bool = False)
             )
         ref = put(snap, data, deleted)
         pks = snap.save()
-        if decide:
-            sync_decision(pks[ref])
+        if then is not None:
+            then(pks[ref])
         return Outcome(body={"status": "processed"})
 
     return handle
@@ -492,7 +523,7 @@ def _v2_handler(put: Callable[[Snapshot, Obj, bool], Ref], decide: bool = False)
 _ON_V2_PROMOTER = _v2_handler(put_v2_promoter)
 _ON_V2_REFERRAL = _v2_handler(put_v2_referral)
 _ON_V2_PROMOTER_CAMPAIGN = _v2_handler(put_v2_promoter_campaign)
-_ON_V2_COMMISSION = _v2_handler(put_v2_commission, decide=True)
+_ON_V2_COMMISSION = _v2_handler(put_v2_commission, then=sync_decision_and_queue_v2)
 # Every other v2 event (payouts, payout methods, contract documents) is acknowledged as ignored;
 # the inbox keeps its body.
 V2_HANDLERS: dict[str, Handler] = {
