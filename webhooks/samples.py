@@ -242,7 +242,8 @@ def fp2_promoter(promoter: int) -> dict[str, Any]:
         "email": legacy["email"],
         "name": f"{profile['first_name']} {profile['last_name']}",
         "cust_id": "",
-        "balances": {},
+        "note": "",
+        "balances": {"cash": 8820 * promoter, "points": 300},
         "joined_at": iso(EPOCH),
         "profile": {
             "id": profile["id"],
@@ -255,7 +256,10 @@ def fp2_promoter(promoter: int) -> dict[str, Any]:
             "country": "US",
             "paypal_email": profile["paypal_email"],
             "avatar": "",
+            "w9_form_url": None,
+            "linkedin_url": f"https://www.linkedin.com/in/promoter{promoter}",
         },
+        "promoter_campaigns": [fp2_promoter_campaign(promoter)],
     }
 
 

@@ -61,6 +61,12 @@ def test_promoter_created_mirrors_the_promoter_and_its_profile(fp_endpoint, post
     assert promoter.paypal_email == "pay.3@partners.example.com"
     assert promoter.country == "US"
     assert promoter.provider_created_at == samples.EPOCH  # v2's joined_at
+    assert promoter.linkedin_url == "https://www.linkedin.com/in/promoter3"
+    assert promoter.w9_form_url == ""
+    # v2's one balance is the earnings, by unit; cash in cents, as everywhere at FirstPromoter.
+    assert promoter.earnings_balance == {"cash": "264.6", "points": "300"}
+    # Its campaigns are its promotions.
+    assert list(promoter.promotions.values_list("external_id", "ref_id")) == [("7000003", "ref3")]
     assert promoter.provider_updated_at == AT  # the event's timestamp
     delivery = only_delivery()
     assert delivery.event_type == "promoter.created"

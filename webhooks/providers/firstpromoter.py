@@ -433,11 +433,13 @@ _V2_LINKS: tuple[tuple[type[Model], str, Spec], ...] = (
 )
 
 
-def _v2_campaign_links(snap: Snapshot, o: Obj) -> dict[str, Ref]:
+def _v2_campaign_links(snap: Snapshot, o: Obj, **known: Ref) -> dict[str, Ref]:
     """The promoter and campaign a promoter campaign names (`promoter` or `promoter_id`,
-    `campaign` or `campaign_id`)."""
-    links = {}
+    `campaign` or `campaign_id`), unless `known`."""
+    links = dict(known)
     for model, key, shell_spec in _V2_LINKS:
+        if key in known:
+            continue
         nested = o.obj(key)
         external_id = nested and nested.id("id", required=False)
         external_id = external_id or o.id(f"{key}_id", required=False)
@@ -460,11 +462,15 @@ def _v2_links(snap: Snapshot, o: Obj, values: dict[str, Any]) -> None:
         values["promotion"] = promotion
 
 
-def put_v2_promoter_campaign(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
+def put_v2_promoter_campaign(
+    snap: Snapshot, o: Obj, deleted: bool = False, promoter: Ref | None = None
+) -> Ref:
+    """`promoter`: the promoter whose payload lists this promoter campaign."""
     values = read_columns(o, V2_PROMOTER_CAMPAIGN_FIELDS, Promotion)
     if (stats := o.obj("stats")) is not None:
         values.update(read_columns(stats, V2_PROMOTER_CAMPAIGN_STATS, Promotion))
-    values.update(_v2_campaign_links(snap, o))
+    known = {"promoter": promoter} if promoter else {}
+    values.update(_v2_campaign_links(snap, o, **known))
     if (campaign := o.obj("campaign")) is not None and "name" in campaign:
         values["campaign_name"] = campaign.str("name")
     if deleted:
@@ -476,9 +482,14 @@ def put_v2_promoter(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
     values = read_columns(o, V2_PROMOTER_FIELDS, Promoter)
     if profile := o.obj("profile"):
         values.update(read_columns(profile, V2_PROFILE_FIELDS, Promoter))
+    if "balances" in o:  # v2's one balance is what it earned, by unit (legacy's earnings_balance)
+        values["earnings_balance"] = _balance(o, "balances")
     if deleted:
         values["status"] = V2_DELETED
-    return snap.put(Promoter, o.id("id"), payload=o.data, **values)
+    ref = snap.put(Promoter, o.id("id"), payload=o.data, **values)
+    for promoter_campaign in o.objs("promoter_campaigns"):
+        put_v2_promoter_campaign(snap, promoter_campaign, promoter=ref)
+    return ref
 
 
 def put_v2_referral(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:

@@ -101,9 +101,17 @@ V2_PROMOTER_FIELDS: Spec = [
     ("status", "status", "str"),
     ("email", "email", "str"),
     ("cust_id", "cust_id", "str"),
+    ("note", "note", "str"),
     ("provider_created_at", "joined_at", "datetime"),
 ]
-V2_PROFILE_FIELDS: Spec = [*PROFILE_FIELDS, ("avatar_url", "avatar", "str")]
+# v2's profile holds the tax forms and one `<network>_url` per social network.
+V2_PROFILE_FIELDS: Spec = [
+    *PROFILE_FIELDS,
+    ("avatar_url", "avatar", "str"),
+    ("w8_form_url", "w8_form_url", "str"),
+    ("w9_form_url", "w9_form_url", "str"),
+    *((f"{network}_url", f"{network}_url", "str") for network in SOCIAL_NETWORKS),
+]
 V2_REFERRAL_FIELDS: Spec = [
     ("state", "state", "str"),
     ("email", "email", "str"),
@@ -127,6 +135,7 @@ V2_PROMOTER_CAMPAIGN_STATS: Spec = [
     ("visitors_count", "clicks_count", "int"),
     ("leads_count", "referrals_count", "int"),
     ("customers_count", "customers_count", "int"),
+    ("active_customers_count", "active_customers_count", "int"),
     ("sales_count", "sales_count", "int"),
     ("sales_total", "revenue_amount", "cents"),
 ]
