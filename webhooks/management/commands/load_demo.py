@@ -3,6 +3,8 @@ provider sent through the real webhook URLs so that the admin shows what ingest 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 from datetime import timedelta
@@ -21,6 +23,7 @@ from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
 
 USERNAME = "staff"
+V2_ENDPOINT = "Demo FirstPromoter v2"
 
 
 class Command(BaseCommand):
@@ -54,10 +57,17 @@ class Command(BaseCommand):
             )[0]
             for provider, label in Provider.choices
         }
+        # FirstPromoter's webhooks v2 sign their deliveries, so they get an endpoint of their own.
+        v2 = WebhookEndpoint.objects.get_or_create(
+            provider=Provider.FIRSTPROMOTER,
+            name=V2_ENDPOINT,
+            defaults={"secret": secrets.token_hex(32)},
+        )[0]
         # Sent to the host and scheme the app is served at, so that they pass the same
         # ALLOWED_HOSTS and HTTPS checks as a provider's deliveries would.
         client = Client(HTTP_HOST=url.netloc)
-        responses = self._send(client, endpoints, secure=url.scheme == "https")
+        secure = url.scheme == "https"
+        responses = self._send(client, endpoints, secure=secure) + _send_v2(client, v2, secure)
         statuses = [r.status_code for r in responses]
         if refused := [r for r in responses if not 200 <= r.status_code < 300]:
             raise CommandError(
@@ -69,6 +79,10 @@ class Command(BaseCommand):
         self.stdout.write("Webhook endpoints (give these URLs to the providers):")
         for provider, endpoint in endpoints.items():
             self.stdout.write(f"  {provider:16} {base}{endpoint.path}")
+        self.stdout.write(
+            f"  {'firstpromoter v2':16} {base}{v2.path} (its secret must be the v2 subscription's "
+            f"secret key: set it in the admin, Webhook endpoints, {V2_ENDPOINT!r})"
+        )
         return password
 
     def _staff_user(self) -> str:
@@ -140,6 +154,51 @@ class Command(BaseCommand):
             )
             responses.append(client.get(f"{ir}?{query}", secure=secure))
         return responses
+
+
+def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[HttpResponse]:
+    """FirstPromoter webhooks v2, signed with the endpoint's secret as FirstPromoter signs them:
+    two promoters and their referrals; commissions in cash, one in points approved on
+    FirstPromoter (so it waits in the fulfilment queue) and one deleted there."""
+    at = samples.EPOCH + timedelta(days=310)
+    events = []
+    for promoter in (21, 22):
+        events.append(samples.fp2_event("promoter.created", at, samples.fp2_promoter(promoter)))
+    for lead, promoter in ((201, 21), (202, 21), (203, 22)):
+        moment = at + timedelta(days=lead - 200)
+        for state in ("signup", "active"):
+            referral = samples.fp2_referral(lead, promoter, state, moment)
+            events.append(
+                samples.fp2_event(
+                    f"referral.{'created' if state == 'signup' else 'updated'}", moment, referral
+                )
+            )
+            moment += timedelta(hours=2)
+    commissions = [
+        ("commission.created", samples.fp2_commission(501, 21, 201, at, status="pending")),
+        (
+            "commission.updated",
+            samples.fp2_commission(502, 21, 202, at, status="approved", unit="points"),
+        ),
+        ("commission.created", samples.fp2_commission(503, 22, 203, at, status="pending")),
+        ("commission.deleted", samples.fp2_commission(503, 22, 203, at, status="pending")),
+    ]
+    for offset, (event_type, data) in enumerate(commissions):
+        events.append(samples.fp2_event(event_type, at + timedelta(days=5, hours=offset), data))
+    responses = []
+    for event in events:
+        body = json.dumps(event).encode()
+        signature = hmac.new(endpoint.secret.encode(), body, hashlib.sha256).hexdigest()
+        responses.append(
+            client.post(
+                endpoint.path,
+                body,
+                content_type="application/json",
+                secure=secure,
+                headers={"X-Webhook-Signature": signature, "X-Event-Id": event["event_id"]},
+            )
+        )
+    return responses
 
 
 def _check_host(host: str) -> None:
