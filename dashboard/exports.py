@@ -11,7 +11,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from referralhub.models import Promoter
+from referralhub.models import Promoter, Reward
 
 HEADER = (
     "promoter",
@@ -23,6 +23,9 @@ HEADER = (
     "rewards",
     "reward_ids",
     "provider_reward_ids",
+    # Of those, the ones the provider denied or deleted after staff approved them: check before
+    # paying them.
+    "refused_by_provider",
 )
 # A cell starting with one of these is a formula in spreadsheet programs: names and emails come
 # from the providers, so they are defused.
@@ -67,4 +70,9 @@ def payout_rows(rewards: Iterable[Any]) -> Iterator[list[str]]:
             str(len(items)),
             " ".join(str(r.id) for r in items),
             cell(" ".join(r.external_id for r in items)),
+            cell(" ".join(r.external_id for r in items if _refused(r))),
         ]
+
+
+def _refused(row: Any) -> bool:
+    return row.provider_status in Reward.REFUSED_BY_PROVIDER

@@ -46,6 +46,7 @@ EXPORT_FIELDS = (
     "promoter__email",
     "promoter__external_id",
     "promoter__paypal_email",
+    "provider_status",
 )
 
 

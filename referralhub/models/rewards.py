@@ -97,6 +97,9 @@ class Reward(MirroredModel):
     # is due (see webhooks.providers.firstpromoter), and nobody denied it (a denied reward is
     # refused to the provider instead, see fulfilment_answer there).
     WAITING_FOR_FULFILMENT = Q(fulfilment=Fulfilment.PENDING) & ~Q(status=Status.DENIED)
+    # Provider statuses that say the provider will not pay: FirstPromoter's denial, or its
+    # deletion (webhooks v2). A reward staff approved keeps them beside the hub's approval.
+    REFUSED_BY_PROVIDER = frozenset({"denied", "deleted"})
 
     class Meta:
         constraints = [

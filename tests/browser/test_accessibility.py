@@ -32,7 +32,7 @@ def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) ->
     call_command("load_demo", stdout=io.StringIO())
     User.objects.create_superuser("root", "root@example.com", "pw")
     failed = make_delivery(
-        WebhookEndpoint.objects.get(provider="firstpromoter"),
+        WebhookEndpoint.objects.get(name="Demo FirstPromoter"),
         status="failed",
         error="Traceback (most recent call last):\n  …\nValueError: boom",
         response_status=500,

@@ -32,7 +32,10 @@ def test_it_exports_approved_rewards_per_promoter_and_unit(as_bob: Client, db) -
     )
     linus = make_promoter(first_name="=HYPERLINK(1)", last_name="", email="l@example.com")
     a = make_reward(grace, amount=Decimal("15.00"), external_id="r1", **APPROVED)
-    b = make_reward(grace, amount=Decimal("7.50"), external_id="r2", **APPROVED)
+    # Approved by staff, then deleted on FirstPromoter: still paid unless someone checks.
+    b = make_reward(
+        grace, amount=Decimal("7.50"), external_id="r2", provider_status="deleted", **APPROVED
+    )
     c = make_reward(grace, amount=3, unit="free_months", currency="", external_id="r3", **APPROVED)
     d = make_reward(linus, amount=Decimal("4"), external_id="r4", **APPROVED)
     make_reward(grace, amount=Decimal("99"), external_id="pending")
@@ -52,12 +55,13 @@ def test_it_exports_approved_rewards_per_promoter_and_unit(as_bob: Client, db) -
             "rewards",
             "reward_ids",
             "provider_reward_ids",
+            "refused_by_provider",
         ],
         ["Grace Hopper", "g@example.com", "g@pp.example", "22.5", "cash", "USD", "2",
-         f"{a.pk} {b.pk}", "r1 r2"],
+         f"{a.pk} {b.pk}", "r1 r2", "r2"],
         ["Grace Hopper", "g@example.com", "g@pp.example", "3", "free_months", "", "1",
-         f"{c.pk}", "r3"],
-        ["'=HYPERLINK(1)", "l@example.com", "", "4", "cash", "USD", "1", f"{d.pk}", "r4"],
+         f"{c.pk}", "r3", ""],
+        ["'=HYPERLINK(1)", "l@example.com", "", "4", "cash", "USD", "1", f"{d.pk}", "r4", ""],
     ]  # fmt: skip
 
 
