@@ -210,6 +210,7 @@ REWARD = {
     "fulfilment_requested_at": None,
     "fulfilment_last_requested_at": None,
     "fulfilment_request_count": 0,
+    "mark_fulfilled_at_provider": False,
     "fulfilled_at": None,
     "fulfilled_by": None,
     "fulfilment_note": "",

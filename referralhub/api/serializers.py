@@ -303,6 +303,13 @@ class RewardSerializer(ReadOnlyModelSerializer):
     fulfilled_by = serializers.CharField(
         source="fulfilled_by.username", allow_null=True, read_only=True, help_text="Username."
     )
+    mark_fulfilled_at_provider = serializers.BooleanField(
+        source="queued_unasked",
+        read_only=True,
+        help_text="In the fulfilment queue although the provider never asked (FirstPromoter's "
+        "webhooks v2): it is not told when the reward is fulfilled here, so mark it fulfilled "
+        "there too (FirstPromoter's POST /commissions/mark_fulfilled).",
+    )
     payload = PayloadField(read_only=True)
 
     class Meta:
@@ -337,6 +344,7 @@ class RewardSerializer(ReadOnlyModelSerializer):
             "fulfilment_requested_at",
             "fulfilment_last_requested_at",
             "fulfilment_request_count",
+            "mark_fulfilled_at_provider",
             "fulfilled_at",
             "fulfilled_by",
             "fulfilment_note",
