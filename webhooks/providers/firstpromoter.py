@@ -66,7 +66,8 @@ SLUG = Provider.FIRSTPROMOTER
 METHODS = frozenset({"POST"})
 CHALLENGE = ""  # a token in the URL, and an optional signature
 SIGNATURE_HEADER = "X-Webhook-Signature"
-# The provider status (or lead state) of a resource deleted on FirstPromoter (webhooks v2).
+# The provider status (or lead state) of a resource deleted on FirstPromoter (webhooks v2); for a
+# reward, one of Reward.REFUSED_BY_PROVIDER.
 V2_DELETED = "deleted"
 SETUP = (
     "Register this URL as the webhook URL for the events to mirror, fulfilment_pending included. "
@@ -205,7 +206,8 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
 # parameter.
 # A commission deleted on FirstPromoter (webhooks v2) is denied like a denied one.
 _AUTOMATIC = "(r.decided_by_id IS NULL AND r.fulfilment <> %(fulfilled)s)"
-_REFUSED = "r.provider_status IN (%(denied)s, %(deleted)s)"
+_REFUSED_PARAMS = {f"refused{i}": s for i, s in enumerate(sorted(Reward.REFUSED_BY_PROVIDER))}
+_REFUSED = f"r.provider_status IN ({', '.join(f'%({k})s' for k in _REFUSED_PARAMS)})"
 _DENIED = f"({_AUTOMATIC} AND r.status <> %(denied)s AND {_REFUSED})"
 _APPROVED = (
     f"({_AUTOMATIC} AND r.status <> %(approved)s AND NOT {_REFUSED}"  # noqa: S608
@@ -263,6 +265,7 @@ _REWARD_VALUES = {
     "not_requested": Reward.Fulfilment.NOT_REQUESTED,
     "cash": Unit.CASH,
     "fulfilled": Reward.Fulfilment.FULFILLED,
+    **_REFUSED_PARAMS,
 }
 
 
