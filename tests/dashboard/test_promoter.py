@@ -30,7 +30,9 @@ def test_it_shows_everything_about_the_promoter(as_bob: Client, db) -> None:
         visitors_count=40,
         leads_count=12,
         customers_count=5,
-    )
+        sales_count=0,
+        sales_total=0,
+    )  # FirstPromoter v2 sends no refunds nor cancellations: unknown, not zero
     lead = make_lead(promoter, email="ref1@example.com", suspicion="same_promoter_email")
     make_reward(promoter, lead, amount=3, unit="free_months", currency="")
     make_conversion(promoter, lead, order_id="ORD-77")
@@ -45,6 +47,8 @@ def test_it_shows_everything_about_the_promoter(as_bob: Client, db) -> None:
         "grace-ref",
         ">40<",
         ">12<",
+        ">0 · 0.00<",  # no sales
+        ">— · —<",  # refunds not known
         "ref1@example.com",
         "Same email as promoter",
         "ORD-77",
