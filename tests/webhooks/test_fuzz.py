@@ -69,6 +69,7 @@ SAMPLES = {
         "firstpromoter_promoter_accepted.json",
         "firstpromoter_reward_created.json",
         "firstpromoter_v2_promoter_created.json",
+        "firstpromoter_v2_promoter_campaign_updated.json",
         "firstpromoter_v2_referral_updated.json",
         "firstpromoter_v2_commission_updated.json",
     ],
@@ -157,6 +158,7 @@ def test_it_never_answers_500_to_a_sample_with_a_random_part(
         "firstpromoter_fulfilment_pending_seed.json",  # reward, rule, promoter, campaign
         "firstpromoter_new_customer_seed.json",  # lead, promotion, offer
         "firstpromoter_v2_commission_updated.json",  # commission, referral, promoter campaign
+        "firstpromoter_v2_promoter_created.json",  # balances, profile, promoter campaigns
         "referralrocket_referrer_added_seed.json",
         "referralrocket_reward_unlocked.json",
     ],

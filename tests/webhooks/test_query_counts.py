@@ -20,6 +20,7 @@ FP_EVENTS = [
     "promoter_accepted",
     "reward_created",
     "v2_promoter_created",
+    "v2_promoter_campaign_updated",
     "v2_referral_updated",
     "v2_commission_updated",
 ]
