@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ from referralhub.models import Reward
 
 # The query parameter that carries a refused export's own query back to the approvals page.
 EXPORT_REFUSED = "export"
+BOM = "\ufeff"
 
 
 def _permissions(request: HttpRequest) -> dict[str, bool]:
@@ -152,9 +154,10 @@ def export_approved(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data
     writer = csv.writer(_Echo())
     rows = exports.payout_rows(selectors.approved_rewards_for_export(filters))
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
+    # A byte order mark first: without it Excel, where payouts are mostly read, takes the file
+    # for the local code page and garbles every name that is not ASCII.
+    lines = itertools.chain([BOM], (writer.writerow(row) for row in rows))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     # The staff's date (TIME_ZONE), as the pages show it.
     name = f"approved-rewards-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -22,8 +22,9 @@ APPROVED = {"status": Reward.Status.APPROVED, "decided_at": timezone.now()}
 
 def rows(response) -> list[list[str]]:
     assert isinstance(response, StreamingHttpResponse)
-    text = b"".join(response.streaming_content).decode()
-    return list(csv.reader(io.StringIO(text)))
+    data = b"".join(response.streaming_content)
+    assert data.startswith("\ufeff".encode())  # so that Excel reads it as UTF-8
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
 
 def test_it_exports_approved_rewards_per_promoter_and_unit(as_bob: Client, db) -> None:
@@ -63,6 +64,11 @@ def test_it_exports_approved_rewards_per_promoter_and_unit(as_bob: Client, db) -
          f"{c.pk}", "r3", ""],
         ["'=HYPERLINK(1)", "l@example.com", "", "4", "cash", "USD", "1", f"{d.pk}", "r4", ""],
     ]  # fmt: skip
+
+
+def test_it_writes_names_in_utf8_for_spreadsheets(as_bob: Client, db) -> None:
+    make_reward(make_promoter(first_name="José", last_name="Müller"), **APPROVED)
+    assert rows(as_bob.get(URL))[1][0] == "José Müller"
 
 
 def test_it_filters_the_export_by_provider(as_bob: Client, db) -> None:
