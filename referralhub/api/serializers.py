@@ -306,9 +306,9 @@ class RewardSerializer(ReadOnlyModelSerializer):
     mark_fulfilled_at_provider = serializers.BooleanField(
         source="queued_unasked",
         read_only=True,
-        help_text="In the fulfilment queue although the provider never asked (FirstPromoter's "
-        "webhooks v2): it is not told when the reward is fulfilled here, so mark it fulfilled "
-        "there too (FirstPromoter's POST /commissions/mark_fulfilled).",
+        help_text="Queued for fulfilment (or fulfilled since) although the provider never asked "
+        "(FirstPromoter's webhooks v2): it is not told when the reward is fulfilled here, so mark "
+        "it fulfilled there too (FirstPromoter's POST /commissions/mark_fulfilled).",
     )
     payload = PayloadField(read_only=True)
 

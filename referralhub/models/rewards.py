@@ -150,8 +150,9 @@ class Reward(MirroredModel):
 
     @property
     def queued_unasked(self) -> bool:
-        """Queued although the provider never asked (FirstPromoter's webhooks v2): the hub does
-        not tell it when the reward is fulfilled, so staff mark it fulfilled there too."""
+        """Queued for fulfilment (or fulfilled since) although the provider never asked
+        (FirstPromoter's webhooks v2): the hub does not tell it when the reward is fulfilled, so
+        staff mark it fulfilled there too."""
         return self.fulfilment_requested_at is not None and not self.fulfilment_request_count
 
 
