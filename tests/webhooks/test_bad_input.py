@@ -343,7 +343,7 @@ def test_it_answers_500_for_a_processing_bug_and_writes_nothing_half_way(
         raise RuntimeError("decision service exploded")
 
     # Fails after every mirrored row of the payload has been written.
-    monkeypatch.setattr(firstpromoter, "sync_decision", broken)
+    monkeypatch.setattr(firstpromoter.legacy, "sync_decision", broken)
 
     response = post_json(fp_endpoint, fp_event("reward_created"))
 

@@ -76,7 +76,7 @@ def test_it_refuses_an_unknown_provider(db) -> None:
 @pytest.fixture
 def failed_delivery(fp_endpoint, post_json, fp_event, monkeypatch) -> WebhookDelivery:
     with monkeypatch.context() as patch:
-        patch.setattr(firstpromoter, "sync_decision", lambda pk: 1 / 0)
+        patch.setattr(firstpromoter.legacy, "sync_decision", lambda pk: 1 / 0)
         assert post_json(fp_endpoint, fp_event("reward_created")).status_code == 500
     delivery = only_delivery()
     assert delivery.status == "failed"
@@ -128,7 +128,7 @@ def _no_v2(document: dict, stored: str) -> None:
 def test_it_replays_rejected_deliveries(fp_endpoint, post_json, fp_event, monkeypatch) -> None:
     # A v2 delivery refused before the hub read v2, and one that is malformed whatever the version.
     with monkeypatch.context() as patch:
-        patch.setattr(firstpromoter, "_parse_v2", _no_v2)
+        patch.setattr(firstpromoter.v2, "parse", _no_v2)
         v2 = samples.fp2_event("promoter.created", timezone.now(), samples.fp2_promoter(3))
         assert post_json(fp_endpoint, v2).status_code == 400
     assert post_json(fp_endpoint, {"event": {"id": 5}}).status_code == 400
@@ -147,7 +147,7 @@ def test_it_replays_ignored_deliveries_once_the_hub_handles_them(
     # A lead_signup ignored by a hub that did not handle it yet, an event type still unknown, and
     # a processed delivery, which must not run twice.
     with monkeypatch.context() as patch:
-        patch.delitem(firstpromoter.LEGACY_HANDLERS, "lead_signup")
+        patch.delitem(firstpromoter.legacy.HANDLERS, "lead_signup")
         assert post_json(fp_endpoint, fp_event("lead_signup")).json()["status"] == "ignored"
     unknown = fp_event("lead_signup")
     unknown["event"].update(id=99, type="promoter_tiered_up")

@@ -512,7 +512,7 @@ def test_a_v2_delivery_refused_before_the_hub_knew_v2_is_mirrored_on_replay(
         raise BadPayload("missing_field", "body.event is required")
 
     with monkeypatch.context() as patch:
-        patch.setattr(firstpromoter, "_parse_v2", as_before)
+        patch.setattr(firstpromoter.v2, "parse", as_before)
         assert post_json(fp_endpoint, commission_event("commission.created")).status_code == 400
     delivery = only_delivery()
     assert delivery.status == WebhookDelivery.Status.REJECTED

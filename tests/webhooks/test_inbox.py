@@ -75,11 +75,11 @@ def test_it_processes_a_repeat_of_a_failed_delivery_again(
     fp_endpoint, post_json, fp_event, monkeypatch
 ) -> None:
     def broken(document: dict, delivery: WebhookDelivery) -> None:
-        firstpromoter.on_lead(document, delivery)  # writes, then fails: all rolled back
+        firstpromoter.legacy.on_lead(document, delivery)  # writes, then fails: all rolled back
         raise ConnectionResetError("the CRM hung up")
 
     with monkeypatch.context() as patch:
-        patch.setitem(firstpromoter.LEGACY_HANDLERS, "lead_signup", broken)
+        patch.setitem(firstpromoter.legacy.HANDLERS, "lead_signup", broken)
         failed = post_json(fp_endpoint, fp_event("lead_signup"))
     assert failed.status_code == 500
     assert only_delivery().status == "failed"

@@ -37,7 +37,7 @@ def test_it_stores_no_credential_from_any_delivery(
     assert post_json(fp_endpoint, bad_event).status_code == 400
     assert post_json(fp_endpoint, broken).status_code == 400
     # And failed ones, with their traceback.
-    monkeypatch.setattr(firstpromoter, "sync_decision", lambda pk: 1 / 0)
+    monkeypatch.setattr(firstpromoter.legacy, "sync_decision", lambda pk: 1 / 0)
     assert post_json(fp_endpoint, fp_event("reward_created", event_id=3)).status_code == 500
 
     stored = every_stored_value()

@@ -123,6 +123,15 @@ def hmac_matches(secret: str, body: bytes, signature: str) -> bool:
     return matched
 
 
+def signed_if_secret(endpoint: WebhookEndpoint, incoming: Incoming, header: str) -> bool:
+    """With a secret set, `header` must hold the body's HMAC (see hmac_matches); without one, the
+    endpoint's unguessable token is the only check."""
+    if not endpoint.secret:
+        return True
+    signature = incoming.headers.get(header, "")
+    return bool(signature) and hmac_matches(endpoint.secret, incoming.body, signature)
+
+
 # (column, payload key, Obj getter): a column is written only when its key is in the payload.
 Spec = list[tuple[str, str, str]]
 

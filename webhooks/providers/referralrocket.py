@@ -25,10 +25,10 @@ from webhooks.providers.base import (
     Parsed,
     Spec,
     body_hash,
-    hmac_matches,
     ignore,
     parse_json_object,
     read_columns,
+    signed_if_secret,
 )
 
 SLUG = Provider.REFERRALROCKET
@@ -173,10 +173,7 @@ def _is_known(event_type: str) -> bool:
 
 
 def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
-    if not endpoint.secret:
-        return True
-    signature = incoming.headers.get(SIGNATURE_HEADER, "")
-    return bool(signature) and hmac_matches(endpoint.secret, incoming.body, signature)
+    return signed_if_secret(endpoint, incoming, SIGNATURE_HEADER)
 
 
 def parse(incoming: Incoming) -> Parsed:

@@ -1,7 +1,13 @@
 """How FirstPromoter's objects map to the mirrored columns (field names as `providers.md` lists
 them), apart from the code that reads them."""
 
+from referralhub.models import Provider
 from webhooks.providers.base import Spec
+
+SLUG = Provider.FIRSTPROMOTER
+# The provider status (or lead state) of a resource deleted on FirstPromoter (webhooks v2); for a
+# reward, one of Reward.REFUSED_BY_PROVIDER.
+V2_DELETED = "deleted"
 
 PROMOTER_FIELDS: Spec = [
     ("status", "status", "str"),

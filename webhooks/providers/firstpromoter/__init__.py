@@ -1,0 +1,84 @@
+"""FirstPromoter webhooks, both kinds, told apart by their shape:
+
+- legacy: `{"event": {id, type, created_at}, "data": {...}}`, the seeds' events;
+- v2 (since April 2026): `{event_id, event_type, action, entity_type, entity_id, changes, data,
+  timestamp}`, where `data` is the whole resource after the event.
+
+Both use FirstPromoter's own ids, so they mirror into the same rows. Legacy webhooks sign nothing,
+so the endpoint's unguessable token is the protection. v2 signs every delivery with the
+subscription's secret key (`X-Webhook-Signature`, hex HMAC-SHA256 of the body): an endpoint with a
+secret requires it, so v2 gets an endpoint of its own (see SETUP).
+
+This module is the provider interface; `legacy` and `v2` read each kind, `objects` puts the legacy
+objects into a snapshot (v2 reuses their amounts), `decisions` holds the reward decision and
+fulfilment statements, and `fields` maps FirstPromoter's fields to the mirrored columns.
+"""
+
+from __future__ import annotations
+
+from referralhub.models import Reward
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.payload import Obj
+from webhooks.providers.base import (
+    Handler,
+    Incoming,
+    Outcome,
+    Parsed,
+    ignore,
+    parse_json_object,
+    signed_if_secret,
+)
+from webhooks.providers.firstpromoter import legacy, v2
+from webhooks.providers.firstpromoter.decisions import fulfilment_answer, request_fulfilment
+from webhooks.providers.firstpromoter.fields import SLUG
+
+METHODS = frozenset({"POST"})
+CHALLENGE = ""  # a token in the URL, and an optional signature
+SIGNATURE_HEADER = "X-Webhook-Signature"
+SETUP = (
+    "Register this URL as the webhook URL for the events to mirror, fulfilment_pending included. "
+    "Legacy webhooks sign nothing, so the token in the URL is the only key: keep it private, and "
+    "leave this endpoint without a secret. A webhooks v2 subscription (Settings, Integrations, "
+    "Webhooks; the promoter.*, promoter_campaign.*, referral.* and commission.* events) signs "
+    "its deliveries: give it an endpoint of its own whose secret is the subscription's secret "
+    "key. Both kinds mirror into the same promoters, promotions, leads and rewards."
+)
+
+
+# Every event type the hub handles by name, for the inbox's filters.
+HANDLERS: dict[str, Handler] = {**legacy.HANDLERS, **v2.HANDLERS}
+
+
+def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
+    if parsed.idempotency_key.startswith(v2.KEY):
+        handler = v2.handler_for(parsed.event_type)
+    else:
+        handler = legacy.HANDLERS.get(parsed.event_type)
+    return (handler or ignore)(parsed.document, delivery)
+
+
+# --- the provider interface --------------------------------------------------------------------
+
+
+def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
+    return signed_if_secret(endpoint, incoming, SIGNATURE_HEADER)
+
+
+def parse(incoming: Incoming) -> Parsed:
+    """Legacy webhooks or v2, told apart by their shape."""
+    document, stored = parse_json_object(incoming.body)
+    if "event" not in document and ("event_id" in document or "event_type" in document):
+        return v2.parse(document, stored)
+    return legacy.parse(document, stored)
+
+
+def repeat(parsed: Parsed, delivery: WebhookDelivery) -> Outcome | None:
+    """A redelivered fulfilment_pending is answered from the reward's state now, so that the
+    answer becomes 200 once staff have fulfilled it; other repeats get their first answer."""
+    if parsed.event_type != "fulfilment_pending":
+        return None
+    reward_id = str(Obj(parsed.document["data"], "data").id("id"))
+    pk = Reward.objects.filter(provider=SLUG, external_id=reward_id).values_list("pk", flat=True)
+    if not pk:
+        return None
+    return fulfilment_answer(request_fulfilment(pk[0]), reward_id)

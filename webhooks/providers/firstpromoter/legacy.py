@@ -1,0 +1,122 @@
+"""FirstPromoter's legacy webhooks, the seeds' events: `{"event": {id, type, created_at},
+"data": {...}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from referralhub.mirror import Snapshot
+from referralhub.models import (
+    Promoter,
+)
+from webhooks.models import WebhookDelivery
+from webhooks.payload import BadPayload, Obj
+from webhooks.providers.base import (
+    Handler,
+    Outcome,
+    Parsed,
+)
+from webhooks.providers.firstpromoter.decisions import (
+    fulfilment_answer,
+    request_fulfilment,
+    sync_decision,
+)
+from webhooks.providers.firstpromoter.fields import (
+    SLUG,
+)
+from webhooks.providers.firstpromoter.objects import (
+    put_campaign,
+    put_lead,
+    put_promoter,
+    put_promotion,
+    put_reward,
+)
+
+
+def _snapshot(document: dict[str, Any]) -> tuple[Snapshot, Obj]:
+    event = Obj(document["event"], "event")
+    at = event.datetime("created_at") or timezone.now()
+    return Snapshot(SLUG, at), Obj(document["data"], "data")
+
+
+def _saved(snap: Snapshot, **body: Any) -> Outcome:
+    snap.save()
+    return Outcome(body={"status": "processed", **body})
+
+
+def on_lead(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
+    snap, data = _snapshot(document)
+    put_lead(snap, data)
+    return _saved(snap)
+
+
+def on_promoter_signed_up(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
+    snap, data = _snapshot(document)
+    promoter = put_promoter(snap, data.obj("promoter", required=True))
+    for promotion in data.objs("promotions"):
+        put_promotion(snap, promotion, promoter=promoter)
+    return _saved(snap)
+
+
+def on_promoter_accepted(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
+    snap, data = _snapshot(document)
+    promoter = put_promoter(snap, data.obj("promoter", required=True))
+    campaign = put_campaign(snap, c) if (c := data.obj("campaign")) else None
+    if (promotion := data.obj("promotion")) is not None:
+        put_promotion(snap, promotion, promoter=promoter)
+    if campaign:
+        snap.put(Promoter, promoter.external_id, campaign=campaign)
+    return _saved(snap)
+
+
+def on_reward_created(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
+    snap, data = _snapshot(document)
+    ref = put_reward(snap, data)
+    sync_decision(snap.save()[ref])
+    return Outcome(body={"status": "processed"})
+
+
+def on_fulfilment_pending(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
+    snap, data = _snapshot(document)
+    ref = put_reward(snap, data)
+    state = request_fulfilment(snap.save()[ref], decide=True)
+    return fulfilment_answer(state, str(data.id("id")))
+
+
+HANDLERS: dict[str, Handler] = {
+    "lead_signup": on_lead,
+    "lead_becomes_referral": on_lead,
+    "new_customer": on_lead,
+    "customer_created": on_lead,
+    "lead_cancelled": on_lead,
+    "promoter_signed_up": on_promoter_signed_up,
+    "promoter_accepted": on_promoter_accepted,
+    "reward_created": on_reward_created,
+    "fulfilment_pending": on_fulfilment_pending,
+}
+# Events whose data is one object that must carry an id.
+_DATA_ID_REQUIRED = {
+    "lead_signup",
+    "lead_becomes_referral",
+    "new_customer",
+    "customer_created",
+    "lead_cancelled",
+    "reward_created",
+    "fulfilment_pending",
+}
+
+
+def parse(document: dict[str, Any], stored: str) -> Parsed:
+    root = Obj(document, "body")
+    event = root.obj("event", required=True)
+    event_id = event.id("id")
+    event_type = event.str("type", max_length=100)
+    if not event_type:
+        raise BadPayload("missing_field", "event.type is required")
+    event.datetime("created_at")
+    data = root.obj("data", required=True)
+    if event_type in _DATA_ID_REQUIRED:
+        data.id("id")
+    return Parsed(event_type, f"event:{event_id}", document, stored)
