@@ -75,4 +75,5 @@ def payout_rows(rewards: Iterable[Any]) -> Iterator[list[str]]:
 
 
 def _refused(row: Any) -> bool:
+    """Reward.refused_by_provider, for a plain row."""
     return row.provider_status in Reward.REFUSED_BY_PROVIDER

@@ -149,6 +149,10 @@ class Reward(MirroredModel):
         return format_amount(self.amount, self.unit, self.currency)
 
     @property
+    def refused_by_provider(self) -> bool:
+        return self.provider_status in self.REFUSED_BY_PROVIDER
+
+    @property
     def queued_unasked(self) -> bool:
         """Queued for fulfilment (or fulfilled since) although the provider never asked
         (FirstPromoter's webhooks v2): the hub does not tell it when the reward is fulfilled, so

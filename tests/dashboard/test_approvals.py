@@ -203,6 +203,21 @@ def test_it_offers_deny_with_a_reason_on_the_reward_page(as_alice: Client, pendi
     assert "Possible self-referral" in html
 
 
+def test_the_reward_page_warns_of_an_approved_reward_the_provider_refused(
+    as_alice: Client, alice, pending
+) -> None:
+    # Staff approved it, then FirstPromoter deleted it (webhooks v2): the approval stands.
+    Reward.objects.filter(pk=pending[0].pk).update(
+        status="approved", decided_by=alice, decided_at=datetime.now(UTC), provider_status="deleted"
+    )
+    warned = as_alice.get(reverse("dashboard:reward", args=[pending[0].pk])).content.decode()
+    assert "since it was approved here: check before paying it" in warned
+
+    Reward.objects.filter(pk=pending[0].pk).update(provider_status="approved")
+    fine = as_alice.get(reverse("dashboard:reward", args=[pending[0].pk])).content.decode()
+    assert "check before paying it" not in fine
+
+
 def test_it_answers_404_for_an_unknown_reward(as_alice: Client) -> None:
     assert as_alice.get(reverse("dashboard:reward", args=[424242])).status_code == 404
 
