@@ -10,5 +10,5 @@ PROVIDERS: dict[str, ProviderModule] = {
 # The event types the modules know by name, for filters (Referral Rocket may send others: they are
 # stored as they come, and its reward events' names are not documented).
 EVENT_TYPES: list[str] = sorted(
-    {*firstpromoter.HANDLERS, *referralrocket.PARTICIPANT_EVENTS, invitereferrals.EVENT_TYPE}
+    {*firstpromoter.EVENT_TYPES, *referralrocket.PARTICIPANT_EVENTS, invitereferrals.EVENT_TYPE}
 )

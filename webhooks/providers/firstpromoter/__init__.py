@@ -20,7 +20,6 @@ from referralhub.models import Reward
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import Obj
 from webhooks.providers.base import (
-    Handler,
     Incoming,
     Outcome,
     Parsed,
@@ -45,8 +44,8 @@ SETUP = (
 )
 
 
-# Every event type the hub handles by name, for the inbox's filters.
-HANDLERS: dict[str, Handler] = {**legacy.HANDLERS, **v2.HANDLERS}
+# Every event type the hub knows by name, for the inbox's filters.
+EVENT_TYPES: tuple[str, ...] = (*legacy.HANDLERS, *v2.EVENT_TYPES)
 
 
 def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:

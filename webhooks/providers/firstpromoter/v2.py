@@ -85,12 +85,12 @@ _V2_LINKS: tuple[tuple[type[Model], str, Spec], ...] = (
 )
 
 
-def _v2_campaign_links(snap: Snapshot, o: Obj, **known: Ref) -> dict[str, Ref]:
+def _v2_campaign_links(snap: Snapshot, o: Obj, promoter: Ref | None = None) -> dict[str, Ref]:
     """The promoter and campaign a promoter campaign names (`promoter` or `promoter_id`,
-    `campaign` or `campaign_id`), unless `known`."""
-    links = dict(known)
+    `campaign` or `campaign_id`); `promoter` when the promoter's own payload lists it."""
+    links = {"promoter": promoter} if promoter else {}
     for model, key, shell_spec in _V2_LINKS:
-        if key in known:
+        if key in links:
             continue
         nested = o.obj(key)
         external_id = nested and nested.id("id", required=False)
@@ -121,8 +121,7 @@ def put_v2_promoter_campaign(
     values = read_columns(o, V2_PROMOTER_CAMPAIGN_FIELDS, Promotion)
     if (stats := o.obj("stats")) is not None:
         values.update(read_columns(stats, V2_PROMOTER_CAMPAIGN_STATS, Promotion))
-    known = {"promoter": promoter} if promoter else {}
-    values.update(_v2_campaign_links(snap, o, **known))
+    values.update(_v2_campaign_links(snap, o, promoter))
     if (campaign := o.obj("campaign")) is not None and "name" in campaign:
         values["campaign_name"] = campaign.str("name")
     if deleted:
@@ -187,47 +186,37 @@ _ON_V2_PROMOTER = _v2_handler(put_v2_promoter)
 _ON_V2_REFERRAL = _v2_handler(put_v2_referral)
 _ON_V2_PROMOTER_CAMPAIGN = _v2_handler(put_v2_promoter_campaign)
 _ON_V2_COMMISSION = _v2_handler(put_v2_commission, then=sync_decision_and_queue_v2)
-# Every other v2 event (payouts, payout methods, contract documents) is acknowledged as ignored;
-# the inbox keeps its body.
-HANDLERS: dict[str, Handler] = {
-    **dict.fromkeys(
-        (
-            "promoter.created",
-            "promoter.updated",
-            "promoter.deleted",
-            "promoter.profile.updated",
-            "promoter.balance.updated",
-        ),
-        _ON_V2_PROMOTER,
-    ),
-    **dict.fromkeys(
-        (
-            "promoter_campaign.created",
-            "promoter_campaign.updated",
-            "promoter_campaign.deleted",
-        ),
-        _ON_V2_PROMOTER_CAMPAIGN,
-    ),
-    **dict.fromkeys(
-        ("referral.created", "referral.updated", "referral.deleted", "referral.moved"),
-        _ON_V2_REFERRAL,
-    ),
-    **dict.fromkeys(
-        ("commission.created", "commission.updated", "commission.deleted"), _ON_V2_COMMISSION
-    ),
-}
-
-# An event type not in the list above whose resource is one of these (`referral.converted`, which
-# FirstPromoter's announcement named, or a type added later) carries that resource all the same.
-_V2_RESOURCES: dict[str, Handler] = {
+# A v2 event type names its resource first (`promoter.profile.updated`), so the resource picks the
+# handler; that also covers a type not in FirstPromoter's list (`referral.converted`, which its
+# announcement named, or one added later). Every other resource (payouts, payout methods, contract
+# documents) is acknowledged as ignored; the inbox keeps its body.
+_BY_RESOURCE: dict[str, Handler] = {
     "promoter": _ON_V2_PROMOTER,
     "promoter_campaign": _ON_V2_PROMOTER_CAMPAIGN,
     "referral": _ON_V2_REFERRAL,
     "commission": _ON_V2_COMMISSION,
 }
+# FirstPromoter's list of the types of those resources, for the inbox's filters.
+EVENT_TYPES = (
+    "promoter.created",
+    "promoter.updated",
+    "promoter.deleted",
+    "promoter.profile.updated",
+    "promoter.balance.updated",
+    "promoter_campaign.created",
+    "promoter_campaign.updated",
+    "promoter_campaign.deleted",
+    "referral.created",
+    "referral.updated",
+    "referral.deleted",
+    "referral.moved",
+    "commission.created",
+    "commission.updated",
+    "commission.deleted",
+)
 
 
 def handler_for(event_type: str) -> Handler | None:
-    """The handler of a v2 event type, by name or else by its resource (`referral.<action>`)."""
+    """The handler of a v2 event type, by its resource (`referral.<action>`)."""
     resource, dot, _ = event_type.partition(".")
-    return HANDLERS.get(event_type) or (_V2_RESOURCES.get(resource) if dot else None)
+    return _BY_RESOURCE.get(resource) if dot else None
