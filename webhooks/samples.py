@@ -6,12 +6,21 @@ so the same numbers describe the same promoter or lead across events.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def signature(key: bytes, body: bytes) -> str:
+    """How Referral Rocket and FirstPromoter's webhooks v2 sign a body: hex HMAC-SHA256."""
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
 CAMPAIGN_ID = 17476
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Reward, RewardRule
+from webhooks import samples
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 MIRRORED = (RewardRule, Campaign, Promoter, Promotion, Lead, Conversion, Reward)
@@ -45,8 +44,7 @@ def only_delivery() -> WebhookDelivery:
     return delivery
 
 
-def rr_signature(key: bytes, body: bytes) -> str:
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
+rr_signature = samples.signature
 
 
 def as_body(document: Any) -> bytes:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -490,7 +488,7 @@ def test_a_v2_body_without_its_event_id_is_told_so(fp_endpoint, post_json) -> No
 def test_with_a_secret_every_v2_delivery_must_carry_its_signature(db, post_json) -> None:
     endpoint = WebhookEndpoint.objects.create(provider="firstpromoter", secret=SECRET_KEY)
     body = json.dumps(commission_event("commission.created")).encode()
-    signature = hmac.new(SECRET_KEY.encode(), body, hashlib.sha256).hexdigest()
+    signature = samples.signature(SECRET_KEY.encode(), body)
 
     unsigned = post_json(endpoint, body)
     forged = post_json(endpoint, body, **{"X-Webhook-Signature": "0" * 64})
@@ -535,7 +533,7 @@ def test_a_legacy_endpoint_and_a_signed_v2_endpoint_share_the_mirror(
     commission = commission_event("commission.created")
     commission["data"]["referral"]["id"] = legacy["data"]["id"]
     body = json.dumps(commission).encode()
-    signature = hmac.new(SECRET_KEY.encode(), body, hashlib.sha256).hexdigest()
+    signature = samples.signature(SECRET_KEY.encode(), body)
 
     signed = post_json(v2_endpoint, body, **{"X-Webhook-Signature": signature})
     legacy_at_the_signed_endpoint = post_json(v2_endpoint, fp_event("lead_signup", event_id=9))

@@ -3,8 +3,6 @@ provider sent through the real webhook URLs so that the admin shows what ingest 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 from datetime import timedelta
@@ -188,7 +186,7 @@ def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[Ht
     responses = []
     for event in events:
         body = json.dumps(event).encode()
-        signature = hmac.new(endpoint.secret.encode(), body, hashlib.sha256).hexdigest()
+        signature = samples.signature(endpoint.secret.encode(), body)
         responses.append(
             client.post(
                 endpoint.path,
