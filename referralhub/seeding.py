@@ -337,6 +337,7 @@ class Seeder:
             created=at,
             updated=at,
             payload={"id": self.counter, "unit": unit, "status": "pending"},
+            provider_asks_fulfilment=lead.provider == FP,  # seeded as legacy webhooks
         )
         if unit == "free_months" and status == "approved" and lead.provider == FP:
             done = rng.random() < 0.4

@@ -77,6 +77,15 @@ def _decide(status: str) -> Callable[[Reward, AbstractBaseUser, str], None]:
     return apply
 
 
+def _approve(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
+    _decide(Reward.Status.APPROVED)(reward, actor, text)
+    # Approved, a non-monetary reward is something to deliver: it joins the fulfilment queue now,
+    # not when (if ever) its provider asks. A later ask counts against the same entry.
+    if reward.needs_delivery and reward.fulfilment == Reward.Fulfilment.NOT_REQUESTED:
+        reward.fulfilment = Reward.Fulfilment.PENDING
+        reward.fulfilment_requested_at = reward.decided_at
+
+
 def _fulfil(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
     reward.fulfilment = Reward.Fulfilment.FULFILLED
     reward.fulfilled_at = timezone.now()
@@ -86,7 +95,11 @@ def _fulfil(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
 
 _DECISION_FIELDS = ("status", "decided_at", "decided_by", "decision_reason")
 TRANSITIONS: dict[Action, _Transition] = {
-    "approve": _Transition(_refuse_decision, _decide(Reward.Status.APPROVED), _DECISION_FIELDS),
+    "approve": _Transition(
+        _refuse_decision,
+        _approve,
+        (*_DECISION_FIELDS, "fulfilment", "fulfilment_requested_at"),
+    ),
     "deny": _Transition(_refuse_decision, _decide(Reward.Status.DENIED), _DECISION_FIELDS),
     "fulfil": _Transition(
         _refuse_fulfilment,
@@ -173,14 +186,20 @@ def done_message(
     message += "."
     if action != "fulfil":
         return message
-    if any(r.fulfilment_request_count for r in rewards):
+    if any(r.provider_asks_fulfilment and r.needs_delivery for r in rewards):
         message += " The provider's next fulfilment request will be answered 200."
-    if unasked := [r for r in rewards if r.queued_unasked]:
-        message += (
-            f" FirstPromoter's webhooks v2 are not told: mark {listed(unasked)} fulfilled in "
-            "FirstPromoter too."
-        )
+    for provider, told in _not_told(rewards).items():
+        message += f" {provider} is not told: mark {listed(told)} fulfilled in {provider} too."
     return message
+
+
+def _not_told(rewards: Sequence[Reward]) -> dict[str, list[Reward]]:
+    """The rewards whose provider the hub does not tell of a fulfilment, by provider name."""
+    by_provider: dict[str, list[Reward]] = {}
+    for reward in rewards:
+        if reward.mark_fulfilled_at_provider:
+            by_provider.setdefault(reward.get_provider_display(), []).append(reward)
+    return by_provider
 
 
 def reward_approve(*, reward: Reward, actor: AbstractBaseUser, note: str = "") -> Reward:
@@ -236,8 +255,8 @@ def _record(actor: AbstractBaseUser, entries: list[AuditEntry]) -> None:
 
 def _change_message(entry: AuditEntry) -> str:
     message = f"{entry.action.capitalize()}"
-    if entry.changes:
-        message += " (" + ", ".join(f"{f}: {a} → {b}" for f, (a, b) in entry.changes.items()) + ")"
+    if shown := entry.changes_shown:  # as the dashboard shows them: local time, "—" for none
+        message += " (" + ", ".join(f"{f}: {a} → {b}" for f, a, b in shown) + ")"
     if entry.note:
         message += f": {entry.note}"
     return message[:2000]

@@ -125,6 +125,7 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
                     "fulfilment_requested_at",
                     "fulfilment_last_requested_at",
                     "fulfilment_request_count",
+                    "provider_asks_fulfilment",
                     "fulfilled_at",
                     "fulfilled_by",
                     "fulfilment_note",

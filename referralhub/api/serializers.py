@@ -304,11 +304,11 @@ class RewardSerializer(ReadOnlyModelSerializer):
         source="fulfilled_by.username", allow_null=True, read_only=True, help_text="Username."
     )
     mark_fulfilled_at_provider = serializers.BooleanField(
-        source="queued_unasked",
         read_only=True,
-        help_text="Queued for fulfilment (or fulfilled since) although the provider never asked "
-        "(FirstPromoter's webhooks v2): it is not told when the reward is fulfilled here, so mark "
-        "it fulfilled there too (FirstPromoter's POST /commissions/mark_fulfilled).",
+        help_text="Queued for fulfilment (or fulfilled since) at a provider that never asks for "
+        "it (FirstPromoter's webhooks v2, Referral Rocket): it is not told when the reward is "
+        "fulfilled here, so mark it fulfilled there too (on FirstPromoter, "
+        "POST /commissions/mark_fulfilled).",
     )
     payload = PayloadField(read_only=True)
 

@@ -14,6 +14,7 @@ from referralhub.models.base import (
     AMOUNT,
     MirroredModel,
     Provider,
+    Unit,
     format_amount,
     unique_per_provider,
 )
@@ -92,6 +93,14 @@ class Reward(MirroredModel):
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
     )
     fulfilment_note = models.TextField(blank=True)
+    # Whether the provider asks for the fulfilment and reads the hub's answer (FirstPromoter's
+    # legacy `fulfilment_pending`), or is never told (FirstPromoter's webhooks v2, Referral
+    # Rocket): then staff mark the reward fulfilled at the provider too. Set by every delivery.
+    provider_asks_fulfilment = models.BooleanField(
+        default=False,
+        help_text="FirstPromoter's legacy webhooks ask (fulfilment_pending) and read the answer; "
+        "its webhooks v2 and Referral Rocket are not told of a fulfilment.",
+    )
 
     # What the fulfilment queue lists: a provider asked, or an approved FirstPromoter v2 commission
     # is due (see webhooks.providers.firstpromoter), and nobody denied it (a denied reward is
@@ -153,11 +162,18 @@ class Reward(MirroredModel):
         return self.provider_status in self.REFUSED_BY_PROVIDER
 
     @property
-    def queued_unasked(self) -> bool:
-        """Queued for fulfilment (or fulfilled since) although the provider never asked
-        (FirstPromoter's webhooks v2): the hub does not tell it when the reward is fulfilled, so
-        staff mark it fulfilled there too."""
-        return self.fulfilment_requested_at is not None and not self.fulfilment_request_count
+    def needs_delivery(self) -> bool:
+        """A non-monetary reward (free months, credits, points): someone delivers it, where cash
+        is paid from the payout export."""
+        return self.unit not in ("", Unit.CASH)
+
+    @property
+    def mark_fulfilled_at_provider(self) -> bool:
+        """Queued for fulfilment (or fulfilled since) at a provider that is not told when the hub
+        fulfils it: staff mark it fulfilled there too."""
+        return (
+            self.fulfilment != self.Fulfilment.NOT_REQUESTED and not self.provider_asks_fulfilment
+        )
 
 
 class AuditEntry(models.Model):

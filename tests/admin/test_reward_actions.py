@@ -9,7 +9,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils.timezone import now
+from django.utils.timezone import localtime, now
 
 from referralhub.models import AuditEntry, Promoter, Reward
 from referralhub.services import MAX_BULK
@@ -32,7 +32,7 @@ def _reward(promoter: Promoter, n: int, **fields) -> Reward:
         amount=Decimal("15"),
         unit="cash",
         currency="USD",
-        **fields,
+        **{"provider_asks_fulfilment": True, **fields},
     )
 
 
@@ -96,6 +96,13 @@ def test_it_asks_for_a_reason_before_denying(alice: User, promoter: Promoter):
     }
     assert AuditEntry.objects.filter(action="deny", note="Self-referral").count() == 2
     assert LogEntry.objects.filter(change_message__contains="Self-referral").count() == 2
+    # The admin's History reads as the dashboard's trail: local time to the second, "—" for none.
+    decided = localtime(Reward.objects.get(pk=rewards[0].pk).decided_at)
+    assert LogEntry.objects.filter(object_id=str(rewards[0].pk)).get().change_message == (
+        "Deny (status: pending → denied, "
+        f"decided_at: — → {decided:%Y-%m-%d %H:%M:%S}, decided_by: — → {alice}, "
+        "decision_reason: — → Self-referral): Self-referral"
+    )
 
 
 def test_it_marks_fulfilled_with_an_optional_note(alice: User, promoter: Promoter):

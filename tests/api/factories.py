@@ -98,6 +98,7 @@ class RewardFactory(Mirrored):
     unit = "cash"
     currency = "USD"
     status = "pending"
+    provider_asks_fulfilment = True  # FirstPromoter's legacy webhooks, as the mirrored fields
 
 
 class EndpointFactory(factory.django.DjangoModelFactory):

@@ -110,19 +110,21 @@ def test_it_shows_a_reward_with_its_decision_and_amount(api, alice):
 
 def test_it_says_which_rewards_waiting_for_fulfilment_the_provider_is_not_told_of(api, alice):
     # FirstPromoter's webhooks v2 never ask: the reward waits although nobody asked for it.
-    unasked = RewardFactory(fulfilment="pending", fulfilment_requested_at="2026-11-20T10:00:00Z")
-    asked = RewardFactory(
+    unasked = RewardFactory(
         fulfilment="pending",
         fulfilment_requested_at="2026-11-20T10:00:00Z",
-        fulfilment_request_count=2,
+        provider_asks_fulfilment=False,
     )
+    # Legacy webhooks ask, now or later (staff approvals queue a reward before any ask).
+    asked = RewardFactory(fulfilment="pending", fulfilment_requested_at="2026-11-20T10:00:00Z")
+    not_queued = RewardFactory(provider_asks_fulfilment=False)
 
     shown = {
         r["id"]: r["mark_fulfilled_at_provider"]
         for r in api(alice).get("/api/v1/rewards/").json()["results"]
     }
 
-    assert shown == {unasked.pk: True, asked.pk: False}
+    assert shown == {unasked.pk: True, asked.pk: False, not_queued.pk: False}
 
 
 def test_it_shows_deliveries_with_bodies_but_never_the_endpoint_secret(api, olga):

@@ -54,6 +54,9 @@ def make_reward(
     values.setdefault("unit", "cash")
     values.setdefault("currency", "USD")
     values.setdefault("external_id", next_id())
+    # FirstPromoter's legacy webhooks, which ask for fulfilment (webhooks v2 and Referral Rocket
+    # never do).
+    values.setdefault("provider_asks_fulfilment", values["provider"] == "firstpromoter")
     return Reward.objects.create(promoter=promoter, lead=lead, **values)
 
 

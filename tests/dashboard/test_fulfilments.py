@@ -169,13 +169,13 @@ def test_an_approved_non_monetary_v2_commission_is_queued_and_fulfilled_by_hand_
     reward = Reward.objects.get()
     page = as_alice.get(QUEUE)
     assert list(page.context["page"].items) == [reward]
-    assert "never asks (webhooks v2): mark it in FirstPromoter too" in page.content.decode()
+    assert "never asks: mark it fulfilled in FirstPromoter too" in page.content.decode()
     assert (reward.fulfilment, reward.fulfilment_request_count) == ("pending", 0)
     done = as_alice.post(
         ACT, {"action": "fulfil", "row": f"fulfil:{reward.pk}", "next": QUEUE}, follow=True
     )
     html = done.content.decode()
-    assert f"webhooks v2 are not told: mark #{reward.pk} fulfilled in FirstPromoter too" in html
+    assert f"FirstPromoter is not told: mark #{reward.pk} fulfilled in FirstPromoter too" in html
     assert "next fulfilment request will be answered 200" not in html
     reward.refresh_from_db()
     assert reward.fulfilment == Reward.Fulfilment.FULFILLED

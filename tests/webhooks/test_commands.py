@@ -219,7 +219,7 @@ def test_it_loads_demo_data_through_the_real_webhook_urls(db) -> None:
     # An approved v2 commission in points waits for fulfilment; a deleted one is denied.
     points = Reward.objects.get(external_id="4000502")
     assert (points.status, points.fulfilment) == ("approved", "pending")
-    assert points.queued_unasked
+    assert points.mark_fulfilled_at_provider
     assert Reward.objects.get(external_id="4000503").status == "denied"
     login = output.strip().splitlines()[-1]
     assert "'staff'" in login

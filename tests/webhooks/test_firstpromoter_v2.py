@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from referralhub import services
 from referralhub.models import Campaign, Lead, Promoter, Promotion, Reward
 from tests.webhooks.conftest import nothing_mirrored, only_delivery
 from webhooks import inbox, samples
@@ -318,22 +319,28 @@ def test_an_approved_non_monetary_commission_joins_the_fulfilment_queue(
     assert reward.fulfilment == ("pending" if queued else "not_requested")
     assert Reward.objects.filter(Reward.WAITING_FOR_FULFILMENT).exists() == queued
     assert reward.fulfilment_request_count == 0  # FirstPromoter never asked
-    assert reward.queued_unasked == queued
+    assert reward.mark_fulfilled_at_provider == queued
 
 
-def test_a_commission_staff_approved_joins_the_queue_with_its_next_event(
+def test_a_commission_staff_approve_joins_the_queue_at_once_and_stays_in_it(
     fp_endpoint, post_json
 ) -> None:
     post_json(fp_endpoint, commission_event("commission.created", unit="points"))
-    staff_decides("approved", "ok")
-    assert fp_get(Reward, 4_000_011).fulfilment == "not_requested"
+    staff = get_user_model().objects.create_superuser("sam")
 
+    services.reward_approve(reward=fp_get(Reward, 4_000_011), actor=staff)
+
+    reward = fp_get(Reward, 4_000_011)
+    assert (reward.status, reward.fulfilment) == ("approved", "pending")
+    assert reward.fulfilment_requested_at == reward.decided_at
+    assert reward.mark_fulfilled_at_provider
+    # FirstPromoter's own approval later changes nothing: the entry is the same.
     post_json(
         fp_endpoint,
         commission_event("commission.updated", "approved", AT + timedelta(days=1), unit="points"),
     )
-
-    assert fp_get(Reward, 4_000_011).fulfilment == "pending"
+    again = fp_get(Reward, 4_000_011)
+    assert (again.fulfilment, again.fulfilment_requested_at) == ("pending", reward.decided_at)
 
 
 def test_a_fulfilled_commission_never_joins_the_queue_again(fp_endpoint, post_json) -> None:

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from referralhub.models import Reward
-from referralhub.services import reward_approve, reward_deny, reward_fulfil
+from referralhub.services import (
+    done_message,
+    reward_approve,
+    reward_deny,
+    reward_fulfil,
+    rewards_act,
+)
 from webhooks.models import WebhookDelivery
 
 SEED = "fulfilment_pending_seed"
@@ -133,3 +139,72 @@ def test_it_keeps_the_has_issues_flag(fp_endpoint, post_json, fp_event) -> None:
     post_json(fp_endpoint, document)
 
     assert seed_reward().has_issues is True
+
+
+def test_a_staff_approve_queues_a_non_monetary_reward_before_firstpromoter_asks(
+    fp_endpoint, post_json, fp_event, alice
+) -> None:
+    document = fp_event("reward_created")
+    document["data"]["unit"] = "free_months"
+    post_json(fp_endpoint, document)
+    reward = Reward.objects.get(external_id="2429200")
+    assert reward.fulfilment == Reward.Fulfilment.NOT_REQUESTED
+
+    approved = reward_approve(reward=reward, actor=alice)
+
+    assert (approved.fulfilment, approved.fulfilment_requested_at) == (
+        Reward.Fulfilment.PENDING,
+        approved.decided_at,
+    )
+    assert not approved.mark_fulfilled_at_provider  # legacy webhooks ask, and read the answer
+    # FirstPromoter's ask, when it comes, counts against the same entry.
+    asked = fp_event(SEED)
+    asked["data"]["id"] = 2429200
+    assert post_json(fp_endpoint, asked).status_code == 202
+    reward = Reward.objects.get(external_id="2429200")
+    assert (reward.fulfilment_requested_at, reward.fulfilment_request_count) == (
+        approved.decided_at,
+        1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "unit", "queued"),
+    [
+        ("referralrocket", "voucher", True),  # Referral Rocket never asks either
+        ("firstpromoter", "cash", False),  # paid from the payout export, not fulfilled
+        ("referralrocket", "", False),
+    ],
+)
+def test_a_staff_approve_queues_only_what_someone_delivers(alice, provider, unit, queued) -> None:
+    reward = Reward.objects.create(provider=provider, external_id="r1", amount=10, unit=unit)
+
+    approved = reward_approve(reward=reward, actor=alice)
+
+    assert (approved.fulfilment == Reward.Fulfilment.PENDING) is queued
+    assert approved.mark_fulfilled_at_provider is queued
+    assert Reward.objects.filter(Reward.WAITING_FOR_FULFILMENT).exists() is queued
+
+
+def test_the_fulfilment_message_says_what_each_provider_learns(alice) -> None:
+    def approved(provider: str, external_id: str, asks: bool) -> Reward:
+        reward = Reward.objects.create(
+            provider=provider,
+            external_id=external_id,
+            amount=3,
+            unit="free_months",
+            provider_asks_fulfilment=asks,
+        )
+        return reward_approve(reward=reward, actor=alice)
+
+    legacy, v2 = approved("firstpromoter", "1", True), approved("firstpromoter", "2", False)
+    rocket = approved("referralrocket", "3", False)
+    done = rewards_act(action="fulfil", reward_ids=[legacy.pk, v2.pk, rocket.pk], actor=alice)
+
+    assert done_message("fulfil", done, "Sent") == (
+        f"Marked 3 rewards fulfilled (#{legacy.pk}, #{v2.pk}, #{rocket.pk}) — “Sent”."
+        " The provider's next fulfilment request will be answered 200."
+        f" FirstPromoter is not told: mark #{v2.pk} fulfilled in FirstPromoter too."
+        f" Referral Rocket is not told: mark #{rocket.pk} fulfilled in Referral Rocket too."
+    )
+    assert done_message("approve", [legacy]) == f"Approved 1 reward (#{legacy.pk})."

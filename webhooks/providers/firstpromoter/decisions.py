@@ -58,7 +58,8 @@ _FULFILMENT = (
 SYNC_DECISION = f"{_UPDATE}{DECISION}updated = %(now)s WHERE r.id = %(pk)s"
 # Webhooks v2 never send fulfilment_pending: FirstPromoter expects the company to deliver an
 # approved non-monetary commission and mark it fulfilled there. So one approved after this event
-# (the CASEs read the row before it) joins the fulfilment queue without an ask.
+# (the CASEs read the row before it) joins the fulfilment queue without an ask, as one staff
+# approve does (referralhub.services; `Reward.needs_delivery` is the same test on units).
 _V2_QUEUES = (
     "(r.fulfilment = %(not_requested)s AND r.unit NOT IN ('', %(cash)s)"
     f" AND ((r.status = %(approved)s AND NOT {_DENIED}) OR {_APPROVED}))"

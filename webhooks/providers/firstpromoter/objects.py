@@ -144,4 +144,5 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
         values["rule"] = put_rule(snap, RewardRule.Kind.REWARD, rule)
     # Insert-only: the hub's decision starts pending; sync_decision() settles it after saving.
     values["status"] = Reward.Status.PENDING
+    values["provider_asks_fulfilment"] = True  # fulfilment_pending, for a non-monetary reward
     return snap.put(Reward, o.id("id"), payload=o.data, **values)

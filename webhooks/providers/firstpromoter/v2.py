@@ -160,6 +160,7 @@ def put_v2_commission(snap: Snapshot, o: Obj, deleted: bool = False) -> Ref:
     if deleted:
         values["provider_status"] = V2_DELETED
     values["status"] = Reward.Status.PENDING  # insert-only, as for reward_created
+    values["provider_asks_fulfilment"] = False  # v2 sends no fulfilment_pending
     return snap.put(Reward, o.id("id"), payload=o.data, **values)
 
 
