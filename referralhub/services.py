@@ -184,6 +184,10 @@ def done_message(
     if text:
         message += f" — “{text}”"
     message += "."
+    if action == "approve" and (
+        queued := [r for r in rewards if r.fulfilment == Reward.Fulfilment.PENDING]
+    ):
+        message += f" Waiting in the fulfilment queue: {listed(queued)}."
     if action != "fulfil":
         return message
     if any(r.provider_asks_fulfilment and r.needs_delivery for r in rewards):

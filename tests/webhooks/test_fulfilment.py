@@ -207,4 +207,10 @@ def test_the_fulfilment_message_says_what_each_provider_learns(alice) -> None:
         f" FirstPromoter is not told: mark #{v2.pk} fulfilled in FirstPromoter too."
         f" Referral Rocket is not told: mark #{rocket.pk} fulfilled in Referral Rocket too."
     )
-    assert done_message("approve", [legacy]) == f"Approved 1 reward (#{legacy.pk})."
+    assert done_message("approve", [legacy, v2]) == (
+        f"Approved 2 rewards (#{legacy.pk}, #{v2.pk})."
+        f" Waiting in the fulfilment queue: #{legacy.pk}, #{v2.pk}."
+    )
+    cash = Reward.objects.create(provider="firstpromoter", external_id="4", amount=9, unit="cash")
+    cash = reward_approve(reward=cash, actor=alice)
+    assert done_message("approve", [cash]) == f"Approved 1 reward (#{cash.pk})."
