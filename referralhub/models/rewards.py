@@ -202,11 +202,12 @@ class AuditEntry(models.Model):
 
     @property
     def changes_shown(self) -> list[tuple[str, str, str]]:
-        """(field, before, after) as people read them, for the admin and the dashboard."""
-        return [
-            (field, _shown(before), _shown(after))
-            for field, (before, after) in (self.changes or {}).items()
-        ]
+        """(field, before, after) as people read them, for the admin and the dashboard, in the
+        model's field order (PostgreSQL's jsonb keeps keys sorted by length, not as written)."""
+        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        order = {f.name: i for i, f in enumerate(model._meta.fields)} if model else {}
+        changes = sorted((self.changes or {}).items(), key=lambda kv: order.get(kv[0], len(order)))
+        return [(field, _shown(before), _shown(after)) for field, (before, after) in changes]
 
 
 def _shown(value: object) -> str:

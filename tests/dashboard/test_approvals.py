@@ -196,6 +196,21 @@ def test_it_shows_the_audit_history_on_the_reward_page(as_alice: Client, pending
     assert 'value="approve"' not in html
 
 
+def test_the_history_lists_changes_in_the_rewards_field_order(as_alice: Client, pending) -> None:
+    # Stored as jsonb on PostgreSQL, whose keys come back sorted by length.
+    Reward.objects.filter(pk=pending[1].pk).update(unit="free_months", currency="")
+    as_alice.post(ACT, {"action": "approve", "ids": [pending[1].pk], "text": "Checked"})
+    entry = AuditEntry.objects.get(object_id=str(pending[1].pk))
+    assert [field for field, *_ in entry.changes_shown] == [
+        "status",
+        "decided_at",
+        "decided_by",
+        "decision_reason",
+        "fulfilment",
+        "fulfilment_requested_at",
+    ]
+
+
 def test_it_offers_deny_with_a_reason_on_the_reward_page(as_alice: Client, pending) -> None:
     html = as_alice.get(reverse("dashboard:reward", args=[pending[1].pk])).content.decode()
     assert 'value="deny"' in html
