@@ -132,7 +132,8 @@ def _action_docs(action: str, body: type, text: str, request: dict, conflict: st
 APPROVE_DOCS = _action_docs(
     "approve",
     ApproveBody,
-    "Approve a pending reward. The note is optional.",
+    "Approve a pending reward. The note is optional. A non-monetary reward (free months, credits, "
+    "points) then waits for fulfilment (`fulfilment: pending`), whether or not its provider asks.",
     {"note": "checked the order"},
     "already denied",
 )
@@ -147,7 +148,8 @@ FULFIL_DOCS = _action_docs(
     "fulfil",
     FulfilBody,
     "Mark an approved reward fulfilled; FirstPromoter's next `fulfilment_pending` for it is then "
-    "answered 200. The note is optional.",
+    "answered 200. A provider that never asks is not told (`mark_fulfilled_at_provider: true`): "
+    "mark it fulfilled there too. The note is optional.",
     {"note": "voucher sent by email"},
     "denied rewards cannot be fulfilled",
 )

@@ -42,6 +42,18 @@ def test_it_approves_with_no_body_at_all(client):
     assert Reward.objects.get().status == "approved"
 
 
+def test_approving_a_non_monetary_reward_queues_it_and_says_who_is_not_told(client):
+    reward = RewardFactory(unit="points", currency="", provider_asks_fulfilment=False)
+
+    approved = post(client, f"/api/v1/rewards/{reward.pk}/approve/").json()
+
+    assert (approved["fulfilment"], approved["mark_fulfilled_at_provider"]) == ("pending", True)
+    assert approved["fulfilment_requested_at"] == approved["decided_at"]
+    assert [
+        r["id"] for r in client.get("/api/v1/rewards/?fulfilment=pending").json()["results"]
+    ] == [reward.pk]
+
+
 def test_it_denies_with_a_reason(client, alice):
     reward = RewardFactory()
     response = post(client, f"/api/v1/rewards/{reward.pk}/deny/", {"reason": "self-referral"})
