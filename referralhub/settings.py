@@ -143,6 +143,7 @@ except (ValueError, zoneinfo.ZoneInfoNotFoundError):
         f"TIME_ZONE must be an IANA time zone name such as Europe/Berlin, not {TIME_ZONE!r}."
     ) from None
 USE_I18N = True
+FORMAT_MODULE_PATH = "referralhub.formats"  # ISO-like dates on every page (formats/en)
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -166,9 +168,51 @@ class ReadOnlyAdmin(LargeTableAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         own = [f.name for f in self.model._meta.fields]
-        return [*own, *(n for n in super().get_readonly_fields(request, obj) if n not in own)]
+        extra = (n for n in super().get_readonly_fields(request, obj) if n not in own)
+        return [*own, *extra, *_decimal_displays(self.model).values()]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, dict]]:
+        """Decimal columns as people read them, where Django pads each to its 4 places."""
+        shown = _decimal_displays(self.model)
+
+        def swap(entry: Any) -> Any:
+            return (
+                tuple(map(swap, entry))
+                if isinstance(entry, list | tuple)
+                else shown.get(entry, entry)
+            )
+
+        return [
+            (name, {**options, "fields": swap(options["fields"])})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A stored amount as people read it: at least 2 places, more only where the value has them
+    (297.00, 9.80, 0.1234); the columns keep 4."""
+    cents = value.quantize(Decimal("0.01"))
+    return f"{cents:,}" if cents == value else f"{value.normalize():,f}"
+
+
+@functools.cache
+def _decimal_displays(model: type[models.Model]) -> dict[str, Callable[[Any], str]]:
+    """{field name: a read-only display of it} for `model`'s decimal fields."""
+
+    def display(name: str) -> Callable[[Any], str]:
+        def shown(obj: Any) -> str:
+            value = getattr(obj, name)
+            return EMPTY if value is None else plain_decimal(value)
+
+        shown.__name__ = name  # the label, help text and CSS class of the field itself
+        shown.short_description = model._meta.get_field(name).verbose_name  # type: ignore[attr-defined]
+        return shown
+
+    return {
+        f.name: display(f.name) for f in model._meta.fields if isinstance(f, models.DecimalField)
+    }
 
 
 def unread_columns(model: type[models.Model], keep: set[str], prefix: str = "") -> tuple[str, ...]:

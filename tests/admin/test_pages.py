@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -227,3 +230,33 @@ def test_it_searches_large_tables_by_exact_values(root_client: Client):
     reward = Reward.objects.exclude(conversion=None).select_related("conversion").first()
     assert found("reward", reward.conversion.order_id) == {reward}
     assert found("reward", reward.external_id) == {reward}
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("297", "297.00"), ("9.8", "9.80"), ("0.1234", "0.1234"), ("1234567.5", "1,234,567.50")],
+)
+def test_a_change_page_shows_decimals_and_times_as_people_read_them(
+    root_client: Client, stored: str, shown: str, settings
+) -> None:
+    settings.TIME_ZONE = "Asia/Kolkata"
+    at = datetime(2026, 11, 20, 9, 30, 5, tzinfo=UTC)
+    reward = Reward.objects.create(
+        provider="firstpromoter",
+        external_id="1",
+        amount=Decimal(stored),
+        unit="points",
+        conversion_amount=None,
+        decided_at=at,
+    )
+
+    html = root_client.get(
+        admin_url("referralhub", "reward", f"{reward.pk}/change")
+    ).content.decode()
+
+    assert f'<div class="readonly">{shown}</div>' in html
+    padded = f"{Decimal(stored):.4f}"  # what Django shows: the column's 4 places
+    assert padded == shown or f'<div class="readonly">{padded}</div>' not in html
+    assert "2026-11-20 15:00:05" in html  # local time to the second, not "Nov. 20, 2026, 3 p.m."
+    assert "Conversion amount:" in html  # labelled as the field
+    assert "The sale's id." in html  # help texts kept
