@@ -50,6 +50,7 @@ def _queue(
         "form": form,
         "page": page,
         "sizes": PAGE_SIZES,
+        "max_bulk": services.MAX_BULK,  # a page can list more than one action may take
         "export_form": _export_form(request),
         **_permissions(request),
     }

@@ -9,6 +9,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from referralhub.models import AuditEntry, Reward
+from referralhub.services import MAX_BULK
 from tests.conftest import load_payload
 from tests.dashboard.conftest import make_delivery, make_lead, make_promoter, make_reward
 from webhooks.models import WebhookEndpoint
@@ -153,3 +154,26 @@ def test_it_denies_when_enter_is_pressed_in_the_reason_field(
     page.get_by_label("Reason to deny").press("Enter")
     expect(page.locator(".message.success")).to_contain_text("Denied 1 reward")
     assert Reward.objects.get(pk=reward.pk).status == "denied"
+
+
+def test_it_says_how_many_one_action_takes_when_more_are_selected(
+    page: Page, live_server, alice
+) -> None:
+    promoter = make_promoter()
+    rewards = [make_reward(promoter) for _ in range(MAX_BULK + 1)]
+    log_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}/dashboard/rewards/approvals/?size=200")
+    approve = page.get_by_role("button", name="Approve selected")
+    limit = page.get_by_text(f"at most {MAX_BULK} at once")
+    expect(limit).to_be_hidden()
+
+    page.get_by_label("Select all on this page").check()
+
+    expect(page.locator("[data-selected-count]")).to_have_text(str(MAX_BULK + 1))
+    expect(limit).to_be_visible()
+    expect(approve).to_be_disabled()
+    page.get_by_label(f"Select reward {rewards[0].pk}", exact=True).uncheck()
+    expect(limit).to_be_hidden()
+    approve.click()
+    expect(page.locator(".message.success")).to_contain_text(f"Approved {MAX_BULK} rewards")
+    assert Reward.objects.filter(status="approved").count() == MAX_BULK
