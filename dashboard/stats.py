@@ -14,14 +14,14 @@ Definitions (also shown on the page):
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -99,9 +99,26 @@ class Activity:
 
 def activity(period: Window) -> Activity:
     """From the hourly tallies the database keeps (`referralhub.models.tallies`): a few thousand
-    rows for 180 days, where counting the leads themselves read up to a million index entries."""
+    rows for 180 days, where counting the leads themselves read up to a million index entries.
+
+    Tallies are whole UTC hours, so they can only be summed into days that start on a whole
+    hour. In a zone whose midnight falls mid-hour (India's +5:30, Nepal's +5:45, Adelaide's
+    +9:30) the leads themselves are counted instead: slower, but the days are right.
+    """
+    both = Window(period.previous().start, period.end)
+    leads, customers = _tallied(both) if _days_start_on_the_hour(both) else _counted(both)
+    return Activity(period, leads, customers)
+
+
+def _days_start_on_the_hour(window: Window) -> bool:
+    days = (window.end - window.start).days
+    midnights = (window.start + timedelta(days=i) for i in range(days + 1))  # wall-clock days
+    return all(not (m.utcoffset() or timedelta()) % timedelta(hours=1) for m in midnights)
+
+
+def _tallied(window: Window) -> tuple[dict[date, int], dict[date, int]]:
     rows = (
-        LeadTally.objects.filter(hour__gte=period.previous().start, hour__lt=period.end)
+        LeadTally.objects.filter(hour__gte=window.start, hour__lt=window.end)
         .annotate(day=TruncDate("hour"))
         .values("day")
         .annotate(leads=Sum("leads"), customers=Sum("customers"))
@@ -111,7 +128,21 @@ def activity(period: Window) -> Activity:
     leads, customers = {}, {}
     for day, n_leads, n_customers in rows:
         leads[day], customers[day] = n_leads, n_customers
-    return Activity(period, leads, customers)
+    return leads, customers
+
+
+def _counted(window: Window) -> tuple[dict[date, int], dict[date, int]]:
+    """The same figures as `_tallied`, from the leads (the definitions at the top)."""
+
+    def per_day(leads: QuerySet[Lead], at: str) -> dict[date, int]:
+        rows = leads.annotate(day=TruncDate(at)).values("day").annotate(n=Count("*"))
+        return dict(rows.values_list("day", "n").order_by())
+
+    provider_date, hub_date = signed_up_parts(window.start, window.end)
+    leads = Counter(per_day(Lead.objects.filter(provider_date), "provider_created_at"))
+    leads.update(per_day(Lead.objects.filter(hub_date), "created"))
+    became = Lead.objects.filter(customer_since__gte=window.start, customer_since__lt=window.end)
+    return dict(leads), per_day(became, "customer_since")
 
 
 def referred_revenue(period: Window) -> dict[str, Decimal]:

@@ -10,7 +10,9 @@ exact, roll back with it, and need no job to refresh them; a `TRUNCATE` of the l
 - A lead counts in the hour of its signup (the provider's date, else when the hub first heard of
   it) and, once it is a customer, as a customer in the hour of `customer_since`: the definitions of
   `dashboard.stats`.
-- Hours are truncated in UTC, so any time zone with a whole-hour offset groups them into its days.
+- Hours are truncated in UTC, so any time zone with a whole-hour offset groups them into its days;
+  in one whose days start mid-hour (+5:30) the overview counts the leads instead
+  (`dashboard.stats.activity`).
 - Each hour is split over `SHARDS` rows (by lead id): concurrent deliveries adding leads in the
   same hour update different rows most of the time instead of queueing on one row lock.
 
