@@ -102,9 +102,10 @@ class Reward(MirroredModel):
         "its webhooks v2 and Referral Rocket are not told of a fulfilment.",
     )
 
-    # What the fulfilment queue lists: a provider asked, or an approved FirstPromoter v2 commission
-    # is due (see webhooks.providers.firstpromoter), and nobody denied it (a denied reward is
-    # refused to the provider instead, see fulfilment_answer there).
+    # What the fulfilment queue lists: a provider asked, or a non-monetary reward was approved
+    # (by staff, referralhub.services; or on FirstPromoter's webhooks v2, see
+    # webhooks.providers.firstpromoter), and nobody denied it (a denied reward is refused to the
+    # provider instead, see fulfilment_answer there).
     WAITING_FOR_FULFILMENT = Q(fulfilment=Fulfilment.PENDING) & ~Q(status=Status.DENIED)
     # Provider statuses that say the provider will not pay: FirstPromoter's denial, or its
     # deletion (webhooks v2). A reward staff approved keeps them beside the hub's approval.
