@@ -8,7 +8,10 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from hypothesis import given
+from hypothesis import strategies as st
 
+from referralhub.admin.base import plain_decimal
 from referralhub.models import Conversion, Lead, Promoter, Reward
 from tests.admin.conftest import MODELS, WEBHOOK_MODELS, admin_url
 from tests.conftest import make_staff
@@ -260,3 +263,10 @@ def test_a_change_page_shows_decimals_and_times_as_people_read_them(
     assert "2026-11-20 15:00:05" in html  # local time to the second, not "Nov. 20, 2026, 3 p.m."
     assert "Conversion amount:" in html  # labelled as the field
     assert "The sale's id." in html  # help texts kept
+
+
+@given(st.decimals(min_value=-(10**13), max_value=10**13, places=4, allow_nan=False))
+def test_a_shown_decimal_is_the_stored_value_with_at_least_two_places(value: Decimal) -> None:
+    shown = plain_decimal(value)
+    assert Decimal(shown.replace(",", "")) == value
+    assert 2 <= len(shown.partition(".")[2]) <= 4
