@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from django.conf import settings
@@ -110,6 +111,9 @@ class Reward(MirroredModel):
     # Provider statuses that say the provider will not pay: FirstPromoter's denial, or its
     # deletion (webhooks v2). A reward staff approved keeps them beside the hub's approval.
     REFUSED_BY_PROVIDER = frozenset({"denied", "deleted"})
+    # Units nobody delivers by hand: cash is paid from the payout export, and no unit means the
+    # provider did not say what the reward is. Any other, once approved, waits for fulfilment.
+    NOT_DELIVERED_UNITS = frozenset({"", Unit.CASH})
 
     class Meta:
         constraints = [
@@ -166,7 +170,7 @@ class Reward(MirroredModel):
     def needs_delivery(self) -> bool:
         """A non-monetary reward (free months, credits, points): someone delivers it, where cash
         is paid from the payout export."""
-        return self.unit not in ("", Unit.CASH)
+        return self.unit not in self.NOT_DELIVERED_UNITS
 
     @property
     def mark_fulfilled_at_provider(self) -> bool:
@@ -205,10 +209,14 @@ class AuditEntry(models.Model):
     def changes_shown(self) -> list[tuple[str, str, str]]:
         """(field, before, after) as people read them, for the admin and the dashboard, in the
         model's field order (PostgreSQL's jsonb keeps keys sorted by length, not as written)."""
-        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
-        order = {f.name: i for i, f in enumerate(model._meta.fields)} if model else {}
+        order = _field_order(ContentType.objects.get_for_id(self.content_type_id).model_class())
         changes = sorted((self.changes or {}).items(), key=lambda kv: order.get(kv[0], len(order)))
         return [(field, _shown(before), _shown(after)) for field, (before, after) in changes]
+
+
+@functools.cache
+def _field_order(model: type[models.Model] | None) -> dict[str, int]:
+    return {f.name: i for i, f in enumerate(model._meta.fields)} if model else {}
 
 
 def _shown(value: object) -> str:

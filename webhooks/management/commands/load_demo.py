@@ -19,6 +19,7 @@ from referralhub.models import Provider
 from webhooks import samples
 from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
+from webhooks.providers.firstpromoter import SIGNATURE_HEADER
 
 USERNAME = "staff"
 V2_ENDPOINT = "Demo FirstPromoter v2"
@@ -193,7 +194,7 @@ def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[Ht
                 body,
                 content_type="application/json",
                 secure=secure,
-                headers={"X-Webhook-Signature": signature, "X-Event-Id": event["event_id"]},
+                headers={SIGNATURE_HEADER: signature, "X-Event-Id": event["event_id"]},
             )
         )
     return responses

@@ -83,12 +83,14 @@ class Command(BaseCommand):
             deliveries |= WebhookDelivery.objects.filter(pk__in=ids)
             if missing := set(ids) - set(deliveries.values_list("pk", flat=True)):
                 raise CommandError(f"No delivery with id {', '.join(map(str, sorted(missing)))}.")
-        if failed:
-            deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED)
-        if rejected:
-            deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.REJECTED)
-        if ignored:
-            deliveries |= WebhookDelivery.objects.filter(status=WebhookDelivery.Status.IGNORED)
+        Status = WebhookDelivery.Status
+        for wanted, status in (
+            (failed, Status.FAILED),
+            (rejected, Status.REJECTED),
+            (ignored, Status.IGNORED),
+        ):
+            if wanted:
+                deliveries |= WebhookDelivery.objects.filter(status=status)
         if unfinished is not None:
             # Recent ones may be in a transaction right now: leave them to their request.
             deliveries |= WebhookDelivery.objects.filter(

@@ -48,14 +48,6 @@ SETUP = (
 EVENT_TYPES: tuple[str, ...] = (*legacy.HANDLERS, *v2.EVENT_TYPES)
 
 
-def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
-    if parsed.idempotency_key.startswith(v2.KEY):
-        handler = v2.handler_for(parsed.event_type)
-    else:
-        handler = legacy.HANDLERS.get(parsed.event_type)
-    return (handler or ignore)(parsed.document, delivery)
-
-
 # --- the provider interface --------------------------------------------------------------------
 
 
@@ -69,6 +61,14 @@ def parse(incoming: Incoming) -> Parsed:
     if "event" not in document and ("event_id" in document or "event_type" in document):
         return v2.parse(document, stored)
     return legacy.parse(document, stored)
+
+
+def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
+    if parsed.idempotency_key.startswith(v2.KEY):
+        handler = v2.handler_for(parsed.event_type)
+    else:
+        handler = legacy.HANDLERS.get(parsed.event_type)
+    return (handler or ignore)(parsed.document, delivery)
 
 
 def repeat(parsed: Parsed, delivery: WebhookDelivery) -> Outcome | None:

@@ -6,17 +6,16 @@ from __future__ import annotations
 from django.db import connection
 from django.utils import timezone
 
-from referralhub.models import (
-    Campaign,
-    Reward,
-    Unit,
-)
-from webhooks.providers.base import (
-    Outcome,
-)
-from webhooks.providers.firstpromoter.fields import (
-    V2_DELETED,
-)
+from referralhub.models import Campaign, Reward
+from webhooks.providers.base import Outcome
+from webhooks.providers.firstpromoter.fields import V2_DELETED
+
+
+def _one_of(column: str, name: str, values: frozenset[str]) -> tuple[str, dict[str, str]]:
+    """`column IN (...)` over one of the models' lists of values, with its parameters."""
+    params = {f"{name}{i}": value for i, value in enumerate(sorted(values))}
+    return f"{column} IN ({', '.join(f'%({k})s' for k in params)})", params
+
 
 # The hub adopts FirstPromoter's approval or denial, or the campaign's auto-approval, for a reward
 # no person has decided: a staff decision, or a fulfilment, is never overridden by a webhook, but an
@@ -28,8 +27,10 @@ from webhooks.providers.firstpromoter.fields import (
 # parameter.
 # A commission deleted on FirstPromoter (webhooks v2) is denied like a denied one.
 _AUTOMATIC = "(r.decided_by_id IS NULL AND r.fulfilment <> %(fulfilled)s)"
-_REFUSED_PARAMS = {f"refused{i}": s for i, s in enumerate(sorted(Reward.REFUSED_BY_PROVIDER))}
-_REFUSED = f"r.provider_status IN ({', '.join(f'%({k})s' for k in _REFUSED_PARAMS)})"
+_REFUSED, _REFUSED_PARAMS = _one_of("r.provider_status", "refused", Reward.REFUSED_BY_PROVIDER)
+_NOT_DELIVERED, _NOT_DELIVERED_PARAMS = _one_of(
+    "r.unit", "not_delivered", Reward.NOT_DELIVERED_UNITS
+)
 _DENIED = f"({_AUTOMATIC} AND r.status <> %(denied)s AND {_REFUSED})"
 _APPROVED = (
     f"({_AUTOMATIC} AND r.status <> %(approved)s AND NOT {_REFUSED}"  # noqa: S608
@@ -59,9 +60,9 @@ SYNC_DECISION = f"{_UPDATE}{DECISION}updated = %(now)s WHERE r.id = %(pk)s"
 # Webhooks v2 never send fulfilment_pending: FirstPromoter expects the company to deliver an
 # approved non-monetary commission and mark it fulfilled there. So one approved after this event
 # (the CASEs read the row before it) joins the fulfilment queue without an ask, as one staff
-# approve does (referralhub.services; `Reward.needs_delivery` is the same test on units).
+# approve does (referralhub.services, by `Reward.needs_delivery`).
 _V2_QUEUES = (
-    "(r.fulfilment = %(not_requested)s AND r.unit NOT IN ('', %(cash)s)"
+    f"(r.fulfilment = %(not_requested)s AND NOT {_NOT_DELIVERED}"
     f" AND ((r.status = %(approved)s AND NOT {_DENIED}) OR {_APPROVED}))"
 )
 SYNC_DECISION_AND_QUEUE_V2 = (
@@ -86,9 +87,9 @@ _REWARD_VALUES = {
     "auto": "The campaign auto-approves rewards.",
     "queued": Reward.Fulfilment.PENDING,
     "not_requested": Reward.Fulfilment.NOT_REQUESTED,
-    "cash": Unit.CASH,
     "fulfilled": Reward.Fulfilment.FULFILLED,
     **_REFUSED_PARAMS,
+    **_NOT_DELIVERED_PARAMS,
 }
 
 

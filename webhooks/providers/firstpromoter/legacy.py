@@ -8,24 +8,16 @@ from typing import Any
 from django.utils import timezone
 
 from referralhub.mirror import Snapshot
-from referralhub.models import (
-    Promoter,
-)
+from referralhub.models import Promoter
 from webhooks.models import WebhookDelivery
 from webhooks.payload import BadPayload, Obj
-from webhooks.providers.base import (
-    Handler,
-    Outcome,
-    Parsed,
-)
+from webhooks.providers.base import Handler, Outcome, Parsed
 from webhooks.providers.firstpromoter.decisions import (
     fulfilment_answer,
     request_fulfilment,
     sync_decision,
 )
-from webhooks.providers.firstpromoter.fields import (
-    SLUG,
-)
+from webhooks.providers.firstpromoter.fields import SLUG
 from webhooks.providers.firstpromoter.objects import (
     put_campaign,
     put_lead,
@@ -96,16 +88,9 @@ HANDLERS: dict[str, Handler] = {
     "reward_created": on_reward_created,
     "fulfilment_pending": on_fulfilment_pending,
 }
-# Events whose data is one object that must carry an id.
-_DATA_ID_REQUIRED = {
-    "lead_signup",
-    "lead_becomes_referral",
-    "new_customer",
-    "customer_created",
-    "lead_cancelled",
-    "reward_created",
-    "fulfilment_pending",
-}
+# Events whose data is one object that must carry an id: all but the promoter events, whose data
+# holds the promoter (and its promotions) under keys of its own.
+_DATA_ID_REQUIRED = frozenset(HANDLERS) - {"promoter_signed_up", "promoter_accepted"}
 
 
 def parse(document: dict[str, Any], stored: str) -> Parsed:

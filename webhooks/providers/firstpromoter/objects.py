@@ -18,9 +18,7 @@ from referralhub.models import (
     RewardRule,
 )
 from webhooks.payload import Obj
-from webhooks.providers.base import (
-    read_columns,
-)
+from webhooks.providers.base import read_columns
 from webhooks.providers.firstpromoter.fields import (
     CAMPAIGN_FIELDS,
     LEAD_FIELDS,
@@ -118,14 +116,19 @@ def put_lead(snap: Snapshot, o: Obj) -> Ref:
     state = o.str("state", max_length=limit) or o.str("status", max_length=limit)
     if state:
         values["state"] = state
-    promoter = put_promoter(snap, p) if (p := o.obj("promoter")) else None
-    if promoter:
-        values["promoter"] = promoter
-    if promotion_obj := o.obj("promotion"):
-        values["promotion"] = put_promotion(snap, promotion_obj, promoter=promoter)
-        if campaign_id := promotion_obj.id("campaign_id", required=False):
-            values["campaign"] = snap.ref(Campaign, campaign_id)
+    if (p := o.obj("promoter")) is not None:
+        values["promoter"] = put_promoter(snap, p)
+    _put_promotion_of(snap, o, values)
     return snap.put(Lead, o.id("id"), payload=o.data, **values)
+
+
+def _put_promotion_of(snap: Snapshot, o: Obj, values: dict[str, Any]) -> None:
+    """The promotion a lead or reward names, with `values`' promoter, and its campaign."""
+    if (promotion := o.obj("promotion")) is None:
+        return
+    values["promotion"] = put_promotion(snap, promotion, promoter=values.get("promoter"))
+    if campaign_id := promotion.id("campaign_id", required=False):
+        values["campaign"] = snap.ref(Campaign, campaign_id)
 
 
 def put_reward(snap: Snapshot, o: Obj) -> Ref:
@@ -134,10 +137,7 @@ def put_reward(snap: Snapshot, o: Obj) -> Ref:
         values["promoter"] = put_promoter(snap, p)
     if (lead := o.obj("lead")) is not None:
         values["lead"] = put_lead(snap, lead)
-    if (promotion := o.obj("promotion")) is not None:
-        values["promotion"] = put_promotion(snap, promotion, promoter=values.get("promoter"))
-        if campaign_id := promotion.id("campaign_id", required=False):
-            values["campaign"] = snap.ref(Campaign, campaign_id)
+    _put_promotion_of(snap, o, values)
     if (campaign := o.obj("campaign")) is not None:
         values["campaign"] = put_campaign(snap, campaign)
     if (rule := o.obj("reward")) is not None:

@@ -26,9 +26,7 @@ from webhooks.providers.base import (
     Spec,
     read_columns,
 )
-from webhooks.providers.firstpromoter.decisions import (
-    sync_decision_and_queue_v2,
-)
+from webhooks.providers.firstpromoter.decisions import sync_decision_and_queue_v2
 from webhooks.providers.firstpromoter.fields import (
     SLUG,
     V2_COMMISSION_FIELDS,
@@ -39,10 +37,7 @@ from webhooks.providers.firstpromoter.fields import (
     V2_PROMOTER_FIELDS,
     V2_REFERRAL_FIELDS,
 )
-from webhooks.providers.firstpromoter.objects import (
-    balance_by_unit,
-    reward_amount,
-)
+from webhooks.providers.firstpromoter.objects import balance_by_unit, reward_amount
 
 # `data` is the resource as FirstPromoter's v2 API serializes it. The documented examples are
 # brief (a commission names its referral but not its promoter); the links the v2 API adds
