@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,12 +22,28 @@ from webhooks.providers.base import Incoming
 logger = logging.getLogger(__name__)
 
 
+class AlwaysJSON(BaseContentNegotiation):
+    """Providers get JSON whatever their `Accept` says. DRF's negotiation would answer 406 to an
+    `Accept` it cannot serve, before the delivery is stored, and HTML to a browser's."""
+
+    def select_parser(self, request: Request, parsers: list[BaseParser]) -> None:
+        return None  # the view reads the raw body itself
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
 class WebhookView(APIView):
     """`/webhooks/<provider>/<token>/`: no session, no CSRF, no parsing before verification."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
+    parser_classes: list = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AlwaysJSON
     schema = None  # not part of the public API schema
 
     @property

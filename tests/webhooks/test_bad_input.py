@@ -102,6 +102,19 @@ def test_it_takes_a_delivery_to_its_url_pasted_without_the_last_slash(
     assert only_delivery().status == WebhookDelivery.Status.PROCESSED
 
 
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "image/png"])
+def test_it_stores_and_answers_json_whatever_the_accept_header(
+    fp_endpoint, post_json, fp_event, accept
+) -> None:
+    # A 406 would come before the delivery is stored, and a provider redelivers in vain.
+    response = post_json(fp_endpoint, fp_event("lead_signup"), Accept=accept)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["status"] == "processed"
+    assert only_delivery().status == WebhookDelivery.Status.PROCESSED
+
+
 @pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
 def test_it_answers_405_for_a_method_firstpromoter_does_not_use(
     client, fp_endpoint, method
