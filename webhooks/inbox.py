@@ -18,13 +18,15 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from referralhub.rawsql import column_list, fetch_instance
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, redacted_text
 from webhooks.providers import PROVIDERS
@@ -179,8 +181,8 @@ def _store(endpoint: WebhookEndpoint, incoming: Incoming, parsed: Parsed | None)
         for k, v in incoming.headers.items()
         if k.lower() not in STRIPPED_HEADERS
     }
-    row = WebhookDelivery(
-        endpoint=endpoint,
+    return _insert_or_count_attempt(
+        endpoint_id=endpoint.pk,
         provider=endpoint.provider,
         idempotency_key=key,
         event_type=event_type[:100],
@@ -190,32 +192,41 @@ def _store(endpoint: WebhookEndpoint, incoming: Incoming, parsed: Parsed | None)
         query_string=incoming.query_string.replace("\x00", "\ufffd"),
         body=body.replace("\x00", "\ufffd"),  # PostgreSQL text cannot hold NUL
     )
-    return _insert_or_count_attempt(row)
 
 
-def _insert_or_count_attempt(row: WebhookDelivery) -> WebhookDelivery:
+# The inbox row's fields other than its id, in the order of the INSERT's values.
+_STORED: tuple[models.Field, ...] = tuple(
+    f for f in WebhookDelivery._meta.concrete_fields if not f.primary_key
+)
+_STORED_DEFAULTS: dict[str, Any] = {f.attname: f.get_default() for f in _STORED}
+_RETURNED: tuple[str, ...] = tuple(f.attname for f in WebhookDelivery._meta.concrete_fields)
+
+
+def _insert_or_count_attempt(**values: Any) -> WebhookDelivery:
     """Insert the delivery, or add one attempt to the stored one with its key; return the row.
 
     One statement, so it needs no transaction of its own and has no race: two copies arriving at
     once get the same row, its attempts counting both.
     """
-    meta = WebhookDelivery._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    row = {**_STORED_DEFAULTS, **values}
+    params = [f.get_db_prep_save(row[f.attname], connection) for f in _STORED]
+    delivery = fetch_instance(WebhookDelivery, _insert_sql(connection.vendor), params, _RETURNED)
+    assert delivery is not None  # an upsert returns its row
+    return delivery
+
+
+@cache
+def _insert_sql(vendor: str) -> str:
     qn = connection.ops.quote_name
-    table, attempts = qn(meta.db_table), qn("attempts")
+    table, attempts = qn(WebhookDelivery._meta.db_table), qn("attempts")
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+    return (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in _STORED)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(_STORED))}) "
         f"ON CONFLICT ({qn('endpoint_id')}, {qn('idempotency_key')}) "
         f"DO UPDATE SET {attempts} = {table}.{attempts} + 1 "
-        f"RETURNING {', '.join(qn(f.column) for f in meta.concrete_fields)}"
+        f"RETURNING {column_list(WebhookDelivery, _RETURNED)}"
     )
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
-    # raw() turns the returned columns into a model instance, with each backend's conversions;
-    # unpacking reads the result to its end, which closes the cursor and completes the statement.
-    (delivery,) = WebhookDelivery.objects.raw(sql, params)
-    return delivery
 
 
 def _answer(delivery: WebhookDelivery, status_code: int, body: dict[str, Any]) -> Answer:

@@ -8,16 +8,40 @@ processing failure never loses it and it can be replayed.
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
 
 from referralhub.models import Provider
 from referralhub.models.base import LoadsWithoutInit
+from referralhub.rawsql import column_list, fetch_instance
 
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+class EndpointManager(models.Manager["WebhookEndpoint"]):
+    def receiving(self, provider: str, token: str) -> WebhookEndpoint | None:
+        """The active endpoint whose URL is /webhooks/<provider>/<token>/, or None.
+
+        Every delivery asks, so it is a statement written once (`referralhub.rawsql`).
+        """
+        sql, fields = _receiving_sql(self.model, connection.vendor)
+        return fetch_instance(self.model, sql, [provider, token, True], fields)
+
+
+@cache
+def _receiving_sql(model: type[WebhookEndpoint], vendor: str) -> tuple[str, tuple[str, ...]]:
+    fields = tuple(f.attname for f in model._meta.concrete_fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    # Only quoted identifiers from the model's own metadata are interpolated.
+    sql = (
+        f"SELECT {column_list(model, fields)} FROM {table} "  # noqa: S608
+        "WHERE provider = %s AND token = %s AND is_active = %s"
+    )
+    return sql, fields
 
 
 class WebhookEndpoint(models.Model):
@@ -32,6 +56,8 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=100, blank=True)
     is_active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
+
+    objects = EndpointManager()
 
     class Meta:
         ordering = ["provider", "id"]

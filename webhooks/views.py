@@ -76,11 +76,7 @@ class WebhookView(APIView):
 
     def _receive(self, request: Request, provider: str, token: str) -> Response:
         module = PROVIDERS.get(provider)
-        endpoint = (
-            WebhookEndpoint.objects.filter(provider=provider, token=token, is_active=True).first()
-            if module
-            else None
-        )
+        endpoint = WebhookEndpoint.objects.receiving(provider, token) if module else None
         if module is None or endpoint is None:
             return error_response("not_found", "No such webhook endpoint.", 404)
         if request.method not in module.METHODS:
