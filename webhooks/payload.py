@@ -191,8 +191,24 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def check_document(document: Any) -> None:
-    """Refuse what no column could hold: nesting deeper than MAX_DEPTH, NUL or broken Unicode."""
+# The only ways a NUL or a lone surrogate gets into a string json.loads returns: strict JSON refuses
+# raw control characters, and a UTF-8 body decodes to no surrogates.
+_PROBLEM_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def check_document(document: Any, text: str | None = None) -> None:
+    """Refuse what no column could hold: nesting deeper than MAX_DEPTH, NUL or broken Unicode.
+
+    Given the JSON `text` the document was parsed from, a document that cannot hold any of them is
+    not walked: the text has no escape that makes a NUL or a surrogate, and too few brackets to nest
+    that deep. Nearly every delivery is such a document.
+    """
+    if (
+        text is not None
+        and text.count("{") + text.count("[") <= MAX_DEPTH
+        and not _PROBLEM_ESCAPE.search(text)
+    ):
+        return
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         value, depth = stack.pop()
@@ -212,6 +228,11 @@ def epoch_ms(value: int) -> datetime | None:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def may_hold_secrets(text: str) -> bool:
+    """Whether JSON `text` may name a credential: by name, or through an escape in a key."""
+    return "\\u" in text or any(key in text for key in SECRET_KEYS)
 
 
 def redact(value: Any) -> tuple[Any, bool]:

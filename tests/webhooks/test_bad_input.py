@@ -180,6 +180,34 @@ def test_it_rejects_nesting_deeper_than_any_provider_sends(fp_endpoint, post_jso
     assert_rejected(post_json(fp_endpoint, body), "invalid_body")
 
 
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ("\x00", "NUL"),
+        ("\udc00", "surrogate"),
+        # Beside escapes that are harmless: a surrogate pair (one emoji) and an escaped backslash.
+        ("\U0001f600 \\u0000 \ud800", "surrogate"),
+    ],
+)
+def test_it_finds_a_string_no_column_can_hold_among_harmless_escapes(
+    fp_endpoint, post_json, fp_event, value, detail
+) -> None:
+    document = fp_event("lead_signup")
+    document["data"]["custom_fields"] = {"note": value}
+
+    delivery = assert_rejected(post_json(fp_endpoint, json.dumps(document)), "invalid_body")
+
+    assert detail in delivery.error
+
+
+def test_it_stores_escapes_that_only_look_like_a_problem(fp_endpoint, post_json, fp_event) -> None:
+    document = fp_event("lead_signup")
+    document["data"]["custom_fields"] = {"note": "\U0001f600 \\u0000"}
+
+    assert post_json(fp_endpoint, json.dumps(document)).status_code == 200
+    assert only_delivery().status == WebhookDelivery.Status.PROCESSED
+
+
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     def change(doc: dict[str, Any]) -> None:
         *parents, last = path.split(".")

@@ -59,3 +59,20 @@ def test_it_stores_no_credential_from_a_form_body(client, ir_endpoint) -> None:
 
     assert "gpBwBYw1" not in stored
     assert "9-ZZsecretTOKENzz-9" not in stored
+
+
+def test_it_redacts_a_credential_whose_key_is_written_with_escapes(
+    fp_endpoint, post_json, fp_event
+) -> None:
+    # JSON may spell a key with \u escapes; it is the same key once parsed.
+    text = json.dumps(fp_event("promoter_signed_up"))
+    text = text.replace('"auth_token"', '"auth_t\\u006fken"')
+    text = text.replace('"temp_password"', '"temp_p\\u0061ssword"')
+    assert "auth_token" not in text
+    assert "temp_password" not in text
+
+    assert post_json(fp_endpoint, text).status_code == 200
+
+    stored = every_stored_value()
+    assert "9-ZZsecretTOKENzz-9" not in stored
+    assert "[redacted]" in stored

@@ -15,7 +15,7 @@ from django.db.models import Model
 from django.http import QueryDict
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.payload import BadPayload, Obj, check_document, redact
+from webhooks.payload import BadPayload, Obj, check_document, may_hold_secrets, redact
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ def parse_json_object(body: bytes) -> tuple[dict[str, Any], str]:
         raise BadPayload("malformed_json", "The body is nested too deeply.") from None
     if not isinstance(document, dict):
         raise BadPayload("invalid_body", "The body must be a JSON object.")
-    check_document(document)
-    clean, had_secrets = redact(document)
+    check_document(document, text)
+    clean, had_secrets = redact(document) if may_hold_secrets(text) else (document, False)
     stored = json.dumps(clean, ensure_ascii=False) if had_secrets else text
     return clean, stored
 
