@@ -46,3 +46,64 @@ def test_it_flags_the_rewards_legacy_firstpromoter_webhooks_brought() -> None:
         "rocket": False,
     }
     MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's tally triggers are 0006's")
+@pytest.mark.django_db(transaction=True)
+def test_the_lead_tally_trigger_counts_the_same_before_and_after_0010() -> None:
+    before, after = [("referralhub", "0009_reward_provider_asks_fulfilment")], TALLY_ONE_STATEMENT
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    lead(1, signed_up="2026-11-03 12:15+00", customer_since="2026-11-04 09:00+00")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    lead(2, signed_up="2026-11-03 12:45+00")
+    _sql("UPDATE referralhub_lead SET customer_since = '2026-11-05 10:00+00' WHERE id = 1")
+    _sql("UPDATE referralhub_lead SET provider_created_at = '2026-11-04 08:00+00' WHERE id = 2")
+    counts_after = tallies()
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(before)  # and back: 0006's trigger counts on
+    _sql("DELETE FROM referralhub_lead WHERE id = 2")
+    counts_back = tallies()
+    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+    assert counts_after == {
+        "2026-11-03 12:00": (1, 0),
+        "2026-11-04 08:00": (1, 0),
+        "2026-11-05 10:00": (0, 1),
+    }
+    assert counts_back == {"2026-11-03 12:00": (1, 0), "2026-11-05 10:00": (0, 1)}
+
+
+TALLY_ONE_STATEMENT = [("referralhub", "0010_lead_tally_one_statement")]
+
+
+def lead(pk: int, signed_up: str, customer_since: str | None = None) -> None:
+    _sql(
+        "INSERT INTO referralhub_lead (id, provider, external_id, payload, created, updated, "
+        "state, email, name, uid, plan_name, suspicion, username, website, "
+        "split_promotion_external_id, visitor_sub_id, referred_by_code, provider_created_at, "
+        "customer_since) VALUES (%s, 'firstpromoter', %s, '{}', now(), now(), '', '', '', '', "
+        "'', '', '', '', '', '', '', %s, %s)",
+        [pk, str(pk), signed_up, customer_since],
+    )
+
+
+def tallies() -> dict[str, tuple[int, int]]:
+    """{hour (UTC): (leads, customers)}, hours that count nothing left out."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), SUM(leads), "
+            "SUM(customers) FROM referralhub_leadtally GROUP BY hour "
+            "HAVING SUM(leads) <> 0 OR SUM(customers) <> 0"
+        )
+        return {hour: (leads, customers) for hour, leads, customers in cursor.fetchall()}
+
+
+def _sql(sql: str, params: list | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
