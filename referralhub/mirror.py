@@ -37,6 +37,7 @@ from referralhub.models import (
     Reward,
     RewardRule,
 )
+from referralhub.rawsql import prepared
 
 # Dependency order: a model only refers to models before it.
 ORDER: tuple[type[models.Model], ...] = (
@@ -271,7 +272,7 @@ def _upsert_sql(model: type[models.Model], columns: tuple[str, ...], n: int, ven
         for c in updatable
     )
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
-    return (
+    return prepared(
         f"INSERT INTO {table} ({', '.join(qn(f.column) for f in _fields(model))}) "
         f"{_rows(model, n, vendor)} "
         f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO UPDATE SET {assignments} "
@@ -343,7 +344,7 @@ def _changed_only_sql(model: type[models.Model], columns: tuple[str, ...], shell
             f"IS DISTINCT FROM ROW({', '.join(f'v.{c}' for c in changing)})), "
         )
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
-    return (
+    return prepared(
         f"WITH v AS ({_recordset(model)}), {update}"  # noqa: S608
         f"ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM v "
         f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {key}) ORDER BY v.{qn('external_id')} "

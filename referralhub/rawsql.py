@@ -1,10 +1,15 @@
-"""Statements written once, whose row comes back as a model instance: for the webhook path.
+"""The webhook path's statements, written once.
 
-Every delivery looks up its endpoint and stores itself in the inbox. Through the ORM, compiling
-those two queries (and `RawQuerySet` lining its columns up with the model) cost the worker more
-than PostgreSQL spent running them. `fetch_instance` runs a fixed statement instead and builds the
-instance from its row with Django's own conversions for the backend (`from_db_value`, SQLite's
-text datetimes), as `RawQuerySet` does.
+- Every delivery looks up its endpoint and stores itself in the inbox. Through the ORM, compiling
+  those two queries (and `RawQuerySet` lining its columns up with the model) cost the worker more
+  than PostgreSQL spent running them. `fetch_instance` runs a fixed statement instead and builds
+  the instance from its row with Django's own conversions for the backend (`from_db_value`,
+  SQLite's text datetimes), as `RawQuerySet` does.
+- On PostgreSQL, a statement marked `prepared` is prepared on each connection the first time it
+  runs there: parsed and planned once instead of on every delivery, which was half of PostgreSQL's
+  CPU per delivery. Only these: their plans are the same whatever the values (a row by its key),
+  while a staff page's query planned once, for the values it first ran with, can go badly wrong for
+  others (the promoter page took 200 ms instead of 40 for the busiest promoter).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models.expressions import Col
 
 M = TypeVar("M", bound=models.Model)
@@ -59,3 +65,34 @@ def _converters(
 def _columns(model: type[models.Model], fields: tuple[str, ...]) -> tuple[Col, ...]:
     meta = model._meta
     return tuple(meta.get_field(name).get_col(meta.db_table) for name in fields)
+
+
+# The statements to prepare: the very strings the modules of the webhook path build once.
+_PREPARED: set[str] = set()
+# psycopg prepares any statement a connection has run this many times (Django: none): never, in
+# effect. A marked statement is prepared because the cursor asks, on its first run.
+PREPARE_WHEN_ASKED = 2**31 - 1
+
+
+def prepared(sql: str) -> str:
+    """Mark `sql` to be prepared on each PostgreSQL connection that runs it; return it."""
+    _PREPARED.add(sql)
+    return sql
+
+
+class PreparingCursor(ServerBindingCursor):
+    """Prepares the statements marked `prepared`, and no other."""
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kw: Any):
+        if prepare is None:
+            prepare = isinstance(query, str) and query in _PREPARED
+        return super().execute(query, params, prepare=prepare, **kw)
+
+
+def use_prepared_statements(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """`connection_created`: a PostgreSQL connection bound on the server (the settings say
+    whether: DATABASE_PREPARED_STATEMENTS) gets the cursor that prepares."""
+    options = connection.settings_dict.get("OPTIONS", {})
+    if connection.vendor == "postgresql" and options.get("server_side_binding") is True:
+        connection.connection.cursor_factory = PreparingCursor
+        connection.connection.prepare_threshold = PREPARE_WHEN_ASKED

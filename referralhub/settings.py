@@ -94,15 +94,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast when the database is unreachable so webhooks can answer 503 instead of hanging.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
-    # Server-side prepared statements: psycopg prepares a statement on a connection once it has
-    # run there `DATABASE_PREPARE_THRESHOLD` times, so the webhook path's upserts are parsed and
-    # planned once per worker instead of on every delivery: a third of PostgreSQL's CPU per
-    # delivery (README, "Performance"). Django leaves them off for the sake of poolers in
-    # transaction mode (PgBouncer before 1.21): behind one, set the variable to 0 (off).
-    _prepare_threshold: int = env.int("DATABASE_PREPARE_THRESHOLD", default=2)
-    if _prepare_threshold > 0:
+    # The webhook path's statements are prepared on each connection, so PostgreSQL parses and
+    # plans them once rather than on every delivery (referralhub/rawsql.py): that takes binding
+    # values on the server. Django binds on the client by default, for the sake of poolers in
+    # transaction mode (PgBouncer before 1.21): behind one, set the variable to false.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
-        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _prepare_threshold)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache lives in the database too: app servers stay stateless and agree on what is cached.

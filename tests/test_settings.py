@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_KEY = "k" * 20 + "-a-real-random-production-secret-key"
@@ -111,34 +110,19 @@ def test_web_concurrency_sets_another_worker_count() -> None:
 
 
 @pytest.mark.parametrize(
-    ("threshold", "options"),
+    ("value", "options"),
     [
-        ("", {"server_side_binding": True, "prepare_threshold": 2}),
-        ("5", {"server_side_binding": True, "prepare_threshold": 5}),
-        ("0", {}),  # behind a pooler in transaction mode
+        ("", {"server_side_binding": True}),
+        ("false", {}),  # behind a pooler in transaction mode
     ],
 )
-def test_postgresql_prepares_repeated_statements_unless_told_not_to(threshold, options) -> None:
+def test_postgresql_binds_on_the_server_unless_told_not_to(value, options) -> None:
     show = (
         "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']; "
         "print({k: o[k] for k in ('server_side_binding', 'prepare_threshold') if k in o})"
     )
     env = {"DATABASE_URL": "postgres://hub@db.example.com/hub", "DEBUG": "true"}
-    if threshold:
-        env["DATABASE_PREPARE_THRESHOLD"] = threshold
+    if value:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
     result = run_manage("shell", "-c", show, **env)
     assert result.stdout.strip().splitlines()[-1] == str(options), result.stderr
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
-def test_a_statement_a_connection_runs_again_and_again_is_prepared_there(db) -> None:
-    sql = "SELECT count(*) FROM webhooks_webhookendpoint WHERE provider = %s"
-    for _ in range(3):  # prepared on the run after DATABASE_PREPARE_THRESHOLD (2) runs
-        with connection.cursor() as cursor:
-            cursor.execute(sql, ["firstpromoter"])
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [statement for (statement,) in cursor.fetchall()]
-
-    assert "SELECT count(*) FROM webhooks_webhookendpoint WHERE provider = $1" in prepared

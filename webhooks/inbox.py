@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
-from referralhub.rawsql import column_list, fetch_instance
+from referralhub.rawsql import column_list, fetch_instance, prepared
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, redacted_text
 from webhooks.providers import PROVIDERS
@@ -138,7 +138,7 @@ def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
 # Values are parameters; the table name is the model's own.
 _FINAL_PARAMS = {f"final{i}": status for i, status in enumerate(sorted(FINAL))}
 _CLAIM_VALUES = {"processed": WebhookDelivery.Status.PROCESSED, **_FINAL_PARAMS}
-CLAIM = (
+CLAIM = prepared(
     f"UPDATE {WebhookDelivery._meta.db_table} SET status = %(processed)s, error = '', "  # noqa: S608
     "processed_at = %(now)s, response_status = 200, "
     "processing_attempts = processing_attempts + 1 "
@@ -220,7 +220,7 @@ def _insert_sql(vendor: str) -> str:
     qn = connection.ops.quote_name
     table, attempts = qn(WebhookDelivery._meta.db_table), qn("attempts")
     # Only quoted identifiers from the model's own metadata are interpolated; values are params.
-    return (
+    return prepared(
         f"INSERT INTO {table} ({', '.join(qn(f.column) for f in _STORED)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(_STORED))}) "
         f"ON CONFLICT ({qn('endpoint_id')}, {qn('idempotency_key')}) "

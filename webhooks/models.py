@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from referralhub.models import Provider
 from referralhub.models.base import LoadsWithoutInit
-from referralhub.rawsql import column_list, fetch_instance
+from referralhub.rawsql import column_list, fetch_instance, prepared
 
 
 def new_token() -> str:
@@ -41,7 +41,7 @@ def _receiving_sql(model: type[WebhookEndpoint], vendor: str) -> tuple[str, tupl
         f"SELECT {column_list(model, fields)} FROM {table} "  # noqa: S608
         "WHERE provider = %s AND token = %s AND is_active = %s"
     )
-    return sql, fields
+    return prepared(sql), fields
 
 
 class WebhookEndpoint(models.Model):

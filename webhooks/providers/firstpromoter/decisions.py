@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from referralhub.models import Campaign, Reward
+from referralhub.rawsql import prepared
 from webhooks.providers.base import Outcome
 from webhooks.providers.firstpromoter.fields import V2_DELETED
 
@@ -56,7 +57,7 @@ _FULFILMENT = (
     "fulfilment_request_count = r.fulfilment_request_count + 1, updated = %(now)s "
     "WHERE r.id = %(pk)s AND r.fulfilment <> %(fulfilled)s RETURNING status"
 )
-SYNC_DECISION = f"{_UPDATE}{DECISION}updated = %(now)s WHERE r.id = %(pk)s"
+SYNC_DECISION = prepared(f"{_UPDATE}{DECISION}updated = %(now)s WHERE r.id = %(pk)s")
 # Webhooks v2 never send fulfilment_pending: FirstPromoter expects the company to deliver an
 # approved non-monetary commission and mark it fulfilled there. So one approved after this event
 # (the CASEs read the row before it) joins the fulfilment queue without an ask, as one staff
@@ -65,15 +66,15 @@ _V2_QUEUES = (
     f"(r.fulfilment = %(not_requested)s AND NOT {_NOT_DELIVERED}"
     f" AND ((r.status = %(approved)s AND NOT {_DENIED}) OR {_APPROVED}))"
 )
-SYNC_DECISION_AND_QUEUE_V2 = (
+SYNC_DECISION_AND_QUEUE_V2 = prepared(
     f"{_UPDATE}{DECISION}"
     f"fulfilment = CASE WHEN {_V2_QUEUES} THEN %(queued)s ELSE r.fulfilment END, "
     f"fulfilment_requested_at = CASE WHEN {_V2_QUEUES} THEN %(now)s"
     " ELSE r.fulfilment_requested_at END, "
     "updated = %(now)s WHERE r.id = %(pk)s"
 )
-REQUEST_FULFILMENT = f"{_UPDATE}{_FULFILMENT}"
-REQUEST_FULFILMENT_AND_DECIDE = f"{_UPDATE}{DECISION}{_FULFILMENT}"
+REQUEST_FULFILMENT = prepared(f"{_UPDATE}{_FULFILMENT}")
+REQUEST_FULFILMENT_AND_DECIDE = prepared(f"{_UPDATE}{DECISION}{_FULFILMENT}")
 
 
 # The statements' constant values; each call adds the reward's pk and the time.
