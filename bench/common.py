@@ -55,9 +55,12 @@ def _admin(url: str, sql: str) -> None:
 
 
 @contextlib.contextmanager
-def scratch_database(name: str) -> Iterator[str]:
-    """Create database `name` (replacing a leftover), yield its URL, always drop it after."""
-    admin = database_url()
+def scratch_database(name: str, admin: str | None = None) -> Iterator[str]:
+    """Create database `name` (replacing a leftover), yield its URL, always drop it after.
+
+    `admin`: a URL of the server to do it through (by default DATABASE_URL, which `setup_django`
+    points at the scratch database: a script that makes several passes it)."""
+    admin = admin or database_url()
     _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _admin(admin, f'CREATE DATABASE "{name}"')
     try:

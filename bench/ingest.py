@@ -1,15 +1,18 @@
 """`make bench-ingest`: webhook ingest throughput and latency against the stack's floor.
 
-On PostgreSQL (DATABASE_URL; a scratch database is created and dropped): gunicorn serves the app
-with production settings; a separate process sends a realistic stream (bench/stream.py) over
-N keep-alive connections; then the same stream goes to the floor (bench/floor_urls.py) under the
-same gunicorn settings and database. Prints deliveries/s, latency percentiles, status codes, the
-ratio full/floor and the SQL statements per delivery for each event type (counted in-process
-through Django's test client against the same database). Correctness is asserted: no 5xx, every
-acknowledged delivery in the inbox, exactly one effect per event. Timings are never asserted.
+On PostgreSQL (DATABASE_URL; each round creates a scratch database and drops it): gunicorn serves
+the app with production settings; a separate process sends a realistic stream (bench/stream.py)
+over N keep-alive connections; then the same stream goes to two references under the same
+gunicorn settings and database (bench/floor_urls.py): the least the inbox's rules allow, and the
+floor. Rounds repeat all three one after the other, so that each round's ratios compare servers
+measured minutes apart at most. Prints deliveries/s, latency percentiles and status codes per
+server and round, the ratios full/floor, least/floor and full/least (medians over the rounds), and
+the SQL statements per delivery for each event type (counted in-process through Django's test
+client against the same database). Correctness is asserted: no 5xx, every acknowledged delivery in
+the inbox, exactly one effect per event. Timings are never asserted.
 
-    python bench/ingest.py --deliveries 3000            # the README's numbers
-    python bench/ingest.py --deliveries 300 --time-limit 60   # CI
+    python bench/ingest.py                                   # the README's numbers: 3 rounds
+    python bench/ingest.py --deliveries 300 --rounds 1 --time-limit 60   # CI
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ import io
 import json
 import os
 import pstats
+import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common, stream
-from bench.floor_urls import TABLE_SQL
+from bench.floor_urls import LEAST_TABLES_SQL, TABLE_SQL
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,11 +43,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=180, help="seconds per run")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db-name", default="referralhub_bench_ingest")
-    parser.add_argument("--port", type=int, default=0, help="0: a free port (floor: port+1)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="0: free ports (else least: port+1, floor: port+2)"
+    )
     parser.add_argument("--workers", type=int, default=common.WORKERS)
     parser.add_argument("--threads", type=int, default=common.THREADS)
     parser.add_argument("--worker-class", default=common.WORKER_CLASS)
-    parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs of all three servers, one after the other, each in a fresh database",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="the product only")
     parser.add_argument(
         "--async-commit",
         action="store_true",
@@ -125,29 +138,39 @@ def profile(paths: dict[str, str], n: int) -> str:
 
 
 def cpu_per_delivery(paths: dict[str, str], n: int) -> str:
-    """Python and PostgreSQL CPU time per delivery, one delivery at a time.
+    """Python and PostgreSQL CPU time per delivery, one delivery at a time, for the product and
+    the two references (bench/floor_urls.py), each on a stream of its own.
 
     CPU time drifts less than throughput on a shared machine: this is the figure to compare two
     versions of the code by. The PostgreSQL side is this connection's backend, read from /proc.
     """
+    from django.test import override_settings
+
+    lines = [f"CPU per delivery over {n} sequential deliveries (in-process):"]
+    for i, (name, (_settings, server_paths)) in enumerate(servers(paths).items()):
+        urls = "referralhub.urls" if name == "full" else "bench.floor_urls"
+        with override_settings(ROOT_URLCONF=urls):
+            python, postgres = _cpu(server_paths, n, id_base=70_000_000 + i * 3_000_000)
+        lines.append(f"  {name:<6} Python {python:.2f} ms, PostgreSQL {postgres:.2f} ms")
+    return "\n".join(lines)
+
+
+def _cpu(paths: dict[str, str], n: int, id_base: int) -> tuple[float, float]:
     from django.db import connection
     from django.test import Client
 
     client = Client()
-    for d in stream.build(100, seed=3, id_base=70_000_000).deliveries:  # warm caches up
+    for d in stream.build(100, seed=3, id_base=id_base).deliveries:  # warm caches up
         send_in_process(client, paths, d)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend,) = cursor.fetchone()
-    deliveries = stream.build(n, seed=7, id_base=90_000_000).deliveries
+    deliveries = stream.build(n, seed=7, id_base=id_base + 1_000_000).deliveries
     python, postgres = time.process_time(), _process_cpu(backend)
     for d in deliveries:
         send_in_process(client, paths, d)
     python, postgres = time.process_time() - python, _process_cpu(backend) - postgres
-    return (
-        f"CPU per delivery over {n} sequential deliveries: Python {python * 1000 / n:.2f} ms, "
-        f"PostgreSQL {postgres * 1000 / n:.2f} ms"
-    )
+    return python * 1000 / n, postgres * 1000 / n
 
 
 def _process_cpu(pid: int) -> float:
@@ -188,21 +211,30 @@ def check(full: common.LoadResult, plan: stream.Stream, requests: list[dict]) ->
     )
 
 
-def main() -> None:
-    args = parse_args()
-    plan = stream.build(args.deliveries, seed=args.seed)
+# The servers each round measures: the product, then the two references (bench/floor_urls.py).
+SERVERS = ("full", "least", "floor")
+
+
+def servers(paths: dict[str, str]) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each server's settings module and its path per provider, from the endpoints' paths."""
+    return {
+        "full": ("referralhub.settings", paths),
+        "least": (
+            "bench.floor_settings",
+            {p: path.replace("/webhooks/", "/least/", 1) for p, path in paths.items()},
+        ),
+        "floor": ("bench.floor_settings", {p: f"/floor/{p}/" for p in paths}),
+    }
+
+
+def measure_round(
+    args: argparse.Namespace, plan: stream.Stream, round_no: int, admin: str
+) -> dict[str, dict[str, Any]]:
+    """One round in a fresh scratch database: the stream through the product (checked), then
+    through the references; each server's summary."""
     requests = [d.to_json() for d in plan.deliveries]
-    kinds = defaultdict(int)
-    for d in plan.deliveries:
-        kinds[d.event_type] += 1
-    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"load average at start: {load}")
-    print(f"stream: {len(requests)} deliveries, {len(plan.unique)} distinct events: {dict(kinds)}")
-    print(
-        f"gunicorn: --worker-class {args.worker_class} --workers {args.workers} "
-        f"--threads {args.threads}; {args.connections} client connections; {common.CORES} cores"
-    )
-    with common.scratch_database(args.db_name) as url:
+    summaries: dict[str, dict] = {}
+    with common.scratch_database(args.db_name, admin) as url:
         common.setup_django(url)
         common.migrate()
         from django.db import connection, connections
@@ -210,42 +242,84 @@ def main() -> None:
         paths = common.endpoint_paths()
         with connection.cursor() as cursor:
             cursor.execute(TABLE_SQL)
+            cursor.execute(LEAST_TABLES_SQL)
             if args.async_commit:
                 cursor.execute(f'ALTER DATABASE "{args.db_name}" SET synchronous_commit = off')
         connections.close_all()
 
-        with gunicorn(args, url, args.port, wsgi="referralhub.wsgi") as app:
-            full = common.run_load(app.base, paths, requests, args.connections, args.time_limit)
-        common.print_summary("full", full.summary())
-        check(full, plan, requests)
-        if not args.no_floor:
-            floor_port = args.port + 1 if args.port else 0
-            floor_paths = {p: f"/floor/{p}/" for p in paths}
-            with gunicorn(args, url, floor_port, settings="bench.floor_settings") as floor:
-                base = common.run_load(
-                    floor.base, floor_paths, requests, args.connections, args.time_limit
+        for name in SERVERS if not args.no_floor else ("full",):
+            settings, server_paths = servers(paths)[name]
+            port = args.port + SERVERS.index(name) if args.port else 0
+            with gunicorn(args, url, port, settings=settings) as server:
+                result = common.run_load(
+                    server.base, server_paths, requests, args.connections, args.time_limit
                 )
-            common.print_summary("floor", base.summary())
-            ratio = full.summary()["per_second"] / base.summary()["per_second"]
-            print(f"full/floor throughput: {ratio:.2f}")
-
-        counts = sql_per_event_type(paths, args.sql_samples)
-        print("SQL statements per delivery (in-process, Django test client), max over samples:")
-        print(f"  {'event type':<34} {'all':>4} {'without BEGIN/COMMIT':>21}")
-        for label, values in sorted(counts.items()):
-            total, work = max(v[0] for v in values), max(v[1] for v in values)
-            print(f"  {label:<34} {total:4d} {work:21d}")
-        fresh = [v for k, vs in counts.items() if "redelivery" not in k for v in vs]
-        print(
-            f"  most for a fresh event of any type: {max(v[0] for v in fresh)} "
-            f"({max(v[1] for v in fresh)} without transaction control)"
-        )
-        if args.cpu:
-            print(cpu_per_delivery(paths, args.cpu))
-        if args.profile:
-            print(profile(paths, args.profile))
+            summaries[name] = result.summary()
+            common.print_summary(name, summaries[name])
+            if name == "full":
+                check(result, plan, requests)
+            elif bad := {s: n for s, n in result.statuses.items() if not 200 <= s < 300}:
+                raise AssertionError(f"{name} answered {bad}")
+        if round_no == args.rounds - 1:
+            last_steps(args, paths)
         connections.close_all()
-    print(json.dumps({"full": full.summary()}, default=str))
+    return summaries
+
+
+def last_steps(args: argparse.Namespace, paths: dict[str, str]) -> None:
+    counts = sql_per_event_type(paths, args.sql_samples)
+    print("SQL statements per delivery (in-process, Django test client), max over samples:")
+    print(f"  {'event type':<34} {'all':>4} {'without BEGIN/COMMIT':>21}")
+    for label, values in sorted(counts.items()):
+        total, work = max(v[0] for v in values), max(v[1] for v in values)
+        print(f"  {label:<34} {total:4d} {work:21d}")
+    fresh = [v for k, vs in counts.items() if "redelivery" not in k for v in vs]
+    print(
+        f"  most for a fresh event of any type: {max(v[0] for v in fresh)} "
+        f"({max(v[1] for v in fresh)} without transaction control)"
+    )
+    if args.cpu:
+        print(cpu_per_delivery(paths, args.cpu))
+    if args.profile:
+        print(profile(paths, args.profile))
+
+
+def print_ratios(rounds: list[dict[str, dict]]) -> None:
+    """Each round's ratios (the three servers ran one after the other, minutes apart at most),
+    and their medians: the machine's speed drifts between rounds far more than within one."""
+    ratios = {"full/floor": [], "least/floor": [], "full/least": []}
+    for summaries in rounds:
+        speed = {name: summary["per_second"] for name, summary in summaries.items()}
+        for label in ratios:
+            top, bottom = label.split("/")
+            ratios[label].append(speed[top] / speed[bottom])
+    for label, values in ratios.items():
+        each = ", ".join(f"{v:.2f}" for v in values)
+        print(f"{label} throughput: {statistics.median(values):.2f} (rounds: {each})")
+
+
+def main() -> None:
+    args = parse_args()
+    plan = stream.build(args.deliveries, seed=args.seed)
+    kinds = dict(Counter(d.event_type for d in plan.deliveries))
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at start: {load}")
+    print(
+        f"stream: {args.deliveries} deliveries, {len(plan.unique)} distinct events: {dict(kinds)}"
+    )
+    print(
+        f"gunicorn: --worker-class {args.worker_class} --workers {args.workers} "
+        f"--threads {args.threads}; {args.connections} client connections; {common.CORES} cores"
+    )
+    admin, rounds = common.database_url(), []
+    for round_no in range(args.rounds):
+        if args.rounds > 1:
+            print(f"round {round_no + 1} of {args.rounds} (a fresh database)")
+        rounds.append(measure_round(args, plan, round_no, admin))
+    if not args.no_floor:
+        print_ratios(rounds)
+    full = [r["full"] for r in rounds]
+    print(json.dumps({"full": full[-1] if len(full) == 1 else full}, default=str))
 
 
 if __name__ == "__main__":
