@@ -28,7 +28,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -147,10 +147,9 @@ def cpu_per_delivery(paths: dict[str, str], n: int) -> str:
     from django.test import override_settings
 
     lines = [f"CPU per delivery over {n} sequential deliveries (in-process):"]
-    for i, (name, (_settings, server_paths)) in enumerate(servers(paths).items()):
-        urls = "referralhub.urls" if name == "full" else "bench.floor_urls"
-        with override_settings(ROOT_URLCONF=urls):
-            python, postgres = _cpu(server_paths, n, id_base=70_000_000 + i * 3_000_000)
+    for i, (name, server) in enumerate(servers(paths).items()):
+        with override_settings(ROOT_URLCONF=server.urlconf):
+            python, postgres = _cpu(server.paths, n, id_base=70_000_000 + i * 3_000_000)
         lines.append(f"  {name:<6} Python {python:.2f} ms, PostgreSQL {postgres:.2f} ms")
     return "\n".join(lines)
 
@@ -211,19 +210,22 @@ def check(full: common.LoadResult, plan: stream.Stream, requests: list[dict]) ->
     )
 
 
-# The servers each round measures: the product, then the two references (bench/floor_urls.py).
-SERVERS = ("full", "least", "floor")
+class Server(NamedTuple):
+    settings: str  # what gunicorn serves it with
+    urlconf: str  # the settings' ROOT_URLCONF, for measuring it in-process
+    paths: dict[str, str]  # its URL per provider
 
 
-def servers(paths: dict[str, str]) -> dict[str, tuple[str, dict[str, str]]]:
-    """Each server's settings module and its path per provider, from the endpoints' paths."""
+def servers(paths: dict[str, str]) -> dict[str, Server]:
+    """The servers each round measures, in order: the product, then the two references
+    (bench/floor_urls.py); from the endpoints' paths."""
+    least = {p: path.replace("/webhooks/", "/least/", 1) for p, path in paths.items()}
     return {
-        "full": ("referralhub.settings", paths),
-        "least": (
-            "bench.floor_settings",
-            {p: path.replace("/webhooks/", "/least/", 1) for p, path in paths.items()},
+        "full": Server("referralhub.settings", "referralhub.urls", paths),
+        "least": Server("bench.floor_settings", "bench.floor_urls", least),
+        "floor": Server(
+            "bench.floor_settings", "bench.floor_urls", {p: f"/floor/{p}/" for p in paths}
         ),
-        "floor": ("bench.floor_settings", {p: f"/floor/{p}/" for p in paths}),
     }
 
 
@@ -247,12 +249,13 @@ def measure_round(
                 cursor.execute(f'ALTER DATABASE "{args.db_name}" SET synchronous_commit = off')
         connections.close_all()
 
-        for name in SERVERS if not args.no_floor else ("full",):
-            settings, server_paths = servers(paths)[name]
-            port = args.port + SERVERS.index(name) if args.port else 0
-            with gunicorn(args, url, port, settings=settings) as server:
+        for i, (name, server) in enumerate(servers(paths).items()):
+            if args.no_floor and name != "full":
+                continue
+            port = args.port + i if args.port else 0
+            with gunicorn(args, url, port, settings=server.settings) as served:
                 result = common.run_load(
-                    server.base, server_paths, requests, args.connections, args.time_limit
+                    served.base, server.paths, requests, args.connections, args.time_limit
                 )
             summaries[name] = result.summary()
             common.print_summary(name, summaries[name])
