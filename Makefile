@@ -2,27 +2,42 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-export DEBUG ?= true
 HOST ?= 127.0.0.1:8000
+# pip's warnings and setuptools' banner mean nothing to someone trying the app; errors still show.
+PIP_INSTALL := $(BIN)/pip install --quiet --quiet
 
-.PHONY: run test lint install install-test demo bench-ingest bench-pages clean
+.PHONY: run test lint install install-test env demo bench-ingest bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Installed again only when pyproject.toml changes (the stamp files are older than it).
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
 
-install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "Installing ReferralHub into $(VENV)"
+	@$(PIP_INSTALL) -e .
+	@touch $@
 
-demo: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo --base-url http://$(HOST)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@echo "Installing ReferralHub and its test tools into $(VENV)"
+	@$(PIP_INSTALL) -e ".[test]"
+	@touch $@ $(VENV)/.installed
+
+# The local settings every manage.py command reads: written once (DEBUG, SECRET_KEY and the demo
+# user's DEMO_PASSWORD), never overwritten; a setting missing from an older .env is added.
+env:
+	@$(PYTHON) scripts/local_env.py .env
+
+demo: install env
+	@echo "Migrating the database"
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(BIN)/python manage.py load_demo --base-url http://$(HOST)
 
 run: demo
-	$(BIN)/python manage.py runserver $(HOST)
+	@$(BIN)/python manage.py runserver $(HOST)
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

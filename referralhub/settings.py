@@ -1,9 +1,10 @@
 """ReferralHub settings: everything that differs between machines comes from the environment.
 
-Development needs no configuration at all (SQLite in the project folder, DEBUG on). Production is
-`DEBUG=false` and then refuses to start without a real `SECRET_KEY`.
+Development reads the `.env` file `make` writes once (DEBUG on, a key of its own; SQLite in the
+project folder). Production is `DEBUG=false` and then refuses to start without a real `SECRET_KEY`.
 """
 
+import os
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The environment wins over the file. ENV_FILE names another file (/dev/null: none at all).
+environ.Env.read_env(os.environ.get("ENV_FILE") or BASE_DIR / ".env", overwrite=False)
 
 DEBUG: bool = env.bool("DEBUG", default=False)
 
@@ -246,5 +248,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Only through the root's handler: Django's own (DEBUG only) printed each line twice.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.db.backends": {"level": "INFO"},
+    },
 }

@@ -1,4 +1,5 @@
-"""Production settings: refuse to start without a real SECRET_KEY, pass `check --deploy`."""
+"""Production settings: refuse to start without a real SECRET_KEY, pass `check --deploy`; the
+local `.env` that `make` writes."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         for k, v in os.environ.items()
         if k not in ("DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
-    clean.update(DJANGO_SETTINGS_MODULE="referralhub.settings", **env)
+    # Not the clone's own .env (`make run` writes one), unless a test names a file.
+    clean.update(DJANGO_SETTINGS_MODULE="referralhub.settings", ENV_FILE="/dev/null")
+    clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -53,6 +56,26 @@ def test_it_passes_the_deployment_checklist_with_production_settings() -> None:
         ALLOWED_HOSTS="hub.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_reads_the_env_file_make_writes(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    written = subprocess.run(
+        [sys.executable, ROOT / "scripts" / "local_env.py", env_file],
+        capture_output=True,
+        text=True,
+    )
+    assert written.returncode == 0, written.stderr
+    key = next(line for line in env_file.read_text().splitlines() if line.startswith("SECRET_KEY"))
+
+    show = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
+    result = run_manage("shell", "-c", show, ENV_FILE=str(env_file))
+
+    assert result.returncode == 0, result.stderr  # no "SECRET_KEY must be set"
+    assert result.stdout.splitlines()[-1].split() == ["True", key.split("=", 1)[1]]
+    # The environment still wins over the file.
+    shown = run_manage("shell", "-c", show, ENV_FILE=str(env_file), DEBUG="false").stdout
+    assert shown.splitlines()[-1].startswith("False ")
 
 
 def test_it_runs_without_configuration_in_development() -> None:
@@ -126,3 +149,11 @@ def test_postgresql_binds_on_the_server_unless_told_not_to(value, options) -> No
         env["DATABASE_PREPARED_STATEMENTS"] = value
     result = run_manage("shell", "-c", show, **env)
     assert result.stdout.strip().splitlines()[-1] == str(options), result.stderr
+
+
+def test_a_django_log_line_is_printed_once_in_development() -> None:
+    # Django's own console handler (DEBUG only) and the root's printed every line twice, such as
+    # runserver's "Watching for file changes".
+    say = "import logging; logging.getLogger('django.utils.autoreload').info('said once')"
+    result = run_manage("shell", "-c", say, DEBUG="true")
+    assert result.stderr.count("said once") == 1, result.stderr

@@ -4,6 +4,7 @@ provider sent through the real webhook URLs so that the admin shows what ingest 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from datetime import timedelta
 from urllib.parse import SplitResult, urlsplit
@@ -22,6 +23,8 @@ from webhooks.models import WebhookEndpoint
 from webhooks.providers.firstpromoter import SIGNATURE_HEADER
 
 USERNAME = "staff"
+# Where `make` keeps the demo user's password (in .env), so that it stays the same on every run.
+PASSWORD_VARIABLE = "DEMO_PASSWORD"
 V2_ENDPOINT = "Demo FirstPromoter v2"
 
 
@@ -44,12 +47,17 @@ class Command(BaseCommand):
         # never printed, nor half the demo.
         with transaction.atomic():
             password = self._load(base, url)
-        self.stdout.write(
-            self.style.SUCCESS(f"Log in at {base}/ as {USERNAME!r} with password {password!r}")
-        )
+        if password is None:
+            login = (
+                f"Log in at {base}/ as {USERNAME!r} with the password you have (unchanged; "
+                f"`manage.py changepassword {USERNAME}` sets a new one)"
+            )
+        else:
+            login = f"Log in at {base}/ as {USERNAME!r} with password {password!r}"
+        self.stdout.write(self.style.SUCCESS(login))
 
-    def _load(self, base: str, url: SplitResult) -> str:
-        password = self._staff_user()
+    def _load(self, base: str, url: SplitResult) -> str | None:
+        password = _staff_user(os.environ.get(PASSWORD_VARIABLE, ""))
         endpoints = {
             provider: WebhookEndpoint.objects.get_or_create(
                 provider=provider, name=f"Demo {label}"
@@ -82,16 +90,6 @@ class Command(BaseCommand):
             f"  {'firstpromoter v2':16} {base}{v2.path} (its secret must be the v2 subscription's "
             f"secret key: set it in the admin, Webhook endpoints, {V2_ENDPOINT!r})"
         )
-        return password
-
-    def _staff_user(self) -> str:
-        password = secrets.token_urlsafe(9)
-        user, _ = get_user_model().objects.get_or_create(
-            username=USERNAME, defaults={"email": "staff@example.com"}
-        )
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
         return password
 
     def _send(
@@ -153,6 +151,27 @@ class Command(BaseCommand):
             )
             responses.append(client.get(f"{ir}?{query}", secure=secure))
         return responses
+
+
+def _staff_user(wanted: str) -> str | None:
+    """The demo staff user, with the password `make` keeps (DEMO_PASSWORD). Setting it again
+    would log out every open tab (the session holds a hash of the password's hash), so a user
+    who has it already keeps it. Without one, a new user gets a random password and an existing
+    user keeps theirs, which cannot be printed (None)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=USERNAME, defaults={"email": "staff@example.com"}
+    )
+    user.is_staff = user.is_superuser = user.is_active = True
+    password: str | None = wanted
+    if wanted and not user.check_password(wanted):
+        user.set_password(wanted)
+    elif not wanted and (created or not user.has_usable_password()):
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+    elif not wanted:
+        password = None
+    user.save()
+    return password
 
 
 def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[HttpResponse]:
