@@ -6,12 +6,18 @@ export's form is the exception: it refuses the export.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django import forms
+from django.utils import timezone
 
 from referralhub.models import LEAD_STATES, MAX_ID, Campaign, Provider, Suspicion
 from referralhub.services import MAX_BULK
 from webhooks.models import WebhookDelivery
 from webhooks.providers import EVENT_TYPES
+
+MAX_EVENT_TYPE = WebhookDelivery._meta.get_field("event_type").max_length
 
 ANY = [("", "Any")]
 SELF_REFERRAL = "self_referral"
@@ -83,16 +89,40 @@ class RewardQueueFilterForm(forms.Form):
     suspects = forms.BooleanField(required=False, label="Self-referral suspects only")
 
 
+# "Received": the periods the deliveries list offers; the overview's problems card opens the first.
+RECEIVED_WITHIN = {
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+}
+
+
 class DeliveryFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=ANY + WebhookDelivery.Status.choices, required=False)
-    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
-    event_type = forms.CharField(
+    status = forms.MultipleChoiceField(
+        choices=WebhookDelivery.Status.choices,
         required=False,
-        max_length=100,
-        label="Event type",
-        widget=forms.TextInput(attrs={"list": "event-types", "autocomplete": "off"}),
+        widget=forms.CheckboxSelectMultiple,  # none ticked: any status
     )
-    event_types = EVENT_TYPES  # suggested as it is typed (a datalist); any other type may be typed
+    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    event_type = forms.ChoiceField(required=False, label="Event type")
+    received = forms.ChoiceField(
+        choices=[("", "Any time"), *((key, label) for key, (label, _) in RECEIVED_WITHIN.items())],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = ANY + [(name, name) for name in EVENT_TYPES]
+        # Referral Rocket may send types nobody has named yet: a link to one still filters.
+        asked = self.data.get("event_type", "") if self.is_bound else ""
+        if asked and asked not in EVENT_TYPES and len(asked) <= MAX_EVENT_TYPE:
+            choices.append((asked, asked))
+        self.fields["event_type"].choices = choices
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if within := RECEIVED_WITHIN.get(data.get("received", "")):
+            data["received_since"] = timezone.now() - within[1]
+        return data
 
 
 class ExportFilterForm(forms.Form):

@@ -177,9 +177,13 @@ def fulfilment_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
 
 def deliveries(filters: dict[str, Any]) -> QuerySet[WebhookDelivery]:
     rows = WebhookDelivery.objects.select_related("endpoint")
-    for field in ("status", "provider", "event_type"):
+    if statuses := filters.get("status"):
+        rows = rows.filter(status__in=statuses)
+    for field in ("provider", "event_type"):
         if value := filters.get(field):
             rows = rows.filter(**{field: value})
+    if since := filters.get("received_since"):
+        rows = rows.filter(received_at__gte=since)
     # The body can be a megabyte: the list does not need it.
     return rows.defer("body", "headers", "error").order_by("-received_at", "-id")
 

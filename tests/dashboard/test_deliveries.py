@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from referralhub.models import AuditEntry, Lead
-from tests.dashboard.conftest import make_delivery
+from tests.dashboard.conftest import days_ago, make_delivery
 from webhooks.models import WebhookDelivery
 
 LIST = "/dashboard/deliveries/"
@@ -34,25 +35,43 @@ def test_it_filters_by_status_provider_and_event_type(
 ) -> None:
     ok = make_delivery(fp_endpoint, event_type="lead_signup")
     rr = make_delivery(rr_endpoint, event_type="referee_added")
+    rejected = make_delivery(rr_endpoint, event_type="", status="rejected", received_at=days_ago(2))
 
-    def shown(**query: str) -> list[int]:
+    def shown(**query: str | list[str]) -> list[int]:
         return [d.pk for d in as_bob.get(LIST, query).context["page"].items]
 
-    assert shown() == [rr.pk, ok.pk, failed.pk]
+    assert shown() == [rr.pk, ok.pk, failed.pk, rejected.pk]
     assert shown(status="failed") == [failed.pk]
-    assert shown(provider="referralrocket") == [rr.pk]
+    assert shown(status=["failed", "rejected"]) == [failed.pk, rejected.pk]
+    assert shown(status=["failed", "rejected"], received="24h") == [failed.pk]
+    assert shown(received="7d") == [rr.pk, ok.pk, failed.pk, rejected.pk]
+    assert shown(provider="referralrocket") == [rr.pk, rejected.pk]
     assert shown(event_type="lead_signup") == [ok.pk]
-    assert shown(status="bogus") == [rr.pk, ok.pk, failed.pk]  # a bad filter is ignored
+    everything = [rr.pk, ok.pk, failed.pk, rejected.pk]
+    assert shown(status="bogus") == everything  # a bad filter is ignored
+    assert shown(received="forever") == everything
 
 
-def test_it_suggests_the_known_event_types_and_takes_any_other(as_bob: Client, rr_endpoint) -> None:
+def test_the_status_filter_is_boxes_to_tick(as_bob: Client, db) -> None:
+    html = as_bob.get(LIST, {"status": ["failed", "rejected"]}).content.decode()
+    for status in ("failed", "rejected"):
+        assert f'type="checkbox" name="status" value="{status}"' in html
+        assert re.search(rf'value="{status}"[^>]*checked', html)
+    assert not re.search(r'value="processed"[^>]*checked', html)
+
+
+def test_the_event_type_is_a_list_of_the_known_types_and_keeps_any_other(
+    as_bob: Client, rr_endpoint
+) -> None:
     html = as_bob.get(LIST).content.decode()
-    assert 'list="event-types"' in html
+    assert '<select name="event_type"' in html
     for event_type in ("fulfilment_pending", "referrer_added", "conversion"):
-        assert f'<option value="{event_type}"></option>' in html
+        assert f'<option value="{event_type}">{event_type}</option>' in html
+    # A type no module names (Referral Rocket may send one) still filters from a link.
     unknown = make_delivery(rr_endpoint, event_type="reward_unlocked", status="ignored")
-    page = as_bob.get(LIST, {"event_type": "reward_unlocked"}).context["page"]
-    assert [d.pk for d in page.items] == [unknown.pk]
+    response = as_bob.get(LIST, {"event_type": "reward_unlocked"})
+    assert [d.pk for d in response.context["page"].items] == [unknown.pk]
+    assert '<option value="reward_unlocked" selected>' in response.content.decode()
 
 
 def test_it_shows_headers_and_a_pretty_body(as_bob: Client, failed) -> None:

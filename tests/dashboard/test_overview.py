@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -102,6 +104,26 @@ def test_it_shows_the_queues_and_delivery_problems(as_bob: Client, world) -> Non
     html = response.content.decode()
     assert "30.00 USD" in html
     assert "1 failed · 1 rejected" in html
+
+
+def test_the_delivery_problems_card_opens_the_deliveries_it_counts(
+    as_bob: Client, world, fp_endpoint
+) -> None:
+    # Only rejected ones recently: the card linked to failed deliveries, an empty list.
+    WebhookDelivery.objects.filter(status="failed").update(status="processed")
+    make_delivery(fp_endpoint, status=WebhookDelivery.Status.REJECTED, event_type="")
+    make_delivery(fp_endpoint, status=WebhookDelivery.Status.FAILED, received_at=days_ago(3))
+    overview = as_bob.get(URL)
+    counted = overview.context["problems"]
+    link = re.search(
+        r'href="([^"]+)">\s*<div class="kpi-label">Delivery problems', overview.content.decode()
+    )
+
+    listed = as_bob.get(unescape(link[1])).context["page"].items
+
+    assert counted == {"failed": 0, "rejected": 2}
+    assert len(listed) == 2
+    assert {d.status for d in listed} == {"rejected"}
 
 
 def test_it_ranks_top_promoters_by_customers(as_bob: Client, world) -> None:
