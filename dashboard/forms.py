@@ -173,3 +173,36 @@ class RewardActionForm(forms.Form):
         if len(data["ids"]) > MAX_BULK:
             raise forms.ValidationError(f"Select at most {MAX_BULK} rewards at once.")
         return data
+
+
+class DenyForm(forms.Form):
+    """Denying, a step of its own: first the rewards are shown (`confirm` unset: a link or the
+    list's "Deny selected…"), then the reason is given and the rewards are denied."""
+
+    ids = forms.TypedMultipleChoiceField(coerce=int)
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        strip=True,
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    next = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].valid_value = _is_id  # type: ignore[attr-defined]
+        self.fields["ids"].error_messages["required"] = "Select at least one reward to deny."
+
+    def clean_ids(self) -> list[int]:
+        ids = sorted(set(self.cleaned_data["ids"]))
+        if len(ids) > MAX_BULK:
+            raise forms.ValidationError(f"Select at most {MAX_BULK} rewards at once.")
+        return ids
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("confirm") and not data.get("reason"):
+            self.add_error("reason", "Say why: the reason is kept in the reward's history.")
+        return data

@@ -175,6 +175,15 @@ def fulfilment_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
     )
 
 
+def rewards_to_decide(ids: list[int]) -> list[Reward]:
+    """The rewards a decision page shows, with what a person weighs: amount, promoter, lead."""
+    return list(
+        Reward.objects.filter(pk__in=ids)
+        .select_related("promoter", "lead", "campaign")
+        .order_by("pk")
+    )
+
+
 def deliveries(filters: dict[str, Any]) -> QuerySet[WebhookDelivery]:
     rows = WebhookDelivery.objects.select_related("endpoint")
     if statuses := filters.get("status"):

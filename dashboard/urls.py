@@ -10,6 +10,7 @@ urlpatterns = [
     path("rewards/approvals/", views.approval_queue, name="approvals"),
     path("rewards/fulfilments/", views.fulfilment_queue, name="fulfilments"),
     path("rewards/act/", views.reward_act, name="reward_act"),
+    path("rewards/deny/", views.reward_deny, name="reward_deny"),
     path("rewards/export.csv", views.export_approved, name="export"),
     path("rewards/<int:pk>/", views.reward_detail, name="reward"),
     path("deliveries/", views.delivery_list, name="deliveries"),

@@ -6,6 +6,7 @@ from dashboard.views.rewards import (
     export_approved,
     fulfilment_queue,
     reward_act,
+    reward_deny,
     reward_detail,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "promoter_detail",
     "referral_list",
     "reward_act",
+    "reward_deny",
     "reward_detail",
 ]

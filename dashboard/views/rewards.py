@@ -23,10 +23,10 @@ from django.views.decorators.http import require_POST
 
 from dashboard import exports, selectors
 from dashboard.access import forbidden, staff_required
-from dashboard.forms import ExportFilterForm, RewardActionForm, RewardQueueFilterForm
+from dashboard.forms import DenyForm, ExportFilterForm, RewardActionForm, RewardQueueFilterForm
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub import services
-from referralhub.models import Reward
+from referralhub.models import Reward, format_amount
 
 # The query parameter that carries a refused export's own query back to the approvals page.
 EXPORT_REFUSED = "export"
@@ -132,6 +132,60 @@ def reward_act(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, services.done_message(data["action"], rewards, data["text"]))
     return HttpResponseRedirect(back)
+
+
+@staff_required
+def reward_deny(request: HttpRequest) -> HttpResponse:
+    """Deny, a step apart from approving: the rewards and the reason asked for on a page of its
+    own, reached by a reward's "Deny…" or the approvals list's "Deny selected…"."""
+    if not services.can_act(request.user, "deny"):
+        return forbidden(request, "You do not have permission to deny rewards.")
+    form = DenyForm(request.POST if request.method == "POST" else request.GET)
+    back = _back(request, form.data.get("next"))
+    if not form.is_valid() and "ids" in form.errors:
+        messages.error(request, " ".join(form.errors["ids"]))
+        return HttpResponseRedirect(back)
+    confirmed = request.method == "POST" and form.cleaned_data.get("confirm")
+    if confirmed and form.is_valid():
+        data = form.cleaned_data
+        try:
+            rewards = services.rewards_act(
+                action="deny", reward_ids=data["ids"], actor=request.user, text=data["reason"]
+            )
+        except PermissionDenied as exc:
+            return forbidden(request, str(exc))
+        except services.TransitionNotAllowed as exc:
+            reasons = "; ".join(f"reward #{pk} is {why}" for pk, why in exc.errors.items())
+            messages.error(request, f"Nothing was changed: {reasons}.")
+        except (services.RewardNotFound, ValueError) as exc:
+            messages.error(request, f"Nothing was changed: {exc}")
+        else:
+            messages.success(request, services.done_message("deny", rewards, data["reason"]))
+            return HttpResponseRedirect(back)
+    rewards = selectors.rewards_to_decide(form.cleaned_data["ids"])
+    context = {
+        "form": form,
+        "rewards": rewards,
+        "rows": [(r, services.refusal_reason(r, "deny")) for r in rewards],
+        "missing": sorted(set(form.cleaned_data["ids"]) - {r.pk for r in rewards}),
+        "totals": _totals(rewards),
+        "back": back,
+        # The reason's error only once it was asked for, not on arriving from a list.
+        "show_errors": confirmed,
+    }
+    return render(request, "dashboard/deny.html", context)
+
+
+def _totals(rewards: list[Reward]) -> list[str]:
+    """What the rewards add up to, per unit and currency (15.00 USD, 3 free months)."""
+    sums: dict[tuple[str, str], Any] = {}
+    for reward in rewards:
+        if reward.amount is not None:
+            key = (reward.unit, reward.currency)
+            sums[key] = sums.get(key, 0) + reward.amount
+    return [
+        format_amount(total, unit, currency) for (unit, currency), total in sorted(sums.items())
+    ]
 
 
 class _Echo:

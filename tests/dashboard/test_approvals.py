@@ -211,10 +211,15 @@ def test_the_history_lists_changes_in_the_rewards_field_order(as_alice: Client, 
     ]
 
 
-def test_it_offers_deny_with_a_reason_on_the_reward_page(as_alice: Client, pending) -> None:
-    html = as_alice.get(reverse("dashboard:reward", args=[pending[1].pk])).content.decode()
-    assert 'value="deny"' in html
-    assert "required" in html
+def test_the_reward_page_approves_with_a_note_and_links_to_the_deny_step(
+    as_alice: Client, pending
+) -> None:
+    reward = pending[1]
+    html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
+    assert 'value="approve"' in html
+    assert 'value="deny"' not in html  # one box served as the note and the reason
+    assert "required" not in html
+    assert f'href="/dashboard/rewards/deny/?ids={reward.pk}&amp;next=' in html
     assert "Possible self-referral" in html
 
 
