@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from datetime import date
 
+from django.template.defaultfilters import pluralize
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -51,7 +52,8 @@ def leads_and_customers(rows: Sequence[tuple[date, int, int]]) -> SafeString:
     label_every = max(1, math.ceil(len(rows) / 8))
     for i, (day, leads, customers) in enumerate(rows):
         x = LEFT + slot * i + (slot - 2 * bar) / 2
-        title = escape(f"{day:%a %d %b}: {leads} leads, {customers} customers")
+        said = f"{leads} lead{pluralize(leads)}, {customers} customer{pluralize(customers)}"
+        title = escape(f"{day:%a} {day:%Y-%m-%d}: {said}")
         for offset, value, css in ((0, leads, "leads"), (bar, customers, "customers")):
             h = plot_h * value / top
             parts.append(
@@ -61,7 +63,7 @@ def leads_and_customers(rows: Sequence[tuple[date, int, int]]) -> SafeString:
         if i % label_every == 0:
             parts.append(
                 f'<text class="axis" x="{x + bar:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
-                f"{escape(f'{day:%d %b}')}</text>"
+                f"{escape(f'{day:%m-%d}')}</text>"
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated value is escaped or numeric

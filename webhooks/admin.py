@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import pluralize
 from django.utils.html import format_html
 
 from referralhub.admin.base import (
@@ -162,12 +163,12 @@ class WebhookEndpointAdmin(FilterValuesMixin, admin.ModelAdmin):
     @admin.action(permissions=["change"], description="Activate selected endpoints")
     def activate(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = queryset.update(is_active=True)
-        messages.success(request, f"Activated {count} endpoint(s).")
+        messages.success(request, f"Activated {count} endpoint{pluralize(count)}.")
 
     @admin.action(permissions=["change"], description="Deactivate selected endpoints (404 them)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = queryset.update(is_active=False)
-        messages.success(request, f"Deactivated {count} endpoint(s).")
+        messages.success(request, f"Deactivated {count} endpoint{pluralize(count)}.")
 
 
 @admin.register(WebhookDelivery)

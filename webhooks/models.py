@@ -113,4 +113,4 @@ class WebhookDelivery(LoadsWithoutInit, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.provider} {self.event_type or '?'} ({self.status})"
+        return f"#{self.pk} {self.provider} {self.event_type or 'no event type'} ({self.status})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
 from typing import Any
 
 from django import template
@@ -48,6 +49,17 @@ def minutes(value: timedelta) -> str:
     """A lockout's length as people say it: 15 minutes."""
     count = round(value.total_seconds() / 60)
     return f"{count} minute{'' if count == 1 else 's'}"
+
+
+@register.filter
+def http_status(code: int | None) -> str:
+    """What the hub answered a provider, as people read it: "202 Accepted", not "HTTP 202"."""
+    if not code:
+        return "—"
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
 
 
 @register.filter

@@ -56,7 +56,8 @@ class Campaign(MirroredModel):
     str_fields = ("name", "external_id")
 
     def __str__(self) -> str:
-        return self.name or f"Campaign {self.external_id}"
+        # Nameless, it says whose campaign it is: "Referral Rocket campaign PMf8BDZ1zb".
+        return self.name or f"{self.get_provider_display()} campaign {self.external_id}"
 
 
 class Promoter(MirroredModel):
