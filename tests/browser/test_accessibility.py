@@ -25,10 +25,20 @@ def _violations(page: Page) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1366, 390], ids=["desktop", "phone"])
-def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) -> None:
-    # At a phone's width the tables scroll sideways: a region that scrolls must take focus.
-    page.set_viewport_size({"width": width, "height": 900})
+def test_every_dashboard_page_passes_axe(browser, live_server, width: int, scheme: str) -> None:
+    # Dark follows the system setting (prefers-color-scheme): its contrasts are checked too.
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        found = _every_dashboard_page(page, live_server.url)
+    finally:
+        context.close()
+    assert {path: v for path, v in found.items() if v} == {}
+
+
+def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
     call_command("load_demo", stdout=io.StringIO())
     User.objects.create_superuser("root", "root@example.com", "pw")
     failed = make_delivery(
@@ -37,7 +47,6 @@ def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) ->
         error="Traceback (most recent call last):\n  …\nValueError: boom",
         response_status=500,
     )
-    base = live_server.url
     page.goto(f"{base}/accounts/login/")
     found = {"/accounts/login/": _violations(page)}
     page.get_by_label("Username").fill("root")
@@ -52,6 +61,7 @@ def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) ->
         "/dashboard/rewards/approvals/",
         "/dashboard/rewards/fulfilments/",
         f"/dashboard/rewards/{Reward.objects.order_by('pk').first().pk}/",
+        f"/dashboard/rewards/deny/?ids={Reward.objects.order_by('pk').first().pk}",
         "/dashboard/deliveries/",
         f"/dashboard/deliveries/{failed.pk}/",
         "/dashboard/no-such-page/",
@@ -61,7 +71,7 @@ def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) ->
     for path in paths:
         page.goto(base + path)
         found[path] = _violations(page)
-    assert {path: v for path, v in found.items() if v} == {}
+    return found
 
 
 def test_the_password_reset_pages_pass_axe(page: Page, live_server, settings, mailoutbox) -> None:

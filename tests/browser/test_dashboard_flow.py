@@ -75,19 +75,6 @@ def test_it_approves_and_fulfils_then_shows_both_on_the_overview(
     assert again.status_code == 200
 
 
-def test_it_denies_with_a_reason_from_the_reward_page(page: Page, live_server, alice) -> None:
-    reward = make_reward(make_promoter(), make_lead(None, email="deny-me@example.com"))
-    log_in(page, live_server.url, "alice")
-    page.goto(f"{live_server.url}/dashboard/rewards/{reward.pk}/")
-    page.get_by_role("button", name="Deny").click()  # the browser asks for the reason first
-    assert Reward.objects.get(pk=reward.pk).status == "pending"
-    page.get_by_label("Note (optional to approve) or reason (required to deny)").fill("Test order")
-    page.get_by_role("button", name="Deny").click()
-    expect(page.locator(".message.success")).to_contain_text("Denied 1 reward")
-    expect(page.locator("section", has_text="History")).to_contain_text("Test order")
-    assert Reward.objects.get(pk=reward.pk).decision_reason == "Test order"
-
-
 def page_width(page: Page, url: str) -> int:
     page.goto(url)
     return page.evaluate("document.documentElement.scrollWidth")
@@ -143,17 +130,15 @@ def test_it_reads_well_on_a_phone(browser, live_server, alice, bob) -> None:
         context.close()
 
 
-def test_it_denies_when_enter_is_pressed_in_the_reason_field(
-    page: Page, live_server, alice
-) -> None:
+def test_enter_in_the_approval_note_approves(page: Page, live_server, alice) -> None:
     reward = make_reward(make_promoter(), make_lead(None, email="enter@example.com"))
     log_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/dashboard/rewards/approvals/")
     page.get_by_label(f"Select reward {reward.pk}").check()
-    page.get_by_label("Reason to deny").fill("Duplicate account")
-    page.get_by_label("Reason to deny").press("Enter")
-    expect(page.locator(".message.success")).to_contain_text("Denied 1 reward")
-    assert Reward.objects.get(pk=reward.pk).status == "denied"
+    page.get_by_label("Note for approving (optional)").fill("Checked by hand")
+    page.get_by_label("Note for approving (optional)").press("Enter")
+    expect(page.locator(".message.success")).to_contain_text("Approved 1 reward")
+    assert Reward.objects.get(pk=reward.pk).decision_reason == "Checked by hand"
 
 
 def test_it_says_how_many_one_action_takes_when_more_are_selected(

@@ -76,9 +76,9 @@ def test_it_shows_referral_rocket_sums_and_conversion_values_as_money(as_bob: Cl
     assert "<dt>Reward due</dt><dd>7.50 EUR</dd>" in html
     assert "Reward paid" not in html
     assert "<dt>Earned</dt>" not in html  # FirstPromoter's balances, which it never sends
-    assert '<td class="num">99.90 USD</td>' in html
-    assert '<td class="num">—</td>' in html
-    assert '<td class="num">56.00</td>' in html
+    assert '<td class="num" data-label="Value">99.90 USD</td>' in html
+    assert '<td class="num" data-label="Value">—</td>' in html
+    assert '<td class="num" data-label="Value">56.00</td>' in html
     assert "0000" not in html  # no stored four-decimal value leaks through
 
 

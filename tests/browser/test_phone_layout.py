@@ -1,0 +1,131 @@
+"""The dashboard on a phone (390 px): lists as cards, every section in the menu, targets of at
+least 24 px (WCAG 2.5.8), the reward and its buttons in view together."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_dashboard_flow import log_in
+from tests.browser.test_deny_step import in_view
+from tests.dashboard.conftest import make_delivery, make_lead, make_promoter, make_reward
+from webhooks.models import WebhookEndpoint
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Every pointer target in the page that is smaller than 24 px either way; a link inside a
+# sentence is exempt (WCAG 2.5.8's inline exception).
+SMALL_TARGETS = """() => [
+  ...document.querySelectorAll('a, button, input, select, textarea, summary')]
+  .filter((el) => el.type !== 'hidden' && !el.closest('p, li.message, .sr-only'))
+  .map((el) => [el, el.getBoundingClientRect()])
+  .filter(([el, box]) => box.width > 0 && (box.width < 24 || box.height < 24))
+  .map(([el, box]) => `${el.tagName} ${Math.round(box.width)}x${Math.round(box.height)} ${
+    (el.textContent || el.getAttribute('aria-label') || el.name || '').trim().slice(0, 30)}`)"""
+
+
+@pytest.fixture
+def phone(browser) -> Page:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def world(db) -> dict[str, int]:
+    promoter = make_promoter(first_name="Grace", last_name="Hopper")
+    lead = make_lead(promoter, email="a.rather.long.address@customers.example.com")
+    reward = make_reward(promoter, lead)
+    make_reward(
+        promoter,
+        lead,
+        status="approved",
+        fulfilment="pending",
+        fulfilment_requested_at=lead.provider_created_at,
+    )
+    delivery = make_delivery(WebhookEndpoint.objects.create(provider="firstpromoter"))
+    return {"reward": reward.pk, "promoter": promoter.pk, "delivery": delivery.pk}
+
+
+def test_no_page_scrolls_sideways_and_every_target_is_24_px(
+    phone: Page, live_server, alice, world
+) -> None:
+    base = live_server.url
+    pages = [
+        "/dashboard/",
+        "/dashboard/referrals/",
+        "/dashboard/rewards/approvals/",
+        "/dashboard/rewards/fulfilments/",
+        f"/dashboard/rewards/{world['reward']}/",
+        f"/dashboard/rewards/deny/?ids={world['reward']}",
+        f"/dashboard/promoters/{world['promoter']}/",
+        "/dashboard/deliveries/",
+        f"/dashboard/deliveries/{world['delivery']}/",
+    ]
+    log_in(phone, base, "alice")
+    widths, small = {}, {}
+    for path in pages:
+        phone.goto(base + path)
+        widths[path] = phone.evaluate("document.documentElement.scrollWidth")
+        small[path] = phone.evaluate(SMALL_TARGETS)
+    assert widths == dict.fromkeys(pages, 390)
+    assert {path: found for path, found in small.items() if found} == {}
+
+
+def test_the_menu_shows_every_section_and_which_one_is_open(
+    phone: Page, live_server, alice
+) -> None:
+    log_in(phone, live_server.url, "alice")
+    phone.goto(f"{live_server.url}/dashboard/rewards/approvals/")
+    menu = phone.get_by_role("navigation", name="Main")
+    links = menu.get_by_role("link")
+    assert links.count() >= 6
+    for index in range(links.count()):
+        assert in_view(phone, links.nth(index)), links.nth(index).inner_text()
+    current = menu.locator("[aria-current=page]")
+    expect(current).to_have_text("Approvals")
+    background = "(el) => getComputedStyle(el).boxShadow + getComputedStyle(el).backgroundColor"
+    others = {links.nth(i).evaluate(background) for i in range(links.count())} - {
+        current.evaluate(background)
+    }
+    assert current.evaluate(background) not in others  # it looks different, not only says so
+
+
+def test_lists_become_cards_with_the_reward_and_its_buttons_together(
+    phone: Page, live_server, alice, world
+) -> None:
+    log_in(phone, live_server.url, "alice")
+    phone.goto(f"{live_server.url}/dashboard/rewards/approvals/")
+    card = phone.locator("tbody tr").first
+    amount = card.locator("td", has_text="15.00 USD")
+    approve = card.get_by_role("button", name=f"Approve reward #{world['reward']}")
+
+    label = amount.evaluate("(td) => getComputedStyle(td, '::before').content")
+    assert label == '"Amount"'
+    expect(phone.locator("thead")).to_have_css("position", "absolute")  # for screen readers
+    card.scroll_into_view_if_needed()
+    assert in_view(phone, amount)
+    assert in_view(phone, approve)
+    checkbox = card.get_by_label(f"Select reward {world['reward']}", exact=True)
+    box = checkbox.bounding_box()
+    assert box["width"] >= 24
+    assert box["height"] >= 24
+
+
+def test_the_reward_page_shows_the_amount_and_approve_in_the_first_screen(
+    phone: Page, live_server, alice, world
+) -> None:
+    log_in(phone, live_server.url, "alice")
+    phone.goto(f"{live_server.url}/dashboard/rewards/{world['reward']}/")
+    assert in_view(phone, phone.get_by_role("heading", name=f"Reward #{world['reward']}"))
+    assert in_view(phone, phone.get_by_role("button", name="Approve"))
+    assert in_view(phone, phone.get_by_role("link", name="Deny…"))
+
+
+def test_on_a_desktop_lists_stay_tables(page: Page, live_server, alice, world) -> None:
+    log_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}/dashboard/rewards/approvals/")
+    expect(page.locator("thead")).to_have_css("display", "table-header-group")
+    expect(page.get_by_role("columnheader", name="Amount")).to_be_visible()
