@@ -1,4 +1,4 @@
-"""Take the README's dashboard screenshots from a running server.
+"""Take the documentation's dashboard screenshots from a running server.
 
     DATABASE_URL=sqlite:////tmp/demo.sqlite3 DEBUG=true .venv/bin/python manage.py seed_demo
     ... create a staff user, run the server, then:
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-DOCS = Path(__file__).resolve().parent
+IMAGES = Path(__file__).resolve().parent / "images"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -34,7 +34,7 @@ def main(base: str, username: str, password: str) -> None:
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(f"{base}/dashboard/")
-        page.screenshot(path=DOCS / "overview.png")
+        page.screenshot(path=IMAGES / "overview.png")
 
         # A provider filter and two ticked rows: the queue as someone mid-way through it sees it.
         page.set_viewport_size({"width": 1366, "height": 1200})
@@ -42,7 +42,7 @@ def main(base: str, username: str, password: str) -> None:
         boxes = page.locator('input[name="ids"]')
         for i in range(min(2, boxes.count())):
             boxes.nth(i).check()
-        page.screenshot(path=DOCS / "rewards.png")
+        page.screenshot(path=IMAGES / "approvals.png")
         browser.close()
 
 
