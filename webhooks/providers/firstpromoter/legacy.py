@@ -55,7 +55,7 @@ def on_promoter_signed_up(document: dict[str, Any], delivery: WebhookDelivery) -
 def on_promoter_accepted(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
     snap, data = _snapshot(document)
     promoter = put_promoter(snap, data.child("promoter", required=True))
-    campaign = put_campaign(snap, c) if (c := data.child("campaign")) else None
+    campaign = put_campaign(snap, fields) if (fields := data.child("campaign")) else None
     if (promotion := data.child("promotion")) is not None:
         put_promotion(snap, promotion, promoter=promoter)
     if campaign:

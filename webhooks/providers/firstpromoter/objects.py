@@ -118,8 +118,8 @@ def put_lead(snap: Snapshot, payload: PayloadObject) -> Ref:
     state = payload.text("state", max_length=limit) or payload.text("status", max_length=limit)
     if state:
         values["state"] = state
-    if (p := payload.child("promoter")) is not None:
-        values["promoter"] = put_promoter(snap, p)
+    if (promoter := payload.child("promoter")) is not None:
+        values["promoter"] = put_promoter(snap, promoter)
     _put_promotion_of(snap, payload, values)
     return snap.put(Lead, payload.identifier("id"), payload=payload.data, **values)
 
@@ -135,8 +135,8 @@ def _put_promotion_of(snap: Snapshot, payload: PayloadObject, values: dict[str, 
 
 def put_reward(snap: Snapshot, payload: PayloadObject) -> Ref:
     values = read_columns(payload, REWARD_FIELDS, Reward) | reward_amount(payload)
-    if (p := payload.child("promoter")) is not None:
-        values["promoter"] = put_promoter(snap, p)
+    if (promoter := payload.child("promoter")) is not None:
+        values["promoter"] = put_promoter(snap, promoter)
     if (lead := payload.child("lead")) is not None:
         values["lead"] = put_lead(snap, lead)
     _put_promotion_of(snap, payload, values)
