@@ -1,6 +1,6 @@
 """FirstPromoter webhooks, both kinds, told apart by their shape:
 
-- legacy: `{"event": {id, type, created_at}, "data": {...}}`, the seeds' events;
+- legacy: `{"event": {id, type, created_at}, "data": {...}}`, the documented events;
 - v2 (since April 2026): `{event_id, event_type, action, entity_type, entity_id, changes, data,
   timestamp}`, where `data` is the whole resource after the event.
 

@@ -1,5 +1,5 @@
-"""How FirstPromoter's objects map to the mirrored columns (field names as `providers.md` lists
-them), apart from the code that reads them."""
+"""How FirstPromoter's objects map to the mirrored columns (field names as FirstPromoter's
+webhook documentation spells them), apart from the code that reads them."""
 
 from referralhub.models import Provider
 from webhooks.providers.base import Spec

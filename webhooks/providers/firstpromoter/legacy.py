@@ -1,5 +1,5 @@
-"""FirstPromoter's legacy webhooks, the seeds' events: `{"event": {id, type, created_at},
-"data": {...}}`."""
+"""FirstPromoter's legacy webhooks, as its documentation shows them:
+`{"event": {id, type, created_at}, "data": {...}}`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""FirstPromoter's objects as the legacy webhooks send them (the seeds' shapes), put into a
+"""FirstPromoter's objects as the legacy webhooks send them (their documented shapes), put into a
 snapshot: promoters, promotions, campaigns and their rules, leads and rewards."""
 
 from __future__ import annotations

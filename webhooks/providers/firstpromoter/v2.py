@@ -40,7 +40,7 @@ from webhooks.providers.firstpromoter.fields import (
 from webhooks.providers.firstpromoter.objects import balance_by_unit, reward_amount
 
 # `data` is the resource as FirstPromoter's v2 API serializes it. The documented examples are
-# brief (a commission names its referral but not its promoter); the links the v2 API adds
+# short (a commission names its referral but not its promoter); the links the v2 API adds
 # (`promoter_campaign` with its promoter and campaign) are read when they are there.
 
 
