@@ -3,10 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
+DOCS_HOST ?= 127.0.0.1:8001
 # pip's warnings and setuptools' banner mean nothing to someone trying the app; errors still show.
 PIP_INSTALL := $(BIN)/pip install --quiet --quiet
 
-.PHONY: run test lint install install-test env demo bench-ingest bench-pages clean
+.PHONY: run test lint install install-test env demo docs bench-ingest bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +37,11 @@ demo: install env
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
 	@$(BIN)/python manage.py load_demo --base-url http://$(HOST)
 
+# The task worker runs beside the server and stops with it (Ctrl-C stops both).
 run: demo
-	@$(BIN)/python manage.py runserver $(HOST)
+	@$(BIN)/python manage.py db_worker --worker-id dev-1 & worker=$$!; \
+	trap 'pkill -P $$worker 2>/dev/null; kill $$worker 2>/dev/null' EXIT; \
+	$(BIN)/python manage.py runserver $(HOST)
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -45,6 +49,12 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The documentation site, rebuilt as its pages change (warnings shown, not fatal: `make lint`
+# builds it strictly): http://$(DOCS_HOST)
+docs: install-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(DOCS_HOST)
 
 bench-ingest: install-test
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
@@ -53,4 +63,4 @@ bench-pages: install-test
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache site
