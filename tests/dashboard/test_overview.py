@@ -122,8 +122,10 @@ def test_the_delivery_problems_card_opens_the_deliveries_it_counts(
 ) -> None:
     # Only rejected ones recently: the card linked to failed deliveries, an empty list.
     WebhookDelivery.objects.filter(status="failed").update(status="processed")
-    make_delivery(fp_endpoint, status=WebhookDelivery.Status.REJECTED, event_type="")
-    make_delivery(fp_endpoint, status=WebhookDelivery.Status.FAILED, received_at=days_ago(3))
+    DeliveryFactory(endpoint=fp_endpoint, status=WebhookDelivery.Status.REJECTED, event_type="")
+    DeliveryFactory(
+        endpoint=fp_endpoint, status=WebhookDelivery.Status.FAILED, received_at=days_ago(3)
+    )
     overview = as_bob.get(URL)
     counted = overview.context["problems"]
     link = re.search(
