@@ -256,6 +256,8 @@ LOGGING = {
     "loggers": {
         # Only through the root's handler: Django's own (DEBUG only) printed each line twice.
         "django": {"handlers": [], "level": "INFO"},
+        # "Watching for file changes with StatReloader", from runserver and the task worker alike.
+        "django.utils.autoreload": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
     },
 }

@@ -152,8 +152,13 @@ def test_postgresql_binds_on_the_server_unless_told_not_to(value, options) -> No
 
 
 def test_a_django_log_line_is_printed_once_in_development() -> None:
-    # Django's own console handler (DEBUG only) and the root's printed every line twice, such as
-    # runserver's "Watching for file changes".
-    say = "import logging; logging.getLogger('django.utils.autoreload').info('said once')"
+    # Django's own console handler (DEBUG only) and the root's printed every line twice.
+    say = "import logging; logging.getLogger('django.request').warning('said once')"
     result = run_manage("shell", "-c", say, DEBUG="true")
     assert result.stderr.count("said once") == 1, result.stderr
+
+
+def test_the_reloader_does_not_say_it_is_watching_files() -> None:
+    # runserver and the task worker each said "Watching for file changes with StatReloader".
+    say = "import logging; logging.getLogger('django.utils.autoreload').info('Watching')"
+    assert "Watching" not in run_manage("shell", "-c", say, DEBUG="true").stderr
