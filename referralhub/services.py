@@ -237,6 +237,42 @@ def reward_fulfil(*, reward: Reward, actor: AbstractBaseUser, note: str = "") ->
     return rewards_act(action="fulfil", reward_ids=[reward.pk], actor=actor, text=note)[0]
 
 
+RETRY_PERMISSIONS: dict[str, Action] = {
+    CommissionPush.Action.APPROVE: "approve",
+    CommissionPush.Action.DENY: "deny",
+    CommissionPush.Action.MARK_FULFILLED: "fulfil",
+}
+
+
+@transaction.atomic
+def commission_pushes_retry(*, push_ids: Iterable[int], actor: AbstractBaseUser) -> int:
+    """Send failed FirstPromoter pushes again (staff's retry button); each needs the permission
+    of the decision it carries. Returns how many were put back in the queue."""
+    rows = list(
+        CommissionPush.objects.select_for_update()
+        .filter(pk__in=set(push_ids), state=CommissionPush.State.FAILED)
+        .select_related("reward")
+        .order_by("pk")
+    )
+    if any(not can_act(actor, RETRY_PERMISSIONS[row.action]) for row in rows):
+        raise PermissionDenied("You do not have permission to send these decisions again.")
+    push.pushes_retry(rows)
+    _record(
+        actor,
+        [
+            _audit_entry(
+                actor,
+                "retry_push",
+                row.reward,
+                {"firstpromoter": [row.state, CommissionPush.State.PENDING]},
+                f"{row.get_action_display()}: {row.error}"[:2000],
+            )
+            for row in rows
+        ],
+    )
+    return len(rows)
+
+
 def audit(
     *, actor: AbstractBaseUser, action: str, obj: models.Model, note: str = "", changes=None
 ) -> AuditEntry:

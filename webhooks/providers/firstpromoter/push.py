@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TaskContext
@@ -105,6 +105,34 @@ def queue_decision(action: str, rewards: Sequence[Reward]) -> list[Reward]:
     )
     enqueue(send_pushes, endpoint.pk)
     return told
+
+
+def with_sync_state(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
+    """Annotate each reward with `provider_sync` (None, "pending", "done" or "failed": the worst
+    of its pushes) and `provider_sync_error`, in the rewards' own query."""
+    worst_first = CommissionPush.objects.filter(reward=OuterRef("pk")).order_by(
+        Case(
+            When(state=State.FAILED, then=Value(0)),
+            When(state=State.PENDING, then=Value(1)),
+            default=Value(2),
+        ),
+        "-pk",
+    )
+    return rewards.annotate(
+        provider_sync=Subquery(worst_first.values("state")[:1]),
+        provider_sync_error=Subquery(worst_first.values("error")[:1]),
+    )
+
+
+def problems() -> QuerySet[CommissionPush]:
+    """Pushes a person should look at: failed ones, and those being retried after errors."""
+    return (
+        CommissionPush.objects.filter(
+            Q(state=State.FAILED) | (Q(state=State.PENDING) & ~Q(error=""))
+        )
+        .select_related("reward", "endpoint")
+        .order_by("-updated", "-pk")
+    )
 
 
 def pushes_retry(pushes: Sequence[CommissionPush]) -> None:
