@@ -96,8 +96,13 @@ class RateLimiter:
     """The account's token bucket (`ApiRateBudget`), shared through the database: taking a token
     is one conditional UPDATE, so two workers can never both spend the last one."""
 
-    def __init__(self, account_id: str, per_minute: int | None = None) -> None:
-        self.account_id = account_id
+    def __init__(
+        self,
+        account_id: str,
+        per_minute: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.account_id, self.clock = account_id, clock
         limit = per_minute or settings.FIRSTPROMOTER_API_REQUESTS_PER_MINUTE
         self.burst = min(BURST, max(limit // 2, 1))
         self.rate = (limit - self.burst) / 60.0  # tokens per second
@@ -116,7 +121,7 @@ class RateLimiter:
 
     def block(self, seconds: float) -> None:
         """Nobody calls this account's API for `seconds` (a 429's Retry-After)."""
-        until = time.time() + seconds
+        until = self.clock() + seconds
         self._budget().filter(blocked_until__lt=until).update(blocked_until=until, tokens=0.0)
 
     def _budget(self):
@@ -124,7 +129,7 @@ class RateLimiter:
 
     def _try_take(self) -> float:
         """0 once a token is taken, else the seconds until one may be."""
-        now = time.time()
+        now = self.clock()
         ApiRateBudget.objects.get_or_create(
             account_id=self.account_id, defaults={"tokens": float(self.burst), "refilled_at": now}
         )
