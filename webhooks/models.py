@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from functools import cache
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.urls import reverse
