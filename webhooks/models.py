@@ -208,4 +208,3 @@ class ApiRateBudget(models.Model):
 
     def __str__(self) -> str:
         return f"API budget of account {self.account_id}"
-
