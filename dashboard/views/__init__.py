@@ -9,6 +9,7 @@ from dashboard.views.rewards import (
     reward_deny,
     reward_detail,
 )
+from dashboard.views.sync import sync_problems, sync_retry
 
 __all__ = [
     "approval_queue",
@@ -23,4 +24,6 @@ __all__ = [
     "reward_act",
     "reward_deny",
     "reward_detail",
+    "sync_problems",
+    "sync_retry",
 ]
