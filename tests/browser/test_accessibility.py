@@ -63,6 +63,7 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         f"/dashboard/rewards/{Reward.objects.order_by('pk').first().pk}/",
         f"/dashboard/rewards/deny/?ids={Reward.objects.order_by('pk').first().pk}",
         "/dashboard/deliveries/",
+        "/dashboard/firstpromoter/sync/",
         f"/dashboard/deliveries/{failed.pk}/",
         "/dashboard/no-such-page/",
         "/dashboard/rewards/act/",  # a form's address, opened: the 405 page

@@ -63,6 +63,7 @@ def test_no_page_scrolls_sideways_and_every_target_is_24_px(
         f"/dashboard/promoters/{world['promoter']}/",
         "/dashboard/deliveries/",
         f"/dashboard/deliveries/{world['delivery']}/",
+        "/dashboard/firstpromoter/sync/",
     ]
     log_in(phone, base, "alice")
     widths, small = {}, {}
