@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
+from referralhub.admin.lookups import DeclaredLookupsOnly
 from referralhub.admin.paging import EstimatedCountPaginator
 from referralhub.admin.rows import (
     cached_change_urls,
@@ -50,7 +51,7 @@ class LeanChangeList(ChangeList):
         return change_url(self.opts, pk, current_app=self.model_admin.admin_site.name)
 
 
-class FilterValuesMixin:
+class FilterValuesMixin(DeclaredLookupsOnly):
     """Filter values that no row can match answer as Django answers any impossible filter (the
     whole list, flagged ?e=1), where the database would otherwise fail with a 500:
 
@@ -59,7 +60,8 @@ class FilterValuesMixin:
       range of an integer field's own lookups but not of related ones, and SQLite cannot bind it.
 
     The page after ?e=1 says the filter was dropped: Django's shows the whole list without a word,
-    which reads as if the filter had matched every row.
+    which reads as if the filter had matched every row. A lookup no filter declares is refused
+    before any of this (`referralhub.admin.lookups`).
     """
 
     def changelist_view(
