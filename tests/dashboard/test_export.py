@@ -134,3 +134,31 @@ def test_the_file_is_named_after_the_staffs_date(as_bob: Client, db, settings, m
     response = as_bob.get(URL)
 
     assert 'filename="approved-rewards-2026-12-02.csv"' in response["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("R1;=1+1;", "R1;'=1+1;"),
+        ("Ann,=HYPERLINK(1)", "Ann,'=HYPERLINK(1)"),
+        ("a|@SUM(A1)", "a|'@SUM(A1)"),
+        ("a\n-2+3", "a\n'-2+3"),
+        ("+1", "'+1"),
+        ("Jean-Luc O'Neil", "Jean-Luc O'Neil"),
+    ],
+)
+def test_it_defuses_a_formula_after_any_separator(as_bob: Client, db, name, shown) -> None:
+    make_reward(make_promoter(first_name=name, last_name="", email="x@example.com"), **APPROVED)
+
+    assert rows(as_bob.get(URL))[1][0] == shown
+
+
+def test_it_quotes_every_field(as_bob: Client, db) -> None:
+    make_reward(make_promoter(first_name="R1;=1+1;", last_name=""), amount=4, **APPROVED)
+
+    data = b"".join(as_bob.get(URL).streaming_content).decode("utf-8-sig")
+
+    for line in data.splitlines():
+        assert line.startswith('"'), line
+        assert line.endswith('"'), line
+    assert '"R1;\'=1+1;"' in data
