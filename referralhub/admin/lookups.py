@@ -23,10 +23,14 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import EmptyFieldListFilter, SimpleListFilter
 from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import BadRequest
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 DATE_HIERARCHY_PARTS = ("year", "month", "day")
+# Django's date hierarchy filters on [year, next year): a year must leave room for the next one.
+DATE_HIERARCHY_YEARS = range(1, 9999)
 
 
 def field_filter_parameters(model: type[models.Model], path: str, kind: Any = None) -> set[str]:
@@ -69,6 +73,21 @@ class DeclaredLookupsOnly:
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return lookup in self.allowed_lookups(request) or self._limit_choices_lookup(lookup, value)
 
+    def date_hierarchy_fits(self, request: HttpRequest) -> bool:
+        """Whether the date hierarchy's year is one it can filter on: Django's own check lets
+        9999 through, and the end of its range (10000-01-01) then fails with a 500."""
+        date_hierarchy = self.date_hierarchy  # type: ignore[attr-defined]
+        year = request.GET.get(f"{date_hierarchy}__year") if date_hierarchy else None
+        if year is None:
+            return True
+        return year.isascii() and year.isdigit() and int(year) in DATE_HIERARCHY_YEARS
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        refuse_nul(search_term)
+        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+
     def _limit_choices_lookup(self, lookup: str, value: str) -> bool:
         """A raw-id popup's filter from a foreign key's `limit_choices_to`, which Django's own
         `lookup_allowed` lets through: the popup's address carries it."""
@@ -79,6 +98,13 @@ class DeclaredLookupsOnly:
             if (lookup, value) in widgets.url_params_from_lookup_dict(fk_lookup).items():
                 return True
         return False
+
+
+def refuse_nul(search_term: str) -> None:
+    """A search term with a NUL, which PostgreSQL text cannot hold (the autocomplete's `term`;
+    a changelist's `q` is caught before, with its other filter values), is a 400."""
+    if "\x00" in search_term:
+        raise BadRequest("A search term cannot hold a NUL character.")
 
 
 def protect_every_admin(site: admin.AdminSite) -> None:

@@ -141,3 +141,15 @@ def test_every_filter_and_related_link_the_admin_shows_still_works(root_client: 
             assert response.status_code == 200, url
             followed += 1
     assert followed > 100
+
+
+@pytest.mark.parametrize("field", ["promoter", "lead"])
+def test_the_autocomplete_refuses_a_nul_in_its_term(root_client: Client, field: str) -> None:
+    # Conversion's promoter field searches through Django's search, its lead field through the
+    # exact search of large tables: PostgreSQL text can hold a NUL in neither.
+    query = {"app_label": "referralhub", "model_name": "conversion", "field_name": field}
+
+    assert root_client.get("/admin/autocomplete/", {**query, "term": "a"}).status_code == 200
+    response = root_client.get("/admin/autocomplete/", {**query, "term": "a\x00b"})
+
+    assert response.status_code == 400

@@ -98,6 +98,14 @@ def test_it_refuses_the_export_to_anonymous_and_non_staff(client: Client, carol)
         ),
         ({"decided_from": "2026-13-45"}, "Approved from: Enter a valid date."),
         (
+            {"decided_to": "9999-12-31"},
+            "Approved until: Enter a date from 0002-01-01 to 9998-12-31.",
+        ),
+        (
+            {"decided_from": "0001-01-01"},
+            "Approved from: Enter a date from 0002-01-01 to 9998-12-31.",
+        ),
+        (
             {"decided_from": "2026-12-01", "decided_to": "2026-11-01"},
             "Approved until: The end of the range is before its start.",
         ),
