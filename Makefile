@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DEBUG ?= true
 HOST ?= 127.0.0.1:8000
+DOCS_HOST ?= 127.0.0.1:8001
 
-.PHONY: run test lint install install-test demo bench-ingest bench-pages clean
+.PHONY: run test lint install install-test demo docs bench-ingest bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,10 @@ demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo --base-url http://$(HOST)
 
+# The task worker runs beside the server and stops with it (Ctrl-C stops both).
 run: demo
+	$(BIN)/python manage.py db_worker --worker-id dev-1 & worker=$$!; \
+	trap 'pkill -P $$worker 2>/dev/null; kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 test: install-test
@@ -30,6 +34,11 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The documentation site, rebuilt as its pages change: http://$(DOCS_HOST)
+docs: install-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr $(DOCS_HOST)
 
 bench-ingest: install-test
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
@@ -38,4 +47,4 @@ bench-pages: install-test
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache site

@@ -33,7 +33,7 @@ from referralhub.services import (
     rewards_act,
 )
 from webhooks.models import WebhookDelivery
-from webhooks.services import NotReplayable, delivery_replay
+from webhooks.replays import NotReplayable, delivery_replay
 
 MAX_SEARCH = 100
 PAGING_PARAMETERS = ("page_query_param", "page_size_query_param", "cursor_query_param")
