@@ -177,13 +177,15 @@ def test_the_file_is_named_after_the_staffs_date(as_bob: Client, db, settings, m
     ],
 )
 def test_it_defuses_a_formula_after_any_separator(as_bob: Client, db, name, shown) -> None:
-    make_reward(make_promoter(first_name=name, last_name="", email="x@example.com"), **APPROVED)
+    promoter = PromoterFactory(first_name=name, last_name="", email="x@example.com")
+    RewardFactory(unlinked=True, promoter=promoter, **APPROVED)
 
     assert rows(as_bob.get(URL))[1][0] == shown
 
 
 def test_it_quotes_every_field(as_bob: Client, db) -> None:
-    make_reward(make_promoter(first_name="R1;=1+1;", last_name=""), amount=4, **APPROVED)
+    promoter = PromoterFactory(first_name="R1;=1+1;", last_name="")
+    RewardFactory(unlinked=True, promoter=promoter, amount=4, **APPROVED)
 
     data = b"".join(as_bob.get(URL).streaming_content).decode("utf-8-sig")
 
