@@ -11,7 +11,7 @@ PIP_INSTALL := $(BIN)/pip install --quiet --quiet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --quiet --upgrade pip setuptools
 
 # Installed again only when pyproject.toml changes (the stamp files are older than it).
 install: $(VENV)/.installed
