@@ -1,7 +1,7 @@
 """Webhook endpoints (one unguessable URL per provider account) and the inbox of deliveries.
 
 The inbox is untrusted raw material, kept apart from the mirrored referral models: every delivery
-that passes the token and signature checks is written here first, in its own transaction, so that a
+that passes its endpoint's checks is written here first, in its own transaction, so that a
 processing failure never loses it and it can be replayed.
 """
 
