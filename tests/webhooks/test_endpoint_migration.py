@@ -13,8 +13,8 @@ from tests.conftest import load_payload
 from tests.webhooks.test_checks import basic, signed
 from webhooks.models import WebhookEndpoint
 
-BEFORE = [("webhooks", "0002_endpoint_api_credentials")]
-AFTER = [("webhooks", "0003_endpoint_checks")]
+BEFORE = [("webhooks", "0003_commission_push")]
+AFTER = [("webhooks", "0004_endpoint_checks")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -24,7 +24,7 @@ def basic_auth_to_invitereferrals_secret(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webhooks', '0002_endpoint_api_credentials'),
+        ('webhooks', '0003_commission_push'),
     ]
 
     operations = [
