@@ -15,6 +15,7 @@ from django.http import (
     QueryDict,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -115,7 +116,7 @@ def reward_act(request: HttpRequest) -> HttpResponse:
     back = _back(request, request.POST.get("next"))
     if not form.is_valid():
         for error in form.errors.values():
-            messages.error(request, " ".join(error))
+            messages.error(request, " ".join(str(e) for e in error))
         return HttpResponseRedirect(back)
     data = form.cleaned_data
     try:
@@ -142,11 +143,12 @@ class _Echo:
 
 
 @staff_required
-def export_approved(request: HttpRequest) -> HttpResponse:
+def export_approved(request: HttpRequest) -> HttpResponseBase:
     form = ExportFilterForm(request.GET)
     if not form.is_valid():
         problems = " ".join(
-            f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
+            f"{form[name].label}: {' '.join(str(e) for e in errors)}"
+            for name, errors in form.errors.items()
         )
         messages.error(request, f"Nothing was exported. {problems}")
         # Back to the form, with the values sent and the errors beside them.
