@@ -36,10 +36,12 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@test $$(wc -c < README.md) -le 8192 || { echo "README.md is over 8 KB: move the rest to docs/"; exit 1; }
 
-# The documentation site, rebuilt as its pages change: http://$(DOCS_HOST)
+# The documentation site, rebuilt as its pages change (warnings shown, not fatal: `make lint`
+# builds it strictly): http://$(DOCS_HOST)
 docs: install-test
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr $(DOCS_HOST)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(DOCS_HOST)
 
 bench-ingest: install-test
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)

@@ -3,6 +3,7 @@
     export DATABASE_URL=sqlite:////tmp/demo.sqlite3 DEBUG=true
     .venv/bin/python manage.py migrate
     .venv/bin/python manage.py seed_demo --leads 5000 --seed 1
+    .venv/bin/python manage.py load_demo
     .venv/bin/python manage.py createsuperuser
     .venv/bin/python manage.py runserver 127.0.0.1:8050
     .venv/bin/python docs/screenshots.py http://127.0.0.1:8050 USERNAME PASSWORD
@@ -57,7 +58,7 @@ def main(base: str, username: str, password: str) -> None:
 
         shoot(page, f"{base}/dashboard/", "overview")
         shoot(page, f"{base}/dashboard/referrals/?size=25", "referrals")
-        promoter = first_link(page, f"{base}/dashboard/", 'a[href*="/dashboard/promoters/"]')
+        promoter = first_link(page, f"{base}/dashboard/", 'table a[href*="/promoters/"]')
         shoot(page, base + promoter, "promoter", height=1100)
 
         # A provider filter and two ticked rows: the queue as someone mid-way through it sees it.
@@ -71,7 +72,7 @@ def main(base: str, username: str, password: str) -> None:
         shoot(page, f"{base}/dashboard/rewards/fulfilments/?size=25", "fulfilments")
         shoot(page, f"{base}/dashboard/deliveries/?size=25", "deliveries")
         delivery = first_link(
-            page, f"{base}/dashboard/deliveries/", 'a[href*="/dashboard/deliveries/"][href$="/"]'
+            page, f"{base}/dashboard/deliveries/", 'table a[href*="/deliveries/"]'
         )
         shoot(page, base + delivery, "delivery", height=1100)
         browser.close()
