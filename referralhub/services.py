@@ -245,7 +245,7 @@ RETRY_PERMISSIONS: dict[str, Action] = {
 
 
 @transaction.atomic
-def commission_pushes_retry(*, push_ids: Iterable[int], actor: AbstractBaseUser) -> int:
+def commission_pushes_retry(*, push_ids: Iterable[int], actor: User) -> int:
     """Send failed FirstPromoter pushes again (staff's retry button); each needs the permission
     of the decision it carries. Returns how many were put back in the queue."""
     rows = list(

@@ -86,7 +86,7 @@ def reward_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    pushes = list(reward.pushes.order_by("pk"))
+    pushes = list(CommissionPush.objects.filter(reward=reward).order_by("pk"))
     fulfil_pushed = any(p.action == CommissionPush.Action.MARK_FULFILLED for p in pushes)
     context = {
         "reward": reward,
