@@ -61,14 +61,17 @@ READ_ONLY = (
 )
 
 
-def _section(title: str, fields: tuple[str, ...], description: str = "") -> tuple[str, dict]:
+Section = tuple[str | None, dict[str, Any]]
+
+
+def _section(title: str, fields: tuple[str, ...], description: str = "") -> Section:
     return (title, {"fields": fields, "description": description})
 
 
-def _check_sections(provider: str) -> list[tuple[str, dict]]:
+def _check_sections(provider: str) -> list[Section]:
     """The credentials' sections of an endpoint's page: a signature only where the provider
     signs, API credentials only for FirstPromoter."""
-    sections = []
+    sections: list[Section] = []
     if header := PROVIDERS[provider].SIGNATURE_HEADER:
         sections.append(_section("Signature", SIGNATURE, f"Checks {header}."))
     sections.append(_section("HTTP Basic auth", BASIC_AUTH))
@@ -122,7 +125,9 @@ class WebhookEndpointAdmin(FilterValuesMixin, admin.ModelAdmin):
             return [(None, {"fields": main}), *_check_sections(obj.provider), end]
         # A view-only page renders every field read-only, credentials in clear included; the
         # token (in the URL) is as much a key. Only whether each is set is shown.
-        shown = [(None, {"fields": tuple(f for f in main if f not in ("url", "token"))})]
+        shown: list[Section] = [
+            (None, {"fields": tuple(f for f in main if f not in ("url", "token"))})
+        ]
         if obj.provider == Provider.FIRSTPROMOTER:
             shown.append(_section("FirstPromoter API", ("api_key_state", "api_account_id")))
         return [*shown, end]

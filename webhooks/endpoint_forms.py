@@ -114,7 +114,8 @@ class EndpointForm(forms.ModelForm):
                 self.fields[name].help_text += " Leave blank to keep the current one."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in sorted(self.fields.keys() & WRITE_ONLY.keys()):
             self._clean_write_only(name, data)
         if data.get("clear_header_value"):
@@ -123,7 +124,8 @@ class EndpointForm(forms.ModelForm):
 
     def _clean_write_only(self, name: str, data: dict[str, Any]) -> None:
         label, rotatable = WRITE_ONLY[name]
-        new, remove = data.get(name), data.get(f"clear_{name}")
+        new: str = data.get(name) or ""
+        remove = data.get(f"clear_{name}")
         until: datetime | None = data.get(f"rotate_{name}_until") if rotatable else None
         current = getattr(self.instance, name)
         if new and remove:

@@ -188,7 +188,7 @@ class Command(BaseCommand):
 
 def _messages(error: ValidationError) -> str:
     """The model's complaints, each under the option that set its field."""
-    lines = []
+    lines: list[str] = []
     for field, messages in error.message_dict.items():
         option = OPTION_OF.get(field, "")
         lines.extend(f"{option}: {message}" if option else message for message in messages)
