@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from rest_framework.views import APIView
 from referralhub.errors import error_response, keep_path_out_of_log
 from webhooks import inbox
 from webhooks.models import WebhookEndpoint
-from webhooks.providers import PROVIDERS
+from webhooks.providers import PROVIDERS, checks
 from webhooks.providers.base import Incoming
 
 logger = logging.getLogger(__name__)
@@ -28,13 +29,14 @@ class AlwaysJSON(BaseContentNegotiation):
     """Providers get JSON whatever their `Accept` says. DRF's negotiation would answer 406 to an
     `Accept` it cannot serve, before the delivery is stored, and HTML to a browser's."""
 
-    def select_parser(self, request: Request, parsers: list[BaseParser]) -> None:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> None:
         return None  # the view reads the raw body itself
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class WebhookView(APIView):
@@ -100,13 +102,10 @@ class WebhookView(APIView):
             body=body,
             content_type=django_request.content_type or "",
         )
-        if not module.verify(endpoint, incoming):
-            if module.CHALLENGE:
-                detail = "Missing or wrong HTTP Basic auth credentials."
-                return error_response(
-                    "invalid_signature", detail, 401, WWW_Authenticate=module.CHALLENGE
-                )
-            return error_response("invalid_signature", "Missing or invalid signature.", 401)
+        if refused := checks.refusal(endpoint, incoming, module.SIGNATURE_HEADER):
+            # Many clients send Basic credentials only once a 401's challenge asks for them.
+            challenge = {"WWW_Authenticate": refused.challenge} if refused.challenge else {}
+            return error_response(refused.error, refused.detail, 401, **challenge)
         answer = inbox.receive(endpoint, incoming)
         return Response(answer.body, status=answer.status_code)
 

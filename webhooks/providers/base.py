@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from django.db.models import Model
+from django.db.models import DecimalField, Model
 from django.http import QueryDict
 
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery
 from webhooks.payload import BadPayload, PayloadObject, check_document, may_hold_secrets, redact
 
 
@@ -55,11 +55,8 @@ class ProviderModule(Protocol):
     SLUG: str
     METHODS: frozenset[str]
     SETUP: str  # what staff do at the provider's end, shown with the endpoint's URL
-    # WWW-Authenticate of a refused delivery, for a provider that authenticates with HTTP auth:
-    # many clients send the credentials only once a 401 asks for them. Empty for signatures.
-    CHALLENGE: str
-
-    def verify(self, endpoint: WebhookEndpoint, incoming: Incoming) -> bool: ...
+    # The header holding the body's HMAC when the provider signs (see `checks`), or empty.
+    SIGNATURE_HEADER: str
 
     def parse(self, incoming: Incoming) -> Parsed: ...
 
@@ -123,22 +120,13 @@ def hmac_matches(secret: str, body: bytes, signature: str) -> bool:
     return matched
 
 
-def signed_if_secret(endpoint: WebhookEndpoint, incoming: Incoming, header: str) -> bool:
-    """With a secret set, `header` must hold the body's HMAC (see hmac_matches); without one, the
-    endpoint's unguessable token is the only check."""
-    if not endpoint.secret:
-        return True
-    signature = incoming.headers.get(header, "")
-    return bool(signature) and hmac_matches(endpoint.secret, incoming.body, signature)
-
-
 # (column, payload key, PayloadObject getter): a column is written only when its key is in the
 # payload.
 Spec = list[tuple[str, str, str]]
 
 
 def read_columns(payload: PayloadObject, spec: Spec, model: type[Model]) -> dict[str, Any]:
-    """The columns `spec` maps from `o`: only keys present in the payload, each read with its
+    """The columns `spec` maps from `payload`: only keys present in the payload, each read with its
     getter and checked against the model's column."""
     values: dict[str, Any] = {}
     for column, key, kind in spec:
@@ -147,8 +135,9 @@ def read_columns(payload: PayloadObject, spec: Spec, model: type[Model]) -> dict
         # Checked against the column, so that a value it cannot hold is a 400, not a 500.
         field = model._meta.get_field(column)
         if kind == "text":
-            values[column] = payload.text(key, max_length=field.max_length or 10**5)
+            values[column] = payload.text(key, max_length=getattr(field, "max_length", 0) or 10**5)
         elif kind in ("decimal", "cents"):
+            assert isinstance(field, DecimalField), f"{column} is read as a number"
             values[column] = getattr(payload, kind)(key, field.max_digits, field.decimal_places)
         else:
             values[column] = getattr(payload, kind)(key)

@@ -8,27 +8,25 @@ either: the order of arrival is the order of events.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from typing import Any
 
 from django.conf import settings
 from django.http import QueryDict
 
-from referralhub.mirror import Snapshot
+from referralhub.mirror import Ref, Snapshot
 from referralhub.models import Conversion, Lead, Promoter, Provider, Reward
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery
 from webhooks.payload import BadPayload, PayloadObject, text_problem
 from webhooks.providers.base import Incoming, Outcome, Parsed, parse_json_object
 
 SLUG = Provider.INVITEREFERRALS
 METHODS = frozenset({"GET", "POST", "PUT"})
-CHALLENGE = 'Basic realm="ReferralHub webhooks", charset="UTF-8"'
+SIGNATURE_HEADER = ""  # it signs nothing: Basic auth or a header protects the endpoint
 EVENT_TYPE = "conversion"  # its only event, which carries no type: the inbox names it so
 SETUP = (
-    "Register this URL as the Conversion Webhook, with GET, POST or PUT. If HTTP Basic auth is "
-    "turned on there, set its password as this endpoint's secret (the user name is not checked)."
+    "Register this URL as the Conversion Webhook, with GET, POST or PUT, and turn on its HTTP "
+    "Basic auth with a long random password: set the same password on this endpoint (and the "
+    "user name too, to have it checked)."
 )
 FIELDS = (
     "conversion",
@@ -44,22 +42,9 @@ FIELDS = (
 )
 
 
-def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
-    """With a secret set, require HTTP Basic auth whose password is that secret."""
-    if not endpoint.secret:
-        return True
-    scheme, _, encoded = incoming.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        _, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    return hmac.compare_digest(password.encode(), endpoint.secret.encode())
-
-
 def _params(incoming: Incoming) -> dict[str, str]:
-    params: dict[str, str] = {k: v for k, v in incoming.query.items() if k in FIELDS}
+    # A repeated field is its last value, as QueryDict reads it (its stubs allow lists).
+    params = {k: str(v) for k, v in incoming.query.items() if k in FIELDS}
     params.update({k: v for k, v in _form(incoming).items() if k in FIELDS})
     for key, value in params.items():
         if problem := text_problem(value):
@@ -76,7 +61,7 @@ def _form(incoming: Incoming) -> dict[str, str]:
     except UnicodeDecodeError:
         raise BadPayload("malformed_body", "The body is not UTF-8 text.") from None
     if "json" not in incoming.content_type:
-        return dict(QueryDict(text).items())
+        return {k: str(v) for k, v in QueryDict(text).items()}
     document, _ = parse_json_object(incoming.body)
     return {k: "" if v is None else str(v) for k, v in document.items()}
 
@@ -133,6 +118,7 @@ def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
     lead_values: dict[str, Any] = {"email": referee_email, "promoter": promoter}
     if "referee_name" in payload:
         lead_values["name"] = payload.text("referee_name")
+    lead: Ref | None
     if status == Conversion.Status.SUCCESS:
         lead = snap.put(
             Lead,
