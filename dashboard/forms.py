@@ -17,7 +17,7 @@ from referralhub.services import MAX_BULK
 from webhooks.models import WebhookDelivery
 from webhooks.providers import EVENT_TYPES
 
-MAX_EVENT_TYPE = WebhookDelivery._meta.get_field("event_type").max_length
+MAX_EVENT_TYPE: int = WebhookDelivery._meta.get_field("event_type").max_length or 100
 
 ANY = [("", "Any")]
 SELF_REFERRAL = "self_referral"
@@ -133,10 +133,11 @@ class DeliveryFilterForm(forms.Form):
         asked = self.data.get("event_type", "") if self.is_bound else ""
         if asked and asked not in EVENT_TYPES and len(asked) <= MAX_EVENT_TYPE:
             choices.append((asked, asked))
-        self.fields["event_type"].choices = choices
+        self.fields["event_type"].choices = choices  # type: ignore[attr-defined]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if within := RECEIVED_WITHIN.get(data.get("received", "")):
             data["received_since"] = timezone.now() - within[1]
         return data
@@ -220,8 +221,9 @@ class DenyForm(forms.Form):
             raise forms.ValidationError(f"Select at most {MAX_BULK} rewards at once.")
         return ids
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("confirm") and not data.get("reason"):
             self.add_error("reason", "Say why: the reason is kept in the reward's history.")
         return data

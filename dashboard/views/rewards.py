@@ -158,7 +158,7 @@ def reward_deny(request: HttpRequest) -> HttpResponse:
     form = DenyForm(request.POST if request.method == "POST" else request.GET)
     back = _back(request, form.data.get("next"))
     if not form.is_valid() and "ids" in form.errors:
-        messages.error(request, " ".join(form.errors["ids"]))
+        messages.error(request, " ".join(str(e) for e in form.errors["ids"]))
         return HttpResponseRedirect(back)
     confirmed = request.method == "POST" and form.cleaned_data.get("confirm")
     if confirmed and form.is_valid():
