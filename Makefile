@@ -21,7 +21,10 @@ demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo --base-url http://$(HOST)
 
+# The task worker runs beside the server and stops with it (Ctrl-C stops both).
 run: demo
+	$(BIN)/python manage.py db_worker --worker-id dev-1 & worker=$$!; \
+	trap 'pkill -P $$worker 2>/dev/null; kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 test: install-test

@@ -2,14 +2,14 @@
 served under the same Django middleware, gunicorn settings and database as the product.
 
 - The floor: the least a webhook receiver on this stack can do with a delivery (parse the JSON,
-  insert the body in one row). The issue's goal is half of its throughput.
-- The least: the least that the inbox's rules (issue 2) allow, in the fewest round trips. It looks
-  the endpoint up by its token, stores the delivery under its idempotency key in a statement of its
-  own (so that a processing failure never loses it), then, in one more statement, claims the stored
-  row (so that two copies have one effect) and upserts every object the payload carries, an older
-  event never overwriting a newer one. No checks of the payload, no typed columns, no indexes but
-  the keys, one table for every kind of object, no commit beyond each statement's own: what no
-  implementation of those rules on this stack can do much better than.
+  insert the body in one row).
+- The least: the least that the inbox's rules (`webhooks/inbox.py`) allow, in the fewest round
+  trips. It looks the endpoint up by its token, stores the delivery under its idempotency key in a
+  statement of its own (so that a processing failure never loses it), then, in one more statement,
+  claims the stored row (so that two copies have one effect) and upserts every object the payload
+  carries, an older event never overwriting a newer one. No checks of the payload, no typed
+  columns, no indexes but the keys, one table for every kind of object, no commit beyond each
+  statement's own: what no implementation of those rules on this stack can do much better than.
 """
 
 from __future__ import annotations

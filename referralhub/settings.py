@@ -46,9 +46,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
-    "referralhub",
+    "referralhub",  # before django_tasks_db: its db_worker command wraps the library's
     "webhooks",
     "dashboard",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -252,3 +254,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Background work: Django's tasks framework (the django-tasks backport of Django 6's django.tasks).
+# The database backend keeps the queue in the app's own database, so that a task enqueued inside a
+# transaction exists exactly when that transaction commits (referralhub/background.py), and
+# `manage.py db_worker` runs it. A broker-backed backend (django-tasks-rq, or a Celery one) plugs in
+# through TASKS_BACKEND when one database is no longer enough.
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": [],
+    }
+}
+# A task still marked running this long after it started belongs to a worker that died: the next
+# worker to start puts it back in the queue (see referralhub/management/commands/db_worker.py).
+TASKS_ABANDONED_AFTER = timedelta(minutes=env.int("TASKS_ABANDONED_AFTER_MINUTES", default=15))

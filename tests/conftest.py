@@ -87,3 +87,33 @@ def alice(db) -> User:
 def bob(db) -> User:
     """Staff who may only look."""
     return make_staff("bob", "referralhub.view_reward", "referralhub.view_lead")
+
+
+@pytest.fixture
+def run_tasks(db) -> Callable[[], int]:
+    """Run every task that is ready, in this process and this test's transaction, as a worker
+    would (including tasks those tasks enqueue); returns how many ran."""
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+
+    def run(limit: int = 1000) -> int:
+        ran = 0
+        while (result := DBTaskResult.objects.ready().first()) is not None:
+            assert ran < limit, f"more than {limit} tasks: is a task enqueueing itself forever?"
+            result.claim(worker.worker_id)
+            worker.run_task(result)
+            ran += 1
+        return ran
+
+    return run

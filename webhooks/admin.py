@@ -29,7 +29,7 @@ from referralhub.admin.base import (
 )
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.providers import EVENT_TYPES, PROVIDERS
-from webhooks.services import REPLAYABLE, can_replay, delivery_replay
+from webhooks.replays import REPLAYABLE, can_replay, delivery_replay
 
 EventTypeFilter = choices_filter("event_type", "event type", EVENT_TYPES)
 MAX_REPLAY = 100

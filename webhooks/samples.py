@@ -1,4 +1,5 @@
-"""Realistic provider deliveries, shaped like the seed documents, for demo data and benchmarks.
+"""Realistic provider deliveries, shaped like the providers' documented examples, for demo data
+and benchmarks.
 
 Each builder returns what the provider would send; ids and emails derive from the numbers given,
 so the same numbers describe the same promoter or lead across events.

@@ -32,7 +32,7 @@ from referralhub.services import (
     rewards_act,
 )
 from webhooks.models import WebhookDelivery
-from webhooks.services import NotReplayable, delivery_replay
+from webhooks.replays import NotReplayable, delivery_replay
 
 _RULES = ("offer", "referral_reward", "promotion_reward", "target_reward")
 # The referral lists search as the dashboard does; campaigns and deliveries by their own fields.

@@ -62,7 +62,7 @@ def ir_get(client: Client) -> Callable[..., Any]:
 
 @pytest.fixture
 def ir_params(payload: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    """The seed's conversion webhook parameters (InviteReferrals' documented example)."""
+    """InviteReferrals' documented example of the conversion webhook's parameters."""
     return payload("invitereferrals_conversion_seed.json")
 
 

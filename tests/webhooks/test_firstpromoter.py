@@ -61,7 +61,7 @@ def test_it_mirrors_the_fulfilment_pending_seed(fp_endpoint, post_json, payload)
 
     promoter = reward.promoter
     assert promoter == fp_get(Promoter, 5272969)
-    assert promoter.email == "[email\xa0protected]"  # as the seed spells it
+    assert promoter.email == "[email\xa0protected]"  # as FirstPromoter's example spells it
     assert (promoter.status, promoter.pref, promoter.default_ref_id) == (
         "active",
         "i790yc6",

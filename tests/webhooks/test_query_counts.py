@@ -1,5 +1,5 @@
 """Processing one new delivery through the URL costs a bounded number of SQL statements, whatever
-the event (issue 5 requires at most 12): no per-object queries, one upsert per model."""
+the event (at most 12): no per-object queries, one upsert per model."""
 
 from __future__ import annotations
 
