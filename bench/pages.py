@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -43,6 +44,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="requests per page (first is cold)")
     parser.add_argument("--db-name", default="referralhub_bench_pages")
     parser.add_argument("--keep", action="store_true", help="keep the database (and reuse it)")
+    parser.add_argument(
+        "--only", default="", help="time only the pages whose label matches this regular expression"
+    )
     return parser.parse_args()
 
 
@@ -109,6 +113,7 @@ def search_urls() -> list[tuple[str, str]]:
         ("dashboard promoters", "dashboard:promoters", "q"),
         ("api leads", "api:lead-list", "search"),
         ("api promoters", "api:promoter-list", "search"),
+        ("api rewards", "api:reward-list", "search"),
     ]
     urls = []
     for label, name, param in lists:
@@ -245,6 +250,8 @@ def run(args: argparse.Namespace, url: str) -> None:
     failed: list[str] = []
 
     def timed(label: str, url: str, baseline_of: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not re.search(args.only, label):
+            return {"warm": 0, "sql": 0}
         result = measure(client, url, args.runs)
         if result["status"] == 405:
             print(f"  {label:<42} POST only, not timed")

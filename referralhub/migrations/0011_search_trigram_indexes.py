@@ -3,7 +3,9 @@
 Django writes `icontains` as `UPPER(column::text) LIKE UPPER('%word%')`, which a trigram GIN index
 on `UPPER(column)` serves; one index per table holds all its searched columns (GIN indexes many
 columns, each usable alone). Built CONCURRENTLY, so that webhooks keep writing leads while it is
-built, hence a migration outside a transaction. SQLite scans: its tables are small.
+built, hence a migration outside a transaction; then each table is analysed, as the planner needs
+statistics on the indexed expressions to tell a rare word from a common one. SQLite scans: its
+tables are small.
 """
 
 from django.db import migrations
@@ -56,6 +58,9 @@ def forward(apps, schema_editor):
             f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" USING gin ({expressions})',
             params=None,
         )
+        # Statistics on the indexed expressions: without them the planner guesses that a rare
+        # word is common, and reads the whole table newest first looking for it.
+        schema_editor.execute(f'ANALYZE "{table}"', params=None)
 
 
 def backward(apps, schema_editor):
