@@ -9,7 +9,8 @@ search box both go through `search_filter`.
 On PostgreSQL, trigram indexes (pg_trgm, migration 0011) serve the substring matches. The rows a
 word finds through a relation are looked up first and compared by id: an OR over a subquery
 would make PostgreSQL read every lead. A word that finds more than `MAX_RELATED_IDS` of them is
-common enough to be found among the newest rows, so the subquery is used instead.
+common enough to be found among the newest rows, and a word shorter than a trigram has no index
+to find it: each row then looks its related row up.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from functools import reduce
 from operator import and_, or_
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from referralhub.models import Conversion, Lead, Promoter, Promotion, Reward
 
 MAX_SEARCH = 100  # characters
 MAX_SEARCH_TERMS = 10  # words
 MAX_RELATED_IDS = 1000
+TRIGRAM = 3  # pg_trgm indexes find words of at least three characters
 _WORDS = re.compile(r"[\s,]+")
 
 LEAD_FIELDS = ("email", "name", "username", "uid", "external_id", "referred_by_code")
@@ -142,10 +144,13 @@ def _contains(fields: tuple[str, ...], word: str) -> Q:
 def _related_filter(related: Related, word: str) -> Q | None:
     """None when no related row contains the word."""
     rows = related.model.objects.filter(_contains(related.fields, word))
-    keys = rows.exclude(**{related.key: None}).values_list(related.key, flat=True)
-    if related.key != "pk":
-        keys = keys.distinct()
-    found = list(keys[: MAX_RELATED_IDS + 1])
-    if len(found) > MAX_RELATED_IDS:
-        return Q(**{f"{related.column}__in": keys})
-    return Q(**{f"{related.column}__in": found}) if found else None
+    if len(word) >= TRIGRAM:  # shorter, no trigram index can find them: the whole table is read
+        keys = rows.exclude(**{related.key: None}).values_list(related.key, flat=True)
+        if related.key != "pk":
+            keys = keys.distinct()
+        found = list(keys[: MAX_RELATED_IDS + 1])
+        if len(found) <= MAX_RELATED_IDS:
+            return Q(**{f"{related.column}__in": found}) if found else None
+    # Per row, the one related row by its key: an IN over every match would be read whole (a
+    # million leads contain ".com"), and re-read for each row once it outgrows work_mem.
+    return Q(Exists(rows.filter(**{related.key: OuterRef(related.column)})))

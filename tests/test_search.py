@@ -173,3 +173,9 @@ def test_the_migration_analyses_the_tables_it_indexed(db) -> None:
         )
         analysed = {row[0] for row in cursor.fetchall()}
     assert analysed == set(tables)
+
+
+def test_a_word_shorter_than_a_trigram_finds_related_rows_too(people) -> None:
+    """No index finds it, so the related row is looked up from each row instead of first."""
+    assert found(Lead, "yt") == {"charles@babbage.example"}  # the promoter's "Analytical"
+    assert found(Promoter, "10") == {"Ada Lovelace"}  # a promotion's ADA10
