@@ -151,6 +151,9 @@ def _related_filter(related: Related, word: str) -> Q | None:
         found = list(keys[: MAX_RELATED_IDS + 1])
         if len(found) <= MAX_RELATED_IDS:
             return Q(**{f"{related.column}__in": found}) if found else None
-    # Per row, the one related row by its key: an IN over every match would be read whole (a
-    # million leads contain ".com"), and re-read for each row once it outgrows work_mem.
+    # Per row, its own related row: an IN (or an EXISTS, which PostgreSQL hashes) would read
+    # every match first, and a million leads contain ".com". A foreign key is joined.
+    if related.key == "pk":
+        relation = related.column.removesuffix("_id")
+        return _contains(tuple(f"{relation}__{field}" for field in related.fields), word)
     return Q(Exists(rows.filter(**{related.key: OuterRef(related.column)})))
