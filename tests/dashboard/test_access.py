@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from tests.dashboard.conftest import make_delivery, make_lead, make_promoter, make_reward
+from tests.factories import DeliveryFactory, LeadFactory, PromoterFactory, RewardFactory
 
 PAGES = [
     "overview",
@@ -23,13 +23,13 @@ PAGES = [
 
 @pytest.fixture
 def urls(fp_endpoint) -> list[str]:
-    promoter = make_promoter()
-    reward = make_reward(promoter)
-    delivery = make_delivery(fp_endpoint)
+    promoter = PromoterFactory()
+    reward = RewardFactory(unlinked=True, promoter=promoter)
+    delivery = DeliveryFactory(endpoint=fp_endpoint)
     return [
         *(reverse(f"dashboard:{name}") for name in PAGES),
         reverse("dashboard:promoter", args=[promoter.pk]),
-        reverse("dashboard:lead", args=[make_lead(promoter).pk]),
+        reverse("dashboard:lead", args=[LeadFactory(promoter=promoter).pk]),
         reverse("dashboard:reward", args=[reward.pk]),
         reverse("dashboard:delivery", args=[delivery.pk]),
     ]
