@@ -242,9 +242,10 @@ Every request needs credentials; without them the answer is 401.
   browsable API use its cookie (a POST needs the CSRF token as well).
 
 A token acts as its user: reading a resource needs its view permission (`referralhub.view_lead`,
-…; the webhook inbox is for staff with `webhooks.view_webhookdelivery`), approving or denying
-a reward `referralhub.approve_reward`, fulfilling one `referralhub.fulfil_reward`, replaying a
-delivery `webhooks.change_webhookdelivery`. Anything else is answered 403.
+…); the webhook inbox, approving or denying a reward, fulfilling one and replaying a delivery
+need staff status and, in that order, `webhooks.view_webhookdelivery`,
+`referralhub.approve_reward`, `referralhub.fulfil_reward` and `webhooks.change_webhookdelivery`.
+Anything else is answered 403.
 """
 TOKEN_SCHEME = (
     "The word `Token`, a space and your key: `Token <your key>`. Staff with the permission to "
