@@ -10,6 +10,7 @@ from dashboard.views.rewards import (
     reward_act,
     reward_detail,
 )
+from dashboard.views.sync import sync_problems, sync_retry
 from dashboard.views.tokens import api_token, api_token_revoke
 
 __all__ = [
@@ -28,4 +29,6 @@ __all__ = [
     "referral_list",
     "reward_act",
     "reward_detail",
+    "sync_problems",
+    "sync_retry",
 ]
