@@ -73,7 +73,7 @@ class PeriodForm(forms.Form):
 class SearchField(forms.CharField):
     """The search box of a list: referralhub.search's words, within its limits."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, max_length=MAX_SEARCH, label="Search", **kwargs)
 
     def validate(self, value: str) -> None:

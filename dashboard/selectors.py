@@ -182,26 +182,27 @@ def lead_timeline(lead: Lead, rewards: list[Reward], conversions: list[Any]) -> 
     state, not its history: the dates it sends (signup, customer, cancelled) and those of its
     rewards and conversions are all there is, with the state as of the last update."""
     provider = lead.get_provider_display()
-    moments = [
-        Moment(lead.provider_created_at, "Signed up", provider),
-        Moment(lead.created, "First heard of by the hub", HUB),
-        Moment(lead.customer_since, "Became a customer", provider),
-        Moment(lead.cancelled_at, "Cancelled", provider),
+    dated: list[tuple[datetime | None, str, str]] = [
+        (lead.provider_created_at, "Signed up", provider),
+        (lead.created, "First heard of by the hub", HUB),
+        (lead.customer_since, "Became a customer", provider),
+        (lead.cancelled_at, "Cancelled", provider),
     ]
     if lead.state:
         at = lead.provider_updated_at or lead.updated
-        moments.append(Moment(at, f"State {lead.state} (last update)", provider))
+        dated.append((at, f"State {lead.state} (last update)", provider))
     for conversion in conversions:
         what = f"Conversion {conversion.order_id or conversion.external_id}: {conversion.status}"
-        moments.append(Moment(conversion.created, what, provider))
+        dated.append((conversion.created, what, provider))
     for reward in rewards:
         name = f"Reward #{reward.pk} ({reward.amount_display})"
-        moments += [
-            Moment(reward.provider_created_at or reward.created, f"{name} created", provider),
-            Moment(reward.decided_at, f"{name} {reward.get_status_display().lower()}", HUB),
-            Moment(reward.fulfilled_at, f"{name} fulfilled", HUB),
+        dated += [
+            (reward.provider_created_at or reward.created, f"{name} created", provider),
+            (reward.decided_at, f"{name} {reward.get_status_display().lower()}", HUB),
+            (reward.fulfilled_at, f"{name} fulfilled", HUB),
         ]
-    return sorted((m for m in moments if m.at), key=lambda m: m.at)
+    moments = [Moment(at, what, source) for at, what, source in dated if at is not None]
+    return sorted(moments, key=lambda m: m.at)
 
 
 def approval_queue(filters: dict[str, Any]) -> QuerySet[Reward]:

@@ -143,7 +143,7 @@ def _contains(fields: tuple[str, ...], word: str) -> Q:
 
 def _related_filter(related: Related, word: str) -> Q | None:
     """None when no related row contains the word."""
-    rows = related.model.objects.filter(_contains(related.fields, word))
+    rows = related.model._default_manager.filter(_contains(related.fields, word))
     if len(word) >= TRIGRAM:  # shorter, no trigram index can find them: the whole table is read
         keys = rows.exclude(**{related.key: None}).values_list(related.key, flat=True)
         if related.key != "pk":

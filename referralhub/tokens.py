@@ -7,7 +7,9 @@ shown (`ApiToken.hint`). The audit trail records each change against the user, n
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from typing import TypeGuard
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
@@ -22,16 +24,16 @@ class TokenExists(Exception):
     """The user has a token already: revoke or replace it."""
 
 
-def api_token_of(user: AbstractBaseUser) -> ApiToken | None:
+def api_token_of(user: User) -> ApiToken | None:
     return ApiToken.objects.filter(user=user).first()
 
 
-def can_create_token(user: AbstractBaseUser) -> bool:
-    return user.has_perm(CREATE_PERMISSION)
+def can_create_token(user: User | AnonymousUser) -> TypeGuard[User]:
+    return bool(user.is_active and user.is_staff and user.has_perm(CREATE_PERMISSION))
 
 
 @transaction.atomic
-def api_token_create(*, user: AbstractBaseUser, replace: bool = False) -> str:
+def api_token_create(*, user: User, replace: bool = False) -> str:
     """A new token for `user`, whose key is returned to be shown once. With `replace`, the
     user's current token stops working in the same transaction; without, TokenExists."""
     if not can_create_token(user):
@@ -50,7 +52,7 @@ def api_token_create(*, user: AbstractBaseUser, replace: bool = False) -> str:
 
 
 @transaction.atomic
-def api_token_revoke(*, user: AbstractBaseUser) -> bool:
+def api_token_revoke(*, user: User) -> bool:
     """Revoke the user's token; False when there was none. Needs no permission: it only takes
     the user's own access away."""
     hint = _delete_token(user)
@@ -59,7 +61,7 @@ def api_token_revoke(*, user: AbstractBaseUser) -> bool:
     return hint is not None
 
 
-def _delete_token(user: AbstractBaseUser) -> str | None:
+def _delete_token(user: User) -> str | None:
     """Delete the user's token, returning its hint."""
     token = ApiToken.objects.select_for_update().filter(user=user).first()
     if token is None:
