@@ -58,6 +58,10 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         "/dashboard/referrals/",
         "/dashboard/referrals/?signed_up_from=2026-12-10&signed_up_to=2026-01-01",  # errors
         f"/dashboard/promoters/{Promoter.objects.order_by('pk').first().pk}/",
+        "/dashboard/promoters/",
+        "/dashboard/promoters/?q=" + "+".join("abcdefghijk"),  # a search too long: an error
+        f"/dashboard/leads/{Reward.objects.exclude(lead=None).first().lead_id}/",
+        "/dashboard/api-token/",
         "/dashboard/rewards/approvals/",
         "/dashboard/rewards/fulfilments/",
         f"/dashboard/rewards/{Reward.objects.order_by('pk').first().pk}/",
@@ -72,6 +76,10 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
     for path in paths:
         page.goto(base + path)
         found[path] = _violations(page)
+    page.goto(f"{base}/dashboard/api-token/")
+    page.get_by_role("button", name="Create a token").click()
+    page.get_by_label("Token", exact=True).wait_for()
+    found["a new API token"] = _violations(page)
     return found
 
 

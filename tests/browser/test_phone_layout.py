@@ -46,7 +46,12 @@ def world(db) -> dict[str, int]:
         fulfilment_requested_at=lead.provider_created_at,
     )
     delivery = make_delivery(WebhookEndpoint.objects.create(provider="firstpromoter"))
-    return {"reward": reward.pk, "promoter": promoter.pk, "delivery": delivery.pk}
+    return {
+        "reward": reward.pk,
+        "promoter": promoter.pk,
+        "delivery": delivery.pk,
+        "lead": lead.pk,
+    }
 
 
 def test_no_page_scrolls_sideways_and_every_target_is_24_px(
@@ -64,6 +69,9 @@ def test_no_page_scrolls_sideways_and_every_target_is_24_px(
         "/dashboard/deliveries/",
         f"/dashboard/deliveries/{world['delivery']}/",
         "/dashboard/firstpromoter/sync/",
+        "/dashboard/promoters/",
+        f"/dashboard/leads/{world['lead']}/",
+        "/dashboard/api-token/",
     ]
     log_in(phone, base, "alice")
     widths, small = {}, {}
