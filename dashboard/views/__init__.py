@@ -8,7 +8,7 @@ from dashboard.views.rewards import (
     reward_act,
     reward_detail,
 )
-from dashboard.views.sync import sync_problems, sync_retry
+from dashboard.views.sync import import_start, sync_problems, sync_retry
 
 __all__ = [
     "approval_queue",
@@ -17,6 +17,7 @@ __all__ = [
     "delivery_replay",
     "export_approved",
     "fulfilment_queue",
+    "import_start",
     "overview",
     "promoter_detail",
     "referral_list",
