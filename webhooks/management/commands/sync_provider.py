@@ -79,18 +79,18 @@ class Command(BaseCommand):
         bars: dict[str, tqdm] = {}
         errors = 0
         while run.state != ImportRun.State.DONE:
-            resource = run.resource
-            if resource not in bars:
-                bars[resource] = tqdm(
-                    desc=resource,
-                    unit=" objects",
-                    initial=run.counts.get(resource, 0),
-                    disable=not progress,
-                    file=self.stderr,
-                )
             try:
-                bars[resource].update(pull.import_page(run, api))
-                errors = 0
+                for resource, count in pull.pages(run, api):
+                    if resource not in bars:
+                        bars[resource] = tqdm(
+                            desc=resource,
+                            unit=" objects",
+                            initial=run.counts.get(resource, 0) - count,
+                            disable=not progress,
+                            file=self.stderr,
+                        )
+                    bars[resource].update(count)
+                    errors = 0
             except RateLimited as error:
                 time.sleep(error.retry_after)
             except Transient as error:

@@ -148,18 +148,25 @@ def pushes_retry(pushes: Sequence[CommissionPush]) -> None:
 def confirm(reward_pk: int, provider_status: object) -> None:
     """FirstPromoter's webhook says the commission is what staff decided: it has the decision,
     whatever became of the call (it may still be in flight, or have timed out after working)."""
-    action = {"approved": Action.APPROVE, "denied": Action.DENY}.get(str(provider_status))
-    if action is None:
-        return
-    CommissionPush.objects.filter(
-        reward_id=reward_pk, action=action, state__in=[State.PENDING, State.FAILED]
-    ).update(
-        **_released(),
-        state=State.DONE,
-        done_at=timezone.now(),
-        error="",
-        note="Confirmed by FirstPromoter's webhook.",
-    )
+    confirm_many({reward_pk: provider_status})
+
+
+CONFIRMED_BY = {"approved": Action.APPROVE, "denied": Action.DENY}
+
+
+def confirm_many(statuses: dict[int, object]) -> None:
+    """`confirm` for {reward pk: FirstPromoter's status}: a statement per action at most."""
+    for status, action in CONFIRMED_BY.items():
+        if pks := [pk for pk, said in statuses.items() if said == status]:
+            CommissionPush.objects.filter(
+                reward_id__in=pks, action=action, state__in=[State.PENDING, State.FAILED]
+            ).update(
+                **_released(),
+                state=State.DONE,
+                done_at=timezone.now(),
+                error="",
+                note="Confirmed by FirstPromoter's webhook.",
+            )
 
 
 @task(takes_context=True)
