@@ -10,7 +10,7 @@ DOCS_HOST ?= 127.0.0.1:8001
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .

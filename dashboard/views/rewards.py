@@ -167,7 +167,7 @@ def export_approved(request: HttpRequest) -> HttpResponse:
         refused = urlencode({EXPORT_REFUSED: request.GET.urlencode()})
         return HttpResponseRedirect(f"{reverse('dashboard:approvals')}?{refused}#export")
     filters = form.cleaned_data
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=exports.QUOTING)
     rows = exports.payout_rows(selectors.approved_rewards_for_export(filters))
     # A byte order mark first: without it Excel, where payouts are mostly read, takes the file
     # for the local code page and garbles every name that is not ASCII.

@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
+from referralhub.admin.lookups import DeclaredLookupsOnly, refuse_nul
 from referralhub.admin.paging import EstimatedCountPaginator
 from referralhub.admin.rows import (
     cached_change_urls,
@@ -50,23 +51,25 @@ class LeanChangeList(ChangeList):
         return change_url(self.opts, pk, current_app=self.model_admin.admin_site.name)
 
 
-class FilterValuesMixin:
+class FilterValuesMixin(DeclaredLookupsOnly):
     """Filter values that no row can match answer as Django answers any impossible filter (the
     whole list, flagged ?e=1), where the database would otherwise fail with a 500:
 
     - a NUL character (`referralhub.errors.nul_params`);
     - an id over 64 bits on a foreign key (?promoter=99999999999999999999): Django checks the
-      range of an integer field's own lookups but not of related ones, and SQLite cannot bind it.
+      range of an integer field's own lookups but not of related ones, and SQLite cannot bind it;
+    - a date hierarchy year with no next year (?created__year=9999).
 
     The page after ?e=1 says the filter was dropped: Django's shows the whole list without a word,
-    which reads as if the filter had matched every row.
+    which reads as if the filter had matched every row. A lookup no filter declares is refused
+    before any of this (`referralhub.admin.lookups`).
     """
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         impossible = HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
-        if nul_params(request.GET):
+        if nul_params(request.GET) or not self.date_hierarchy_fits(request):
             return impossible
         try:
             response = super().changelist_view(request, extra_context)  # type: ignore[misc]
@@ -137,6 +140,7 @@ class ExactSearchMixin:
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
+        refuse_nul(search_term)
         term = search_term.strip()
         if not term:
             return queryset, False

@@ -8,6 +8,7 @@ open-string columns (lead state, unit) are filtered on those documented values. 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 from django.forms.utils import ErrorDict, ErrorList
 from django_filters.fields import DateTimeRangeField
+from django_filters.widgets import SuffixedMultiWidget
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
@@ -281,3 +283,17 @@ class StrictOrdering(OrderingFilter):
                 "example": values[1],
             }
         ]
+
+
+@functools.cache
+def filterset_parameters(filterset_class: type[df.FilterSet]) -> frozenset[str]:
+    """The query parameter names `filterset_class` reads: a range's `<name>_after` and
+    `<name>_before` rather than its filter's name."""
+    names = set()
+    for name, field in filterset_class().form.fields.items():
+        widget = field.widget
+        if isinstance(widget, SuffixedMultiWidget):
+            names.update(widget.suffixed(name, suffix) for suffix in widget.suffixes)
+        else:
+            names.add(name)
+    return frozenset(names)

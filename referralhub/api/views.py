@@ -18,6 +18,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from referralhub.api import bodies, examples, filters
 from referralhub.api import schema as docs
@@ -36,6 +37,7 @@ from webhooks.providers.firstpromoter.push import with_sync_state
 from webhooks.replays import NotReplayable, delivery_replay
 
 MAX_SEARCH = 100
+PAGING_PARAMETERS = ("page_query_param", "page_size_query_param", "cursor_query_param")
 MAX_SEARCH_TERMS = 10
 _TERMS = re.compile(r"[\s,]+")
 _RULES = ("offer", "referral_reward", "promotion_reward", "target_reward")
@@ -79,6 +81,32 @@ class ReadViewSet(viewsets.ReadOnlyModelViewSet):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         _check_query(request)
+        if unknown := sorted(set(request.query_params) - self.known_parameters()):
+            # A misspelt filter (?stauts=pending) would otherwise return the whole list, which
+            # a script could act on as if it were the filtered one.
+            known = ", ".join(sorted(self.known_parameters()))
+            raise ValidationError(
+                {name: [f"Unknown query parameter. This URL takes: {known}."] for name in unknown}
+            )
+
+    def known_parameters(self) -> set[str]:
+        """The query parameters this request's action reads: for a list, its filters, paging,
+        search and ordering; for anything else only the response format."""
+        known = {api_settings.URL_FORMAT_OVERRIDE}
+        if self.action != "list":
+            return known
+        if filterset_class := getattr(self, "filterset_class", None):
+            known |= filters.filterset_parameters(filterset_class)
+        if paginator := self.paginator:
+            known |= {
+                getattr(paginator, attribute)
+                for attribute in PAGING_PARAMETERS
+                if getattr(paginator, attribute, None)
+            }
+        if getattr(self, "search_fields", None):
+            known.add(api_settings.SEARCH_PARAM)
+        known.add(api_settings.ORDERING_PARAM)
+        return known
 
 
 def _check_query(request: Request) -> None:
