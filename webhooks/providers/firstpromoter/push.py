@@ -254,6 +254,12 @@ def _send(api: FirstPromoterApi, rows: list[CommissionPush], sender: str) -> Non
     except RateLimited as error:
         _later(rows, sender, error.retry_after, str(error), count=False)
     except Refused as error:
+        if error.status == 422 and len(rows) > 1 and rows[0].batch_id is None:
+            # One invalid id refuses the whole call: each is sent alone, so that only the
+            # commissions FirstPromoter refuses fail.
+            for row in rows:
+                _send(api, [row], sender)
+            return
         _fail(rows, sender, str(error))
     except Transient as error:
         _retry(rows, sender, str(error))
