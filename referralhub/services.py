@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal, TypeGuard
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -278,7 +279,7 @@ IMPORT_PERMISSION = "webhooks.start_import"
 
 
 def provider_import_start(
-    *, endpoint: WebhookEndpoint, resources: Sequence[str], since, actor: AbstractBaseUser
+    *, endpoint: WebhookEndpoint, resources: Sequence[str], since: date | None, actor: User
 ) -> ImportRun:
     """Start (or resume) importing FirstPromoter's history in the background."""
     if not (actor.is_active and actor.is_staff and actor.has_perm(IMPORT_PERMISSION)):

@@ -75,20 +75,21 @@ def sync_retry(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def import_start(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm(services.IMPORT_PERMISSION):
+    user = request.user
+    if not isinstance(user, User) or not user.has_perm(services.IMPORT_PERMISSION):
         return forbidden(request, "You do not have permission to start an import.")
     form = ImportForm(request.POST)
     endpoint = push.account_endpoint()
     if endpoint is None:
         messages.error(request, "No FirstPromoter endpoint has API credentials to import with.")
     elif not form.is_valid():
-        messages.error(request, " ".join(" ".join(e) for e in form.errors.values()))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     else:
         run = services.provider_import_start(
             endpoint=endpoint,
             resources=form.cleaned_data["resources"],
             since=form.cleaned_data["since"],
-            actor=request.user,
+            actor=user,
         )
         messages.success(request, f"Import #{run.pk} queued: its progress shows below.")
     return HttpResponseRedirect(reverse("dashboard:sync"))

@@ -1,6 +1,7 @@
 import argparse
 import time
 from datetime import date
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -41,9 +42,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         endpoint = self._endpoint(options["endpoint"])
-        resources = tuple(options["resource"] or pull.RESOURCES)
+        resources: tuple[str, ...] = tuple(options["resource"] or pull.RESOURCES)
         run = pull.import_start(endpoint=endpoint, resources=resources, since=options["since"])
         if run.page > 1 or run.resource != run.resources[0]:
             self.stdout.write(f"Resuming import #{run.pk} at {run.resource}, page {run.page}.")
