@@ -103,8 +103,23 @@ def queue_decision(action: str, rewards: Sequence[Reward]) -> list[Reward]:
         )
         for reward in told
     )
+    _note_waiting([r.pk for r in told])
     enqueue(send_pushes, endpoint.pk)
     return told
+
+
+WAITING = "Waits for its approval, which FirstPromoter did not take: send that again."
+
+
+def _note_waiting(reward_pks: Sequence[int]) -> None:
+    """A fulfilment is sent after its approval: while the approval has failed, say so on the
+    fulfilment, which the sync page then lists beside it."""
+    failed = CommissionPush.objects.filter(
+        reward_id__in=reward_pks, action=Action.APPROVE, state=State.FAILED
+    ).values("reward_id")
+    CommissionPush.objects.filter(
+        reward_id__in=failed, action=Action.MARK_FULFILLED, state=State.PENDING
+    ).update(error=WAITING)
 
 
 def with_sync_state(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
@@ -327,6 +342,7 @@ def _fail(rows: Sequence[CommissionPush], sender: str, reason: str) -> None:
         attempts=F("attempts") + 1,
     )
     logger.warning("FirstPromoter did not take %d decision(s): %s", len(rows), reason)
+    _note_waiting([row.reward_id for row in rows])
 
 
 def _retry(rows: Sequence[CommissionPush], sender: str, reason: str) -> None:
