@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webhooks', '0003_commission_push'),
+        ('webhooks', '0004_endpoint_checks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
