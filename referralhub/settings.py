@@ -273,6 +273,9 @@ TASKS = {
 # worker to start puts it back in the queue (see referralhub/management/commands/db_worker.py).
 TASKS_ABANDONED_AFTER = timedelta(minutes=env.int("TASKS_ABANDONED_AFTER_MINUTES", default=15))
 
+# Days the inbox keeps processed and ignored deliveries (`manage.py prune_webhooks`, run daily).
+WEBHOOK_RETENTION_DAYS: int = env.int("WEBHOOK_RETENTION_DAYS", default=90)
+
 # FirstPromoter's API (webhooks/providers/firstpromoter/api.py): its documented limit per account,
 # which every worker shares; seconds to wait for an answer; how long a decision the API could not
 # take is retried before it is shown to staff as failed.
