@@ -17,6 +17,7 @@ from referralhub.search import MAX_SEARCH, SearchTooLong, search_words
 from referralhub.services import MAX_BULK
 from webhooks.models import WebhookDelivery
 from webhooks.providers import EVENT_TYPES
+from webhooks.providers.firstpromoter import pull
 
 MAX_EVENT_TYPE: int = WebhookDelivery._meta.get_field("event_type").max_length or 100
 
@@ -250,3 +251,19 @@ class DenyForm(forms.Form):
         if data.get("confirm") and not data.get("reason"):
             self.add_error("reason", "Say why: the reason is kept in the reward's history.")
         return data
+
+
+class ImportForm(forms.Form):
+    """What to import from FirstPromoter's API (webhooks.providers.firstpromoter.pull)."""
+
+    resources = forms.MultipleChoiceField(
+        choices=[(r, r.replace("_", " ").capitalize()) for r in pull.RESOURCES],
+        initial=list(pull.RESOURCES),
+        widget=forms.CheckboxSelectMultiple,
+        label="What",
+    )
+    since = forms.DateField(
+        required=False,
+        label="Referrals and commissions created from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
