@@ -8,7 +8,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from referralhub.models import Reward
 from tests.browser.test_dashboard_flow import log_in
-from tests.dashboard.conftest import make_lead, make_promoter, make_reward
+from tests.factories import LeadFactory, PromoterFactory, RewardFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,8 +42,13 @@ def in_view(page: Page, locator: Locator) -> bool:
 def test_it_denies_from_the_reward_page_on_a_page_of_its_own(
     screen: Page, live_server, alice
 ) -> None:
-    promoter = make_promoter(first_name="Grace", last_name="Hopper")
-    reward = make_reward(promoter, make_lead(promoter, email="deny-me@example.com"), amount=42)
+    promoter = PromoterFactory(first_name="Grace", last_name="Hopper")
+    reward = RewardFactory(
+        unlinked=True,
+        promoter=promoter,
+        lead=LeadFactory(unlinked=True, promoter=promoter, email="deny-me@example.com"),
+        amount=42,
+    )
     base = live_server.url
     log_in(screen, base, "alice")
     screen.goto(f"{base}/dashboard/rewards/{reward.pk}/")
@@ -78,8 +83,10 @@ def test_it_denies_from_the_reward_page_on_a_page_of_its_own(
 def test_it_denies_the_selected_rewards_from_the_approvals_list(
     screen: Page, live_server, alice
 ) -> None:
-    promoter = make_promoter()
-    rewards = [make_reward(promoter, amount=amount) for amount in (10, 5, 7)]
+    promoter = PromoterFactory()
+    rewards = [
+        RewardFactory(unlinked=True, promoter=promoter, amount=amount) for amount in (10, 5, 7)
+    ]
     base = live_server.url
     log_in(screen, base, "alice")
     screen.goto(f"{base}/dashboard/rewards/approvals/")
@@ -106,7 +113,7 @@ def test_it_denies_the_selected_rewards_from_the_approvals_list(
 
 
 def test_cancel_goes_back_and_denies_nothing(screen: Page, live_server, alice) -> None:
-    reward = make_reward(make_promoter())
+    reward = RewardFactory(unlinked=True, promoter=PromoterFactory(), amount=15)
     base = live_server.url
     log_in(screen, base, "alice")
     screen.goto(f"{base}/dashboard/rewards/approvals/")

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_dashboard_flow import log_in
 from tests.browser.test_deny_step import in_view
-from tests.dashboard.conftest import make_delivery, make_lead, make_promoter, make_reward
+from tests.factories import DeliveryFactory, LeadFactory, PromoterFactory, RewardFactory
 from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,17 +35,21 @@ def phone(browser) -> Page:
 
 @pytest.fixture
 def world(db) -> dict[str, int]:
-    promoter = make_promoter(first_name="Grace", last_name="Hopper")
-    lead = make_lead(promoter, email="a.rather.long.address@customers.example.com")
-    reward = make_reward(promoter, lead)
-    make_reward(
-        promoter,
-        lead,
+    promoter = PromoterFactory(first_name="Grace", last_name="Hopper")
+    lead = LeadFactory(
+        unlinked=True, promoter=promoter, email="a.rather.long.address@customers.example.com"
+    )
+    reward = RewardFactory(unlinked=True, promoter=promoter, lead=lead, amount=15)
+    RewardFactory(
+        unlinked=True,
+        promoter=promoter,
+        lead=lead,
+        amount=15,
         status="approved",
         fulfilment="pending",
         fulfilment_requested_at=lead.provider_created_at,
     )
-    delivery = make_delivery(WebhookEndpoint.objects.create(provider="firstpromoter"))
+    delivery = DeliveryFactory(endpoint=WebhookEndpoint.objects.create(provider="firstpromoter"))
     return {
         "reward": reward.pk,
         "promoter": promoter.pk,

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from dashboard import charts
 from referralhub.models import Campaign
-from tests.dashboard.conftest import make_delivery, make_promoter, make_reward
+from tests.factories import DeliveryFactory, PromoterFactory, RewardFactory
 from webhooks.models import WebhookDelivery
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
@@ -32,7 +32,12 @@ def test_templates_write_dates_in_the_named_formats_only() -> None:
 
 
 def test_a_reward_s_date_reads_as_everywhere_else(as_alice: Client, db) -> None:
-    make_reward(make_promoter(), provider_created_at=datetime(2026, 10, 29, 1, 0, tzinfo=UTC))
+    RewardFactory(
+        unlinked=True,
+        promoter=PromoterFactory(),
+        amount=15,
+        provider_created_at=datetime(2026, 10, 29, 1, 0, tzinfo=UTC),
+    )
     html = as_alice.get("/dashboard/rewards/approvals/").content.decode()
     assert "2026-10-29" in html
     assert "29 Oct 2026" not in html
@@ -64,16 +69,25 @@ def test_a_campaign_without_a_name_says_whose_it_is(db, provider: str, said: str
 
 def test_the_reward_page_names_a_nameless_campaign(as_alice: Client, db) -> None:
     campaign = Campaign.objects.create(provider="referralrocket", external_id="PMf8BDZ1zb")
-    reward = make_reward(make_promoter(), provider="referralrocket", campaign=campaign)
+    reward = RewardFactory(
+        unlinked=True,
+        promoter=PromoterFactory(),
+        amount=15,
+        provider="referralrocket",
+        campaign=campaign,
+    )
     html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
     assert "<dd>Referral Rocket campaign PMf8BDZ1zb</dd>" in html
 
 
 def test_deliveries_say_what_was_answered_in_words(as_bob: Client, fp_endpoint) -> None:
-    rejected = make_delivery(
-        fp_endpoint, event_type="", status=WebhookDelivery.Status.REJECTED, response_status=400
+    rejected = DeliveryFactory(
+        endpoint=fp_endpoint,
+        event_type="",
+        status=WebhookDelivery.Status.REJECTED,
+        response_status=400,
     )
-    make_delivery(fp_endpoint, response_status=202)
+    DeliveryFactory(endpoint=fp_endpoint, response_status=202)
 
     listed = as_bob.get("/dashboard/deliveries/").content.decode()
     shown = as_bob.get(reverse("dashboard:delivery", args=[rejected.pk])).content.decode()

@@ -9,7 +9,7 @@ from django.test import Client
 
 from referralhub.models import AuditEntry, Reward
 from referralhub.services import MAX_BULK
-from tests.dashboard.conftest import make_lead, make_promoter, make_reward
+from tests.factories import LeadFactory, PromoterFactory, RewardFactory
 
 DENY = "/dashboard/rewards/deny/"
 QUEUE = "/dashboard/rewards/approvals/"
@@ -17,11 +17,20 @@ QUEUE = "/dashboard/rewards/approvals/"
 
 @pytest.fixture
 def pending(db) -> list[Reward]:
-    promoter = make_promoter(first_name="Grace", last_name="Hopper")
-    sneaky = make_lead(promoter, email="sneaky@example.com", suspicion="same_ip_suspicion")
+    promoter = PromoterFactory(first_name="Grace", last_name="Hopper")
+    sneaky = LeadFactory(
+        unlinked=True, promoter=promoter, email="sneaky@example.com", suspicion="same_ip_suspicion"
+    )
     return [
-        make_reward(promoter, make_lead(promoter, email="honest@example.com")),
-        make_reward(promoter, sneaky, amount=3, unit="free_months", currency=""),
+        RewardFactory(
+            unlinked=True,
+            promoter=promoter,
+            lead=LeadFactory(unlinked=True, promoter=promoter, email="honest@example.com"),
+            amount=15,
+        ),
+        RewardFactory(
+            unlinked=True, promoter=promoter, lead=sneaky, amount=3, unit="free_months", currency=""
+        ),
     ]
 
 
@@ -46,7 +55,7 @@ def test_a_reward_s_deny_link_shows_it_and_asks_why(as_alice: Client, pending) -
 def test_the_list_s_deny_selected_shows_the_selection_with_its_total(
     as_alice: Client, pending
 ) -> None:
-    third = make_reward(make_promoter(), amount=5)
+    third = RewardFactory(unlinked=True, promoter=PromoterFactory(), amount=5)
     ids = [pending[0].pk, third.pk]
 
     response = as_alice.post(DENY, {"ids": ids, "next": QUEUE, "text": "an approval note"})
