@@ -18,7 +18,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
-from referralhub.models import AuditEntry, Reward
+from referralhub.events.emit import emit
+from referralhub.models import AuditEntry, EventType, Reward
 
 Action = Literal["approve", "deny", "fulfil"]
 
@@ -28,6 +29,11 @@ PERMISSIONS: dict[Action, str] = {
     "fulfil": "referralhub.fulfil_reward",
 }
 MAX_BULK = 100
+EVENTS: dict[Action, str] = {
+    "approve": EventType.REWARD_APPROVED,
+    "deny": EventType.REWARD_DENIED,
+    "fulfil": EventType.REWARD_FULFILLED,
+}
 
 
 class RewardNotFound(Exception):
@@ -157,6 +163,7 @@ def rewards_act(
         entries.append(_audit_entry(actor, action, reward, changes, text))
     Reward.objects.bulk_update(rewards, [*transition.fields, "updated"])
     _record(actor, entries)
+    emit(EVENTS[action], Reward, ids)
     return rewards
 
 

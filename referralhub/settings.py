@@ -243,6 +243,19 @@ FIRSTPROMOTER_CURRENCY: str = _currency("FIRSTPROMOTER_CURRENCY", "USD")
 # which the webhook does not name. Empty: amounts are shown as "(no currency)".
 INVITEREFERRALS_CURRENCY: str = _currency("INVITEREFERRALS_CURRENCY", "")
 
+# Events out (docs/events.md). Hosts listed here may have private addresses and plain http: a
+# receiver on the same machine or network. Every other URL must be https to a public address.
+EVENTS_ALLOWED_HOSTS: list[str] = [
+    host.strip().lower().strip("[]") for host in env.list("EVENTS_ALLOWED_HOSTS", default=[])
+]
+EVENTS_TIMEOUT_SECONDS: float = env.float("EVENTS_TIMEOUT_SECONDS", default=15.0)
+# How long another process may go on not knowing of a new subscription (see events/wanted.py).
+EVENTS_SUBSCRIPTIONS_REFRESH_SECONDS: float = env.float(
+    "EVENTS_SUBSCRIPTIONS_REFRESH_SECONDS", default=1.0
+)
+EVENTS_DISABLE_AFTER = timedelta(days=env.int("EVENTS_DISABLE_AFTER_DAYS", default=5))
+EVENTS_ROTATION_GRACE = timedelta(hours=env.int("EVENTS_ROTATION_GRACE_HOURS", default=24))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from referralhub.events.emit import emit_delivery_failed, mirror_changes
 from referralhub.rawsql import column_list, fetch_instance, prepared
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, redacted_text
@@ -126,7 +127,8 @@ def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
         # It records the usual outcome at once, saving a statement; a rollback undoes it.
         if not _claim(delivery.pk, now):
             return _repeat(module, parsed, WebhookDelivery.objects.get(pk=delivery.pk))
-        outcome = module.process(parsed, delivery)
+        with mirror_changes():
+            outcome = module.process(parsed, delivery)
         if (outcome.status, outcome.http_status) != (WebhookDelivery.Status.PROCESSED, 200):
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 status=outcome.status, response_status=outcome.http_status
@@ -249,14 +251,17 @@ def _fail(delivery: WebhookDelivery, exc: BaseException) -> Answer:
     )
 
 
+@transaction.atomic
 def _mark(delivery: WebhookDelivery, status: str, error: str, http_status: int) -> None:
     delivery.status, delivery.error, delivery.response_status = status, error, http_status
-    WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status__in=FINAL).update(
+    marked = WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status__in=FINAL).update(
         status=status,
         error=error,
         response_status=http_status,
         processing_attempts=F("processing_attempts") + 1,
     )
+    if marked:
+        emit_delivery_failed(delivery.pk)
 
 
 def _is_retryable(exc: OperationalError) -> bool:
