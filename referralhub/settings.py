@@ -223,6 +223,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "referralhub.models.events.EventType.choices"},
 }
 
 # Webhooks: the largest body a provider may send; bigger ones are answered 413 unread.

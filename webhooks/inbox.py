@@ -254,11 +254,15 @@ def _fail(delivery: WebhookDelivery, exc: BaseException) -> Answer:
 @transaction.atomic
 def _mark(delivery: WebhookDelivery, status: str, error: str, http_status: int) -> None:
     delivery.status, delivery.error, delivery.response_status = status, error, http_status
-    marked = WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status__in=FINAL).update(
-        status=status,
-        error=error,
-        response_status=http_status,
-        processing_attempts=F("processing_attempts") + 1,
+    marked = (
+        WebhookDelivery.objects.filter(pk=delivery.pk)
+        .exclude(status__in=FINAL)
+        .update(
+            status=status,
+            error=error,
+            response_status=http_status,
+            processing_attempts=F("processing_attempts") + 1,
+        )
     )
     if marked:
         emit_delivery_failed(delivery.pk)

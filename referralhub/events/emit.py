@@ -48,7 +48,9 @@ TRACKED: dict[type[models.Model], tuple[str, ...]] = {
     Reward: ("status", "fulfilment", "date_paid"),
     Conversion: (),
 }
-CREATED = {model: next(t for t in types if t.endswith(".created")) for model, types in TYPES.items()}
+CREATED = {
+    model: next(t for t in types if t.endswith(".created")) for model, types in TYPES.items()
+}
 
 
 @cache

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from datetime import UTC
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 

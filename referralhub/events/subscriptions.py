@@ -115,9 +115,7 @@ def subscription_update(
 
 
 @transaction.atomic
-def subscription_rotate_secret(
-    *, actor: AbstractBaseUser, subscription: EventSubscription
-) -> str:
+def subscription_rotate_secret(*, actor: AbstractBaseUser, subscription: EventSubscription) -> str:
     """A new secret, returned once; the old one also signs for `EVENTS_ROTATION_GRACE`."""
     from django.conf import settings
 

@@ -60,18 +60,6 @@ class EventSubscription(models.Model):
     def __str__(self) -> str:
         return self.description or self.url
 
-    def wants(self, event_type: str) -> bool:
-        return not self.events or event_type in self.events
-
-    def signing_secrets(self, now: datetime) -> list[str]:
-        """The secrets that sign a message sent at `now`: the current one, then the previous one
-        while its grace period lasts."""
-        secrets = [self.secret]
-        expires = self.previous_secret_expires_at
-        if self.previous_secret and expires is not None and now < expires:
-            secrets.append(self.previous_secret)
-        return secrets
-
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
         from referralhub.events.wanted import forget_wanted  # the models load before it
@@ -84,6 +72,18 @@ class EventSubscription(models.Model):
 
         forget_wanted()
         return result
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign a message sent at `now`: the current one, then the previous one
+        while its grace period lasts."""
+        secrets = [self.secret]
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            secrets.append(self.previous_secret)
+        return secrets
 
 
 class Event(models.Model):

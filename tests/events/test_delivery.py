@@ -11,9 +11,9 @@ from django_tasks_db.models import DBTaskResult
 from referralhub.events import delivery as sending
 from referralhub.events.subscriptions import (
     NotReplayable,
-    new_secret,
     deliveries_replay_since,
     delivery_replay,
+    new_secret,
     subscription_rotate_secret,
     subscription_update,
 )
@@ -72,16 +72,22 @@ def test_failures_are_retried_on_the_standard_webhooks_schedule_then_given_up(
         run_due_retry(run_tasks)
     assert waits == list(sending.SCHEDULE)
     delivery = EventDelivery.objects.get()
-    assert (delivery.status, delivery.attempt_count, delivery.next_attempt_at) == ("failed", 8, None)
+    assert (delivery.status, delivery.attempt_count, delivery.next_attempt_at) == (
+        "failed",
+        8,
+        None,
+    )
     ids = {r.headers["webhook-id"] for r in receiver.received}
-    assert len(receiver.received) == 8 and len(ids) == 1  # the same id on every attempt
+    assert len(receiver.received) == 8
+    assert len(ids) == 1
     attempt = EventAttempt.objects.first()
-    assert attempt.status_code == 500 and len(attempt.response_body) == 1024
+    assert attempt.status_code == 500
+    assert len(attempt.response_body) == 1024
     assert not DBTaskResult.objects.filter(status="READY").exists()
 
 
 def test_a_retry_that_succeeds_ends_the_schedule(alice, subscribe, receiver, run_tasks):
-    subscription, _ = subscribe()
+    _subscription, _ = subscribe()
     receiver.answer(503)
     approve_one(alice)
     run_tasks()
@@ -99,7 +105,8 @@ def test_410_disables_the_subscription_and_says_why(alice, subscribe, receiver, 
     run_tasks()
     subscription = EventSubscription.objects.get()
     assert not subscription.is_active
-    assert "410" in subscription.disabled_reason and subscription.disabled_at
+    assert "410" in subscription.disabled_reason
+    assert subscription.disabled_at
     assert EventDelivery.objects.get().status == "failed"
     approve_one(alice)
     run_tasks()
@@ -146,7 +153,8 @@ def test_an_unreachable_receiver_is_an_attempt_without_status(alice, subscribe, 
     approve_one(alice)
     run_tasks()
     attempt = EventAttempt.objects.get()
-    assert attempt.status_code is None and attempt.error
+    assert attempt.status_code is None
+    assert attempt.error
     assert EventDelivery.objects.get().status == "pending"
 
 
@@ -155,11 +163,13 @@ def test_rotation_signs_with_both_secrets_then_only_the_new_one(
 ):
     subscription, old = subscribe()
     new = subscription_rotate_secret(actor=carol, subscription=subscription)
-    assert new != old and new.startswith("whsec_")
+    assert new != old
+    assert new.startswith("whsec_")
     approve_one(alice)
     run_tasks()
     during = receiver.received[-1]
-    assert during.verifies_with(old) and during.verifies_with(new)
+    assert during.verifies_with(old)
+    assert during.verifies_with(new)
     assert len(during.headers["webhook-signature"].split(" ")) == 2
 
     EventSubscription.objects.filter(pk=subscription.pk).update(
@@ -168,7 +178,8 @@ def test_rotation_signs_with_both_secrets_then_only_the_new_one(
     approve_one(alice)
     run_tasks()
     after = receiver.received[-1]
-    assert after.verifies_with(new) and not after.verifies_with(old)
+    assert after.verifies_with(new)
+    assert not after.verifies_with(old)
 
 
 def test_a_failed_delivery_is_replayed_with_the_same_webhook_id(
