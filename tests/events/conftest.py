@@ -15,7 +15,6 @@ from django.contrib.auth.models import User
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from referralhub.events.subscriptions import subscription_create
-from referralhub.events.wanted import forget_wanted
 from referralhub.models import EventSubscription
 from tests.conftest import make_staff
 
@@ -43,6 +42,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     # What to answer, in turn: (status, headers, body); then 204.
     answers: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
+    # Set, the first request is held until it is set free (a sender killed mid-send).
     stall: threading.Event | None = None
 
     def answer(self, status: int, body: bytes = b"", **headers: str) -> None:
@@ -58,6 +58,8 @@ def receiver() -> Iterator[Receiver]:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             state.received.append(Received(dict(self.headers.items()), body))
+            if state.stall is not None and len(state.received) == 1:
+                state.stall.wait(30)
             status, headers, answer = state.answers.pop(0) if state.answers else (204, {}, b"")
             self.send_response(status)
             for name, value in headers.items():
@@ -76,14 +78,6 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(autouse=True)
-def _forget_wanted_types() -> Iterator[None]:
-    """Each test's subscriptions are rolled back with it: so is the process's view of them."""
-    forget_wanted()
-    yield
-    forget_wanted()
 
 
 @pytest.fixture
