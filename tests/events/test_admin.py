@@ -71,7 +71,7 @@ def test_rotating_shows_the_new_secret_once(admin_client, subscribe):
 def test_failed_deliveries_are_replayed_from_the_list(
     admin_client, alice, subscribe, receiver, run_tasks
 ):
-    subscription, _ = subscribe()
+    _subscription, _ = subscribe()
     receiver.answer(500)
     rewards_act(action="approve", reward_ids=[RewardFactory().pk], actor=alice)
     run_tasks()
