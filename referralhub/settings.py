@@ -224,6 +224,30 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "referralhub.models.events.EventType.choices"},
+    # Every event the hub sends (events out), in the document's `webhooks`, which OpenAPI 3.1 has.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "referralhub.api.schema.nullable_as_openapi_3_1",
+    ],
+    "WEBHOOKS": [
+        f"referralhub.api.event_schema.{name}"
+        for name in (
+            "PROMOTER_CREATED",
+            "PROMOTER_UPDATED",
+            "LEAD_CREATED",
+            "LEAD_UPDATED",
+            "LEAD_CONVERTED",
+            "LEAD_CANCELLED",
+            "REWARD_CREATED",
+            "REWARD_APPROVED",
+            "REWARD_DENIED",
+            "REWARD_FULFILLED",
+            "REWARD_PAID",
+            "CONVERSION_CREATED",
+            "DELIVERY_FAILED",
+        )
+    ],
 }
 
 # Webhooks: the largest body a provider may send; bigger ones are answered 413 unread.

@@ -130,3 +130,22 @@ def test_it_serves_swagger_ui_from_its_own_static_files(client, db):
     script = client.get("/api/docs/?script=")
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+def test_it_documents_every_event_sent_with_an_example(document):
+    from referralhub.models import EventType
+
+    webhooks = document["webhooks"]
+    assert set(webhooks) == set(EventType.values)
+    for name, item in webhooks.items():
+        body = item["post"]["requestBody"]["content"]["application/json"]
+        (example,) = body["examples"].values()
+        assert example["value"]["type"] == name
+        assert set(example["value"]) == {"type", "timestamp", "data"}
+
+
+def test_it_says_or_null_as_openapi_3_1_does(document):
+    assert document["openapi"] == "3.1.0"
+    assert "nullable" not in str(document)
+    listed = document["components"]["schemas"]["PaginatedCampaignList"]["properties"]["next"]
+    assert listed["type"] == ["string", "null"]
