@@ -65,7 +65,6 @@ def _webhook(event_type: EventType) -> OpenApiWebhook:
                 OpenApiExample(
                     event_type.value,
                     value={"type": event_type.value, "timestamp": _TIMESTAMP, "data": data},
-                    request_only=True,
                 )
             ],
         ),
