@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DEBUG ?= true
 HOST ?= 127.0.0.1:8000
+DOCS_HOST ?= 127.0.0.1:8001
 
-.PHONY: run test lint install install-test demo bench-ingest bench-pages clean
+.PHONY: run test lint install install-test demo docs bench-ingest bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,12 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The documentation site, rebuilt as its pages change (warnings shown, not fatal: `make lint`
+# builds it strictly): http://$(DOCS_HOST)
+docs: install-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(DOCS_HOST)
 
 bench-ingest: install-test
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
@@ -41,4 +48,4 @@ bench-pages: install-test
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache site

@@ -11,7 +11,7 @@ the SQL statements per delivery for each event type (counted in-process through 
 client against the same database). Correctness is asserted: no 5xx, every acknowledged delivery in
 the inbox, exactly one effect per event. Timings are never asserted.
 
-    python bench/ingest.py                                   # the README's numbers: 3 rounds
+    python bench/ingest.py                                   # docs/performance.md: 3 rounds
     python bench/ingest.py --deliveries 300 --rounds 1 --time-limit 60   # CI
 """
 

@@ -52,7 +52,7 @@ ORDER: tuple[type[models.Model], ...] = (
 )
 # Reference objects that nearly every delivery repeats unchanged: on PostgreSQL they are only
 # written when they change (see `_upsert_changed_only`).
-QUIET: frozenset[type[models.Model]] = frozenset({RewardRule, Campaign})
+WRITTEN_ONLY_WHEN_CHANGED: frozenset[type[models.Model]] = frozenset({RewardRule, Campaign})
 # Columns the hub owns after insert: webhooks set their first value and never change them again.
 INSERT_ONLY: dict[type[models.Model], frozenset[str]] = {
     Reward: frozenset({"status"}),
@@ -155,7 +155,7 @@ def upsert(
     Foreign keys are given by field name with a pk value. With `at=None` existing rows are left
     exactly as they are (the statement only returns their pks).
     """
-    if model in QUIET and connection.vendor == "postgresql":
+    if model in WRITTEN_ONLY_WHEN_CHANGED and connection.vendor == "postgresql":
         pks = _upsert_changed_only(model, provider, external_ids, columns, rows, at)
         missing = [i for i, e in enumerate(external_ids) if e not in pks]
         if not missing:

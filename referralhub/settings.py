@@ -264,6 +264,9 @@ def _currency(name: str, default: str) -> str:
 
 # FirstPromoter does not say which currency its cash amounts are in: it is the account's.
 FIRSTPROMOTER_CURRENCY: str = _currency("FIRSTPROMOTER_CURRENCY", "USD")
+FIRSTPROMOTER_API_URL: str = env.str(
+    "FIRSTPROMOTER_API_URL", default="https://api.firstpromoter.com/api/v2/company"
+).rstrip("/")
 # InviteReferrals' purchaseValue is whatever the company's own page passed, in its own currency,
 # which the webhook does not name. Empty: amounts are shown as "(no currency)".
 INVITEREFERRALS_CURRENCY: str = _currency("INVITEREFERRALS_CURRENCY", "")

@@ -42,12 +42,14 @@ KEY_LENGTH: int = WebhookDelivery._meta.get_field("idempotency_key").max_length
 
 
 @dataclass
-class Answer:
+class EndpointResponse:
+    """What the webhook endpoint answers the provider for one delivery."""
+
     status_code: int
     body: dict[str, Any] = field(default_factory=dict)
 
 
-def receive(endpoint: WebhookEndpoint, incoming: Incoming) -> Answer:
+def receive(endpoint: WebhookEndpoint, incoming: Incoming) -> EndpointResponse:
     """Store, deduplicate and process one verified delivery; return what to answer."""
     module = PROVIDERS[endpoint.provider]
     parsed: Parsed | None = None
@@ -63,7 +65,7 @@ def receive(endpoint: WebhookEndpoint, incoming: Incoming) -> Answer:
     return process(delivery, parsed)
 
 
-def replay(delivery: WebhookDelivery) -> Answer:
+def replay(delivery: WebhookDelivery) -> EndpointResponse:
     """Process a stored delivery again, from what the inbox kept."""
     if delivery.status == WebhookDelivery.Status.IGNORED:
         _reopen(delivery)
@@ -81,7 +83,7 @@ def replay(delivery: WebhookDelivery) -> Answer:
     if delivery.status in FINAL:
         # Replaying a processed delivery must not have a second effect: force a fresh run only
         # for the ones that did not complete.
-        return Answer(delivery.response_status or 200, {"status": delivery.status})
+        return EndpointResponse(delivery.response_status or 200, {"status": delivery.status})
     if delivery.event_type != parsed.event_type:
         # Rejected unread (its event type unknown then), and readable now: e.g. a kind of
         # delivery the hub learnt to read since. Its key stays: a copy may be stored under it.
@@ -100,7 +102,7 @@ def _reopen(delivery: WebhookDelivery) -> None:
         delivery.status = WebhookDelivery.Status.RECEIVED
 
 
-def process(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
+def process(delivery: WebhookDelivery, parsed: Parsed) -> EndpointResponse:
     for attempt in range(DEADLOCK_RETRIES):
         try:
             return _process_once(delivery, parsed)
@@ -118,7 +120,7 @@ def process(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
     raise AssertionError("unreachable")
 
 
-def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> Answer:
+def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> EndpointResponse:
     module = PROVIDERS[delivery.provider]
     with transaction.atomic():
         now = timezone.now()
@@ -156,7 +158,7 @@ def _claim(pk: int, now: datetime) -> bool:
         return cursor.rowcount == 1
 
 
-def _repeat(module: ProviderModule, parsed: Parsed, stored: WebhookDelivery) -> Answer:
+def _repeat(module: ProviderModule, parsed: Parsed, stored: WebhookDelivery) -> EndpointResponse:
     """A delivery already processed: no second effect, and the first answer (unless the provider
     module answers repeats from the state now, as FirstPromoter's fulfilment protocol needs)."""
     outcome = module.repeat(parsed, stored) or Outcome(
@@ -231,16 +233,16 @@ def _insert_sql(vendor: str) -> str:
     )
 
 
-def _answer(delivery: WebhookDelivery, status_code: int, body: dict[str, Any]) -> Answer:
-    return Answer(status_code, {"delivery_id": delivery.pk, **body})
+def _answer(delivery: WebhookDelivery, status_code: int, body: dict[str, Any]) -> EndpointResponse:
+    return EndpointResponse(status_code, {"delivery_id": delivery.pk, **body})
 
 
-def _reject(delivery: WebhookDelivery, problem: BadPayload) -> Answer:
+def _reject(delivery: WebhookDelivery, problem: BadPayload) -> EndpointResponse:
     _mark(delivery, WebhookDelivery.Status.REJECTED, f"{problem.error}: {problem.detail}", 400)
     return _answer(delivery, 400, {"error": problem.error, "detail": problem.detail})
 
 
-def _fail(delivery: WebhookDelivery, exc: BaseException) -> Answer:
+def _fail(delivery: WebhookDelivery, exc: BaseException) -> EndpointResponse:
     logger.exception("Processing webhook delivery %s failed", delivery.pk, exc_info=exc)
     text = "".join(traceback.format_exception(exc))
     _mark(delivery, WebhookDelivery.Status.FAILED, text, 500)

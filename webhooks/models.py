@@ -10,12 +10,17 @@ from __future__ import annotations
 import secrets
 from functools import cache
 
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.urls import reverse
 
 from referralhub.models import Provider
 from referralhub.models.base import LoadsWithoutInit
 from referralhub.rawsql import column_list, fetch_instance, prepared
+
+API_CREDENTIALS_ONLY_FIRSTPROMOTER = (
+    "API credentials are for FirstPromoter endpoints only: the other providers' APIs are not used."
+)
 
 
 def new_token() -> str:
@@ -54,6 +59,17 @@ class WebhookEndpoint(models.Model):
         "X-Webhook-Signature) or, for InviteReferrals, the HTTP Basic auth password.",
     )
     name = models.CharField(max_length=100, blank=True)
+    # FirstPromoter's API (v2) authenticates with a bearer key and an Account-ID header, both
+    # per provider account, which is what an endpoint stands for. The key is write-only.
+    api_key = models.CharField(
+        "API key", max_length=255, blank=True, help_text="FirstPromoter API key (write-only)."
+    )
+    api_account_id = models.CharField(
+        "API account ID",
+        max_length=100,
+        blank=True,
+        help_text="FirstPromoter account ID, sent with the API key.",
+    )
     is_active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -64,6 +80,19 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{self.get_provider_display()} endpoint #{self.pk}"
+
+    def clean(self) -> None:
+        if (self.api_key or self.api_account_id) and self.provider != Provider.FIRSTPROMOTER:
+            raise ValidationError(API_CREDENTIALS_ONLY_FIRSTPROMOTER)
+
+    @property
+    def has_api_credentials(self) -> bool:
+        """Whether the hub can call FirstPromoter's API on this account's behalf."""
+        return (
+            self.provider == Provider.FIRSTPROMOTER
+            and bool(self.api_key)
+            and bool(self.api_account_id)
+        )
 
     @property
     def path(self) -> str:

@@ -1,7 +1,7 @@
 """Typed, path-aware reading of untrusted payloads.
 
-`Obj(data, "data")` wraps a JSON object; its getters either return a value of the asked type
-or raise `BadPayload` naming the exact field ("data.promoter.id: expected an integer, got
+`PayloadObject(data, "data")` wraps a JSON object; its getters either return a value of the asked
+type or raise `BadPayload` naming the exact field ("data.promoter.id: expected an integer, got
 'abc'"), which the inbox answers with 400. Providers are loose about types (ids as strings,
 amounts as strings, empty strings for "no value"), so the getters accept the forms they send.
 """
@@ -41,7 +41,7 @@ def _describe(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-class Obj:
+class PayloadObject:
     def __init__(self, data: object, path: str) -> None:
         if not isinstance(data, dict):
             raise BadPayload("invalid_field", f"{path}: expected an object, got {_describe(data)}")
@@ -60,7 +60,7 @@ class Obj:
             raise BadPayload("missing_field", f"{self.path}.{key} is required")
         return self.data[key]
 
-    def id(self, key: str, *, required: bool = True) -> str | None:
+    def identifier(self, key: str, *, required: bool = True) -> str | None:
         """An identifier: an integer or a non-empty string, returned as a string."""
         value = self.required(key) if required else self.data.get(key)
         if value in (None, ""):
@@ -72,7 +72,7 @@ class Obj:
             raise self._fail(key, "an id of 1 to 100 characters")
         return text
 
-    def str(self, key: str, max_length: int = 255) -> str:
+    def text(self, key: str, max_length: int = 255) -> str:
         value = self.data.get(key)
         if value is None:
             return ""
@@ -83,7 +83,7 @@ class Obj:
             raise self._fail(key, f"at most {max_length} characters")
         return text
 
-    def int(self, key: str, limit: int = MAX_INT) -> int | None:
+    def integer(self, key: str, limit: int = MAX_INT) -> int | None:
         """An integer within ±`limit` (by default what an integer column holds)."""
         value = self.data.get(key)
         if value in (None, ""):
@@ -123,7 +123,7 @@ class Obj:
         value = self.decimal(key, max_digits, decimal_places - 2)
         return None if value is None else value / 100
 
-    def bool(self, key: str) -> bool | None:
+    def boolean(self, key: str) -> bool | None:
         value = self.data.get(key)
         if value in (None, ""):
             return None
@@ -133,7 +133,7 @@ class Obj:
             return value in (1, "1", "true")
         raise self._fail(key, "a boolean")
 
-    def datetime(self, key: str) -> datetime | None:
+    def timestamp(self, key: str) -> datetime | None:
         value = self.data.get(key)
         if value in (None, ""):
             return None
@@ -156,20 +156,20 @@ class Obj:
             raise self._fail(key, "an ISO-8601 date-time")
         return parsed
 
-    def obj(self, key: str, *, required: bool = False) -> Obj | None:
+    def child(self, key: str, *, required: bool = False) -> PayloadObject | None:
         value = self.required(key) if required else self.data.get(key)
         if value is None:
             return None
-        return Obj(value, f"{self.path}.{key}")
+        return PayloadObject(value, f"{self.path}.{key}")
 
-    def objs(self, key: str) -> Iterator[Obj]:
+    def children(self, key: str) -> Iterator[PayloadObject]:
         value = self.data.get(key)
         if value is None:
             return
         if not isinstance(value, list):
             raise self._fail(key, "a list")
         for i, item in enumerate(value):
-            yield Obj(item, f"{self.path}.{key}[{i}]")
+            yield PayloadObject(item, f"{self.path}.{key}[{i}]")
 
     def json(self, key: str) -> Any:
         """A free-form JSON value kept as it is (custom fields)."""

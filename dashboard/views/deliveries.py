@@ -10,9 +10,9 @@ from dashboard import selectors
 from dashboard.access import forbidden, staff_required
 from dashboard.forms import DeliveryFilterForm
 from dashboard.pagination import PAGE_SIZES, paginate
-from webhooks import services as inbox_services
+from webhooks import replays
 from webhooks.models import WebhookDelivery
-from webhooks.services import REPLAYABLE, NotReplayable, can_replay
+from webhooks.replays import REPLAYABLE, NotReplayable, can_replay
 
 
 @staff_required
@@ -40,7 +40,7 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     try:
-        answer = inbox_services.delivery_replay(delivery=delivery, actor=request.user)
+        answer = replays.delivery_replay(delivery=delivery, actor=request.user)
     except PermissionDenied as exc:
         return forbidden(request, str(exc))
     except NotReplayable as exc:

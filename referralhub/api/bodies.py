@@ -111,11 +111,11 @@ class BulkResult(serializers.Serializer):
     rewards = RewardSerializer(many=True)
 
 
-class Answer(serializers.Serializer):
+class EndpointResponseSerializer(serializers.Serializer):
     status_code = serializers.IntegerField(help_text="What the webhook endpoint would answer.")
     body = serializers.JSONField()
 
 
 class ReplayResult(serializers.Serializer):
     delivery = DeliverySerializer()
-    answer = Answer()
+    answer = EndpointResponseSerializer()

@@ -10,7 +10,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from referralhub.services import PERMISSIONS, can_act
-from webhooks.services import can_replay
+from webhooks.replays import can_replay
 
 # Replaying changes the inbox, so it needs the inbox's change permission: the same one the
 # dashboard and the admin's replay action ask for.

@@ -32,7 +32,7 @@ from referralhub.services import (
     rewards_act,
 )
 from webhooks.models import WebhookDelivery
-from webhooks.services import NotReplayable, delivery_replay
+from webhooks.replays import NotReplayable, delivery_replay
 
 MAX_SEARCH = 100
 MAX_SEARCH_TERMS = 10

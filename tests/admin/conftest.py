@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
@@ -22,7 +21,8 @@ from referralhub.models import (
     Reward,
     RewardRule,
 )
-from referralhub.services import audit, rewards_act
+from referralhub.services import rewards_act
+from tests.factories import rows_of_every_model
 from webhooks import samples
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -65,68 +65,8 @@ def demo(db) -> None:
 
 
 def build_rows(start: int, count: int, actor: User) -> None:
-    """`count` rows of every model, each with its own related rows, so that a changelist that
-    queried per row would show it in its query count."""
-    for i in range(start, start + count):
-        fp = "firstpromoter"
-        endpoint = WebhookEndpoint.objects.create(provider=fp, name=f"E{i}", secret=f"s3cret-{i}")
-        rule = RewardRule.objects.create(
-            provider=fp, external_id=f"reward:{i}", kind="reward", name=f"Rule {i}", unit="cash"
-        )
-        campaign = Campaign.objects.create(
-            provider=fp, external_id=str(i), name=f"Campaign {i}", referral_reward=rule
-        )
-        promoter = Promoter.objects.create(
-            provider=fp, external_id=str(i), email=f"p{i}@example.com", campaign=campaign
-        )
-        promotion = Promotion.objects.create(
-            provider=fp, external_id=str(i), promoter=promoter, campaign=campaign, ref_id=f"ref{i}"
-        )
-        lead = Lead.objects.create(
-            provider=fp,
-            external_id=str(i),
-            email=f"l{i}@example.com",
-            promoter=promoter,
-            promotion=promotion,
-            campaign=campaign,
-            state="active",
-            suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
-        )
-        conversion = Conversion.objects.create(
-            provider="invitereferrals",
-            external_id=f"ORD{i}",
-            order_id=f"ORD{i}",
-            status="success",
-            promoter=promoter,
-            lead=lead,
-        )
-        Reward.objects.create(
-            provider=fp,
-            external_id=str(i),
-            promoter=promoter,
-            lead=lead,
-            promotion=promotion,
-            campaign=campaign,
-            conversion=conversion,
-            rule=rule,
-            amount=Decimal("15.00"),
-            unit="cash",
-            currency="USD",
-            status=Reward.Status.APPROVED,
-            decided_by=actor,
-            decided_at=timezone.now(),
-        )
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint,
-            provider=fp,
-            idempotency_key=f"event:{i}",
-            event_type="lead_signup",
-            received_at=timezone.now(),
-            method="POST",
-            body=json.dumps({"event": {"id": i}}),
-            status=WebhookDelivery.Status.PROCESSED,
-        )
-        audit(actor=actor, action="replay", obj=delivery)
+    """A thin alias of tests.factories.rows_of_every_model, for tests written before it."""
+    rows_of_every_model(count, actor=actor)
 
 
 def fp_delivery(

@@ -9,7 +9,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from referralhub.admin.paging import EstimatedCountPaginator
-from tests.admin.conftest import MODELS, WEBHOOK_MODELS, admin_url, build_rows
+from tests.admin.conftest import MODELS, WEBHOOK_MODELS, admin_url
+from tests.factories import rows_of_every_model
 
 PAGES = [("referralhub", name, model) for name, model in MODELS.items()] + [
     ("webhooks", name, model) for name, model in WEBHOOK_MODELS.items()
@@ -33,11 +34,11 @@ def test_it_runs_the_same_queries_for_5_and_50_rows(
     root: User, root_client: Client, django_assert_max_num_queries, app, name, model
 ):
     url = admin_url(app, name)
-    build_rows(0, 5, root)
+    rows_of_every_model(5, actor=root)
     root_client.get(url)  # warm caches (content types, session) out of the measurement
     with CaptureQueriesContext(connection) as few:
         assert root_client.get(url).status_code == 200
-    build_rows(5, 45, root)
+    rows_of_every_model(45, actor=root)
     with django_assert_max_num_queries(MAX_QUERIES) as many:
         response = root_client.get(url)
     assert len(response.context["cl"].result_list) == model.objects.count() >= 50
@@ -49,7 +50,7 @@ def test_it_runs_the_same_queries_for_5_and_50_rows(
 @pytest.mark.parametrize(("app", "name"), TUNED)
 @pytest.mark.parametrize("query", ["", "?provider=firstpromoter", "?q=ref1"])
 def test_it_never_counts_a_whole_large_table(root: User, root_client: Client, app, name, query):
-    build_rows(0, 5, root)
+    rows_of_every_model(5, actor=root)
     with CaptureQueriesContext(connection) as queries:
         assert root_client.get(admin_url(app, name) + query).status_code == 200
     counts = _counts(queries)
@@ -59,7 +60,7 @@ def test_it_never_counts_a_whole_large_table(root: User, root_client: Client, ap
 
 
 def test_it_says_more_than_when_the_count_is_capped(root: User, root_client: Client, monkeypatch):
-    build_rows(0, 5, root)
+    rows_of_every_model(5, actor=root)
     monkeypatch.setattr(EstimatedCountPaginator, "exact_up_to", 3)
     response = root_client.get(admin_url("referralhub", "lead") + "?provider=firstpromoter")
     assert response.status_code == 200
@@ -71,7 +72,7 @@ def test_it_says_more_than_when_the_count_is_capped(root: User, root_client: Cli
 def test_it_trusts_the_planner_estimate_on_a_large_unfiltered_table(
     root: User, root_client: Client, monkeypatch, app, name
 ):
-    build_rows(0, 5, root)
+    rows_of_every_model(5, actor=root)
     model = {**MODELS, **WEBHOOK_MODELS}[name]
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from tests.api.factories import token_for
 from tests.conftest import make_staff
+from tests.factories import token_for
 
 VIEW_ALL = [
     f"referralhub.view_{m}"

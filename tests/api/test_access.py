@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.factories import ConversionFactory, DeliveryFactory, RewardFactory
+from tests.factories import ConversionFactory, DeliveryFactory, RewardFactory
 
 RESOURCES = ["campaigns", "promoters", "promotions", "leads", "conversions", "rewards"]
 

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from referralhub.models import AuditEntry, Reward
-from tests.api.factories import RewardFactory
 from tests.conftest import make_staff
+from tests.factories import RewardFactory
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from referralhub.models import AuditEntry, Reward
-from tests.api.factories import RewardFactory
+from tests.factories import RewardFactory
 
 URL = "/api/v1/rewards/bulk/"
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from referralhub.models import Lead, Reward
-from tests.api.factories import (
+from tests.factories import (
     CampaignFactory,
     ConversionFactory,
     DeliveryFactory,

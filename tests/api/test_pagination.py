@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.api.factories import ConversionFactory, DeliveryFactory, LeadFactory, RewardFactory
+from tests.factories import ConversionFactory, DeliveryFactory, LeadFactory, RewardFactory
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from referralhub.models import Promoter
-from tests.api.factories import (
+from tests.factories import (
     CampaignFactory,
     ConversionFactory,
     DeliveryFactory,

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from referralhub.models import AuditEntry, Lead
-from tests.api.factories import DeliveryFactory
 from tests.conftest import load_payload
+from tests.factories import DeliveryFactory
 from webhooks.models import WebhookDelivery
 
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from playwright.sync_api import Page
 
 from referralhub.models import Promoter, Reward
-from tests.dashboard.conftest import make_delivery
+from tests.factories import DeliveryFactory
 from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,8 +31,8 @@ def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) ->
     page.set_viewport_size({"width": width, "height": 900})
     call_command("load_demo", stdout=io.StringIO())
     User.objects.create_superuser("root", "root@example.com", "pw")
-    failed = make_delivery(
-        WebhookEndpoint.objects.get(name="Demo FirstPromoter"),
+    failed = DeliveryFactory(
+        endpoint=WebhookEndpoint.objects.get(name="Demo FirstPromoter"),
         status="failed",
         error="Traceback (most recent call last):\n  …\nValueError: boom",
         response_status=500,

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from referralhub.models import AuditEntry, Reward
 from referralhub.services import MAX_BULK
 from tests.conftest import load_payload
-from tests.dashboard.conftest import make_delivery, make_lead, make_promoter, make_reward
+from tests.factories import DeliveryFactory, LeadFactory, PromoterFactory, RewardFactory
 from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,9 +34,13 @@ def test_it_approves_and_fulfils_then_shows_both_on_the_overview(
     page: Page, live_server, alice
 ) -> None:
     base = live_server.url
-    promoter = make_promoter(first_name="Grace", last_name="Hopper")
-    lead = make_lead(promoter, email="sneaky@example.com", suspicion="same_ip_suspicion")
-    pending = make_reward(promoter, lead, amount=15, unit="cash", currency="USD")
+    promoter = PromoterFactory(first_name="Grace", last_name="Hopper")
+    lead = LeadFactory(
+        unlinked=True, promoter=promoter, email="sneaky@example.com", suspicion="same_ip_suspicion"
+    )
+    pending = RewardFactory(
+        unlinked=True, promoter=promoter, lead=lead, amount=15, unit="cash", currency="USD"
+    )
     endpoint = WebhookEndpoint.objects.create(provider="firstpromoter")
     seed = json.dumps(load_payload("firstpromoter_fulfilment_pending_seed.json"))
     headers = {"Content-Type": "application/json"}
@@ -76,7 +80,11 @@ def test_it_approves_and_fulfils_then_shows_both_on_the_overview(
 
 
 def test_it_denies_with_a_reason_from_the_reward_page(page: Page, live_server, alice) -> None:
-    reward = make_reward(make_promoter(), make_lead(None, email="deny-me@example.com"))
+    reward = RewardFactory(
+        unlinked=True,
+        promoter=PromoterFactory(),
+        lead=LeadFactory(unlinked=True, email="deny-me@example.com"),
+    )
     log_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/dashboard/rewards/{reward.pk}/")
     page.get_by_role("button", name="Deny").click()  # the browser asks for the reason first
@@ -97,18 +105,21 @@ def test_it_reads_well_on_a_phone(browser, live_server, alice, bob) -> None:
     """Nothing pushes a page sideways at 390 px: wide tables scroll inside their card. Alice's
     lists have rows and action buttons, whose screen-reader labels are positioned elements."""
     base = live_server.url
-    promoter = make_promoter(first_name="Grace", last_name="Hopper")
-    lead = make_lead(promoter, email="a.rather.long.address@customers.example.com")
-    reward = make_reward(promoter, lead)
-    make_reward(
-        promoter,
-        lead,
+    promoter = PromoterFactory(first_name="Grace", last_name="Hopper")
+    lead = LeadFactory(
+        unlinked=True, promoter=promoter, email="a.rather.long.address@customers.example.com"
+    )
+    reward = RewardFactory(unlinked=True, promoter=promoter, lead=lead)
+    RewardFactory(
+        unlinked=True,
+        promoter=promoter,
+        lead=lead,
         status="approved",
         fulfilment="pending",
         fulfilment_requested_at=lead.provider_created_at,
     )
     endpoint = WebhookEndpoint.objects.create(provider="firstpromoter")
-    delivery = make_delivery(endpoint)
+    delivery = DeliveryFactory(endpoint=endpoint)
     pages = [
         "/dashboard/",
         "/dashboard/referrals/",
@@ -146,7 +157,11 @@ def test_it_reads_well_on_a_phone(browser, live_server, alice, bob) -> None:
 def test_it_denies_when_enter_is_pressed_in_the_reason_field(
     page: Page, live_server, alice
 ) -> None:
-    reward = make_reward(make_promoter(), make_lead(None, email="enter@example.com"))
+    reward = RewardFactory(
+        unlinked=True,
+        promoter=PromoterFactory(),
+        lead=LeadFactory(unlinked=True, email="enter@example.com"),
+    )
     log_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/dashboard/rewards/approvals/")
     page.get_by_label(f"Select reward {reward.pk}").check()
@@ -159,8 +174,8 @@ def test_it_denies_when_enter_is_pressed_in_the_reason_field(
 def test_it_says_how_many_one_action_takes_when_more_are_selected(
     page: Page, live_server, alice
 ) -> None:
-    promoter = make_promoter()
-    rewards = [make_reward(promoter) for _ in range(MAX_BULK + 1)]
+    promoter = PromoterFactory()
+    rewards = [RewardFactory(unlinked=True, promoter=promoter) for _ in range(MAX_BULK + 1)]
     log_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/dashboard/rewards/approvals/?size=200")
     approve = page.get_by_role("button", name="Approve selected")

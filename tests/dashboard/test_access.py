@@ -7,16 +7,16 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from tests.dashboard.conftest import make_delivery, make_promoter, make_reward
+from tests.factories import DeliveryFactory, PromoterFactory, RewardFactory
 
 PAGES = ["overview", "referrals", "approvals", "fulfilments", "deliveries", "export"]
 
 
 @pytest.fixture
 def urls(fp_endpoint) -> list[str]:
-    promoter = make_promoter()
-    reward = make_reward(promoter)
-    delivery = make_delivery(fp_endpoint)
+    promoter = PromoterFactory()
+    reward = RewardFactory(unlinked=True, promoter=promoter)
+    delivery = DeliveryFactory(endpoint=fp_endpoint)
     return [
         *(reverse(f"dashboard:{name}") for name in PAGES),
         reverse("dashboard:promoter", args=[promoter.pk]),

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from referralhub.models import AuditEntry, Reward
-from tests.dashboard.conftest import make_lead, make_promoter, make_reward
+from tests.factories import LeadFactory, PromoterFactory, RewardFactory
 
 ACT = "/dashboard/rewards/act/"
 QUEUE = "/dashboard/rewards/approvals/"
@@ -20,17 +20,28 @@ QUEUE = "/dashboard/rewards/approvals/"
 
 @pytest.fixture
 def pending(db) -> list[Reward]:
-    promoter = make_promoter(first_name="Grace", last_name="Hopper")
-    honest = make_lead(promoter, email="honest@example.com", suspicion="no_suspicion")
-    sneaky = make_lead(promoter, email="sneaky@example.com", suspicion="same_ip_suspicion")
+    promoter = PromoterFactory(first_name="Grace", last_name="Hopper")
+    honest = LeadFactory(
+        unlinked=True, promoter=promoter, email="honest@example.com", suspicion="no_suspicion"
+    )
+    sneaky = LeadFactory(
+        unlinked=True, promoter=promoter, email="sneaky@example.com", suspicion="same_ip_suspicion"
+    )
     return [
-        make_reward(promoter, honest),
-        make_reward(promoter, sneaky, amount=3, unit="free_months", currency=""),
+        RewardFactory(unlinked=True, promoter=promoter, lead=honest, amount=Decimal("15.00")),
+        RewardFactory(
+            unlinked=True, promoter=promoter, lead=sneaky, amount=3, unit="free_months", currency=""
+        ),
     ]
 
 
 def test_it_lists_pending_rewards_with_lead_and_promoter(as_alice: Client, pending) -> None:
-    make_reward(make_promoter(), status=Reward.Status.APPROVED, external_id="already")
+    RewardFactory(
+        unlinked=True,
+        promoter=PromoterFactory(),
+        status=Reward.Status.APPROVED,
+        external_id="already",
+    )
     response = as_alice.get(QUEUE)
     html = response.content.decode()
     assert [r.pk for r in response.context["page"].items] == [r.pk for r in pending]
@@ -255,8 +266,10 @@ def test_it_rejects_malformed_input_without_a_500(as_alice: Client, pending) -> 
 
 
 def test_the_reward_page_shows_the_sale_as_money(as_alice: Client, db) -> None:
-    reward = make_reward(
-        None, None, conversion_amount=Decimal("1234.5"), sale_external_id="6000001"
+    reward = RewardFactory(
+        unlinked=True,
+        conversion_amount=Decimal("1234.5"),
+        sale_external_id="6000001",
     )
     html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
     assert "<dd>1,234.50 USD · sale 6000001</dd>" in html  # not the stored 1234.5000
@@ -265,7 +278,7 @@ def test_the_reward_page_shows_the_sale_as_money(as_alice: Client, db) -> None:
 def test_times_are_shown_in_the_staffs_time_zone(as_alice: Client, db, settings) -> None:
     settings.TIME_ZONE = "Europe/Berlin"
     created = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
-    reward = make_reward(None, None, provider_created_at=created)
+    reward = RewardFactory(unlinked=True, provider_created_at=created)
     html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
     assert "<dt>Created</dt><dd>2026-12-01 00:30</dd>" in html
     assert "Times are in Europe/Berlin." in html
@@ -275,7 +288,7 @@ def test_the_history_shows_audited_times_in_the_staffs_time_zone(
     as_alice: Client, db, settings
 ) -> None:
     settings.TIME_ZONE = "Asia/Tokyo"
-    reward = make_reward(None, None)
+    reward = RewardFactory(unlinked=True, lead=None)
     as_alice.post(ACT, {"row": f"approve:{reward.pk}"})
     decided = Reward.objects.get(pk=reward.pk).decided_at
     html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()

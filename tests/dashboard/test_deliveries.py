@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from referralhub.models import AuditEntry, Lead
-from tests.dashboard.conftest import make_delivery
+from tests.factories import DeliveryFactory
 from webhooks.models import WebhookDelivery
 
 LIST = "/dashboard/deliveries/"
@@ -18,8 +18,8 @@ LIST = "/dashboard/deliveries/"
 @pytest.fixture
 def failed(fp_endpoint, payload) -> WebhookDelivery:
     """A valid delivery whose processing failed (say, a bug since fixed)."""
-    return make_delivery(
-        fp_endpoint,
+    return DeliveryFactory(
+        endpoint=fp_endpoint,
         event_type="new_customer",
         status=WebhookDelivery.Status.FAILED,
         error="Traceback: boom",
@@ -32,8 +32,8 @@ def failed(fp_endpoint, payload) -> WebhookDelivery:
 def test_it_filters_by_status_provider_and_event_type(
     as_bob: Client, fp_endpoint, rr_endpoint, failed
 ) -> None:
-    ok = make_delivery(fp_endpoint, event_type="lead_signup")
-    rr = make_delivery(rr_endpoint, event_type="referee_added")
+    ok = DeliveryFactory(endpoint=fp_endpoint, event_type="lead_signup")
+    rr = DeliveryFactory(endpoint=rr_endpoint, event_type="referee_added")
 
     def shown(**query: str) -> list[int]:
         return [d.pk for d in as_bob.get(LIST, query).context["page"].items]
@@ -50,7 +50,7 @@ def test_it_suggests_the_known_event_types_and_takes_any_other(as_bob: Client, r
     assert 'list="event-types"' in html
     for event_type in ("fulfilment_pending", "referrer_added", "conversion"):
         assert f'<option value="{event_type}"></option>' in html
-    unknown = make_delivery(rr_endpoint, event_type="reward_unlocked", status="ignored")
+    unknown = DeliveryFactory(endpoint=rr_endpoint, event_type="reward_unlocked", status="ignored")
     page = as_bob.get(LIST, {"event_type": "reward_unlocked"}).context["page"]
     assert [d.pk for d in page.items] == [unknown.pk]
 
@@ -64,7 +64,9 @@ def test_it_shows_headers_and_a_pretty_body(as_bob: Client, failed) -> None:
 
 
 def test_it_shows_a_non_json_body_as_is(as_bob: Client, ir_endpoint) -> None:
-    delivery = make_delivery(ir_endpoint, body="orderID=1&conversion=success", method="PUT")
+    delivery = DeliveryFactory(
+        endpoint=ir_endpoint, body="orderID=1&conversion=success", method="PUT"
+    )
     html = as_bob.get(reverse("dashboard:delivery", args=[delivery.pk])).content.decode()
     assert "orderID=1&amp;conversion=success" in html
 
@@ -85,7 +87,7 @@ def test_it_replays_a_failed_delivery_and_records_it(client, replayer, failed) -
 
 
 def test_it_replays_a_rejected_delivery_that_is_still_bad(client, replayer, fp_endpoint) -> None:
-    bad = make_delivery(fp_endpoint, status=WebhookDelivery.Status.REJECTED, body="{}")
+    bad = DeliveryFactory(endpoint=fp_endpoint, status=WebhookDelivery.Status.REJECTED, body="{}")
     client.force_login(replayer)
     response = client.post(reverse("dashboard:delivery_replay", args=[bad.pk]), follow=True)
     assert "still rejected (HTTP 400)" in response.content.decode()
@@ -106,7 +108,7 @@ def test_it_replays_an_ignored_delivery_the_hub_handles_now(client, replayer, fa
 
 
 def test_it_does_not_replay_a_processed_delivery(client, replayer, fp_endpoint) -> None:
-    done = make_delivery(fp_endpoint)
+    done = DeliveryFactory(endpoint=fp_endpoint)
     client.force_login(replayer)
     assert b">Replay<" not in client.get(reverse("dashboard:delivery", args=[done.pk])).content
     response = client.post(reverse("dashboard:delivery_replay", args=[done.pk]), follow=True)

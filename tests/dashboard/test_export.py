@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from referralhub.models import Reward
-from tests.dashboard.conftest import make_promoter, make_reward
+from tests.factories import PromoterFactory, RewardFactory
 
 URL = "/dashboard/rewards/export.csv"
 APPROVED = {"status": Reward.Status.APPROVED, "decided_at": timezone.now()}
@@ -28,19 +28,38 @@ def rows(response) -> list[list[str]]:
 
 
 def test_it_exports_approved_rewards_per_promoter_and_unit(as_bob: Client, db) -> None:
-    grace = make_promoter(
+    grace = PromoterFactory(
         first_name="Grace", last_name="Hopper", email="g@example.com", paypal_email="g@pp.example"
     )
-    linus = make_promoter(first_name="=HYPERLINK(1)", last_name="", email="l@example.com")
-    a = make_reward(grace, amount=Decimal("15.00"), external_id="r1", **APPROVED)
-    # Approved by staff, then deleted on FirstPromoter: still paid unless someone checks.
-    b = make_reward(
-        grace, amount=Decimal("7.50"), external_id="r2", provider_status="deleted", **APPROVED
+    linus = PromoterFactory(first_name="=HYPERLINK(1)", last_name="", email="l@example.com")
+    a = RewardFactory(
+        unlinked=True, promoter=grace, amount=Decimal("15.00"), external_id="r1", **APPROVED
     )
-    c = make_reward(grace, amount=3, unit="free_months", currency="", external_id="r3", **APPROVED)
-    d = make_reward(linus, amount=Decimal("4"), external_id="r4", **APPROVED)
-    make_reward(grace, amount=Decimal("99"), external_id="pending")
-    make_reward(grace, amount=Decimal("99"), external_id="denied", status="denied")
+    # Approved by staff, then deleted on FirstPromoter: still paid unless someone checks.
+    b = RewardFactory(
+        unlinked=True,
+        promoter=grace,
+        amount=Decimal("7.50"),
+        external_id="r2",
+        provider_status="deleted",
+        **APPROVED,
+    )
+    c = RewardFactory(
+        unlinked=True,
+        promoter=grace,
+        amount=3,
+        unit="free_months",
+        currency="",
+        external_id="r3",
+        **APPROVED,
+    )
+    d = RewardFactory(
+        unlinked=True, promoter=linus, amount=Decimal("4"), external_id="r4", **APPROVED
+    )
+    RewardFactory(unlinked=True, promoter=grace, amount=Decimal("99"), external_id="pending")
+    RewardFactory(
+        unlinked=True, promoter=grace, amount=Decimal("99"), external_id="denied", status="denied"
+    )
 
     response = as_bob.get(URL)
     assert response["Content-Type"].startswith("text/csv")
@@ -67,17 +86,19 @@ def test_it_exports_approved_rewards_per_promoter_and_unit(as_bob: Client, db) -
 
 
 def test_it_writes_names_in_utf8_for_spreadsheets(as_bob: Client, db) -> None:
-    make_reward(make_promoter(first_name="José", last_name="Müller"), **APPROVED)
+    RewardFactory(
+        unlinked=True, promoter=PromoterFactory(first_name="José", last_name="Müller"), **APPROVED
+    )
     assert rows(as_bob.get(URL))[1][0] == "José Müller"
 
 
 def test_it_filters_the_export_by_provider(as_bob: Client, db) -> None:
-    make_reward(make_promoter(), **APPROVED)
+    RewardFactory(unlinked=True, promoter=PromoterFactory(), **APPROVED)
     assert len(rows(as_bob.get(URL, {"provider": "referralrocket"}))) == 1  # the header only
 
 
 def test_it_filters_the_export_by_approval_date(as_bob: Client, db) -> None:
-    make_reward(make_promoter(), **APPROVED)
+    RewardFactory(unlinked=True, promoter=PromoterFactory(), **APPROVED)
     today = timezone.localdate().isoformat()
     assert len(rows(as_bob.get(URL, {"decided_from": today, "decided_to": today}))) == 2
     assert len(rows(as_bob.get(URL, {"decided_to": "2000-01-01"}))) == 1
@@ -107,7 +128,7 @@ def test_a_filter_it_cannot_apply_is_refused_not_ignored(
     as_bob: Client, db, query: dict, error: str
 ) -> None:
     """Ignoring it would export every approved reward: a payout file longer than meant."""
-    make_reward(make_promoter(), **APPROVED)
+    RewardFactory(unlinked=True, promoter=PromoterFactory(), **APPROVED)
 
     response = as_bob.get(URL, query, follow=True)
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referralhub.models import AuditEntry, Reward
-from tests.dashboard.conftest import make_promoter, make_reward
+from tests.factories import PromoterFactory, RewardFactory
 from webhooks import samples
 
 ACT = "/dashboard/rewards/act/"
@@ -20,11 +20,12 @@ QUEUE = "/dashboard/rewards/fulfilments/"
 @pytest.fixture
 def waiting(db) -> list[Reward]:
     now = timezone.now()
-    promoter = make_promoter(first_name="Barbara", last_name="Liskov")
+    promoter = PromoterFactory(first_name="Barbara", last_name="Liskov")
 
     def queued(hours: int, count: int, **values) -> Reward:
-        return make_reward(
-            promoter,
+        return RewardFactory(
+            unlinked=True,
+            promoter=promoter,
             amount=3,
             unit="free_months",
             currency="",
@@ -43,8 +44,11 @@ def waiting(db) -> list[Reward]:
 
 
 def test_it_lists_the_queue_oldest_first_with_times_asked(as_alice: Client, waiting) -> None:
-    make_reward(
-        make_promoter(), fulfilment=Reward.Fulfilment.FULFILLED, fulfilled_at=timezone.now()
+    RewardFactory(
+        unlinked=True,
+        promoter=PromoterFactory(),
+        fulfilment=Reward.Fulfilment.FULFILLED,
+        fulfilled_at=timezone.now(),
     )
     response = as_alice.get(QUEUE)
     assert [r.pk for r in response.context["page"].items] == [
@@ -62,8 +66,9 @@ def test_it_lists_the_queue_oldest_first_with_times_asked(as_alice: Client, wait
 
 
 def test_it_leaves_out_a_denied_reward_the_provider_asked_for(as_alice: Client, waiting) -> None:
-    denied = make_reward(
-        make_promoter(),
+    denied = RewardFactory(
+        unlinked=True,
+        promoter=PromoterFactory(),
         status=Reward.Status.DENIED,
         fulfilment=Reward.Fulfilment.PENDING,
         fulfilment_requested_at=timezone.now(),

@@ -12,13 +12,13 @@ from django.utils import timezone
 
 from dashboard import stats
 from referralhub.models import Lead, Reward
-from tests.dashboard.conftest import (
-    days_ago,
-    make_conversion,
-    make_delivery,
-    make_lead,
-    make_promoter,
-    make_reward,
+from tests.dashboard.conftest import days_ago
+from tests.factories import (
+    ConversionFactory,
+    DeliveryFactory,
+    LeadFactory,
+    PromoterFactory,
+    RewardFactory,
 )
 from webhooks import samples
 from webhooks.models import WebhookDelivery
@@ -28,41 +28,52 @@ URL = "/dashboard/"
 
 @pytest.fixture
 def world(db, fp_endpoint):
-    star = make_promoter(first_name="Star", last_name="Promoter")
-    other = make_promoter(first_name="Other", last_name="Promoter")
+    star = PromoterFactory(first_name="Star", last_name="Promoter")
+    other = PromoterFactory(first_name="Other", last_name="Promoter")
     # This period: 4 leads (one from a provider without signup dates), 2 customers.
-    make_lead(star, provider_created_at=days_ago(1), customer_since=days_ago(1))
-    make_lead(star, provider_created_at=days_ago(2), customer_since=days_ago(1))
-    make_lead(other, provider_created_at=days_ago(3))
-    make_lead(other, provider="invitereferrals", provider_created_at=None)
+    LeadFactory(
+        unlinked=True, promoter=star, provider_created_at=days_ago(1), customer_since=days_ago(1)
+    )
+    LeadFactory(
+        unlinked=True, promoter=star, provider_created_at=days_ago(2), customer_since=days_ago(1)
+    )
+    LeadFactory(unlinked=True, promoter=other, provider_created_at=days_ago(3))
+    LeadFactory(unlinked=True, promoter=other, provider="invitereferrals", provider_created_at=None)
     # Previous period: 2 leads, 1 customer.
-    old = make_lead(other, provider_created_at=days_ago(40), customer_since=days_ago(35))
-    make_lead(other, provider_created_at=days_ago(45))
+    old = LeadFactory(
+        unlinked=True, promoter=other, provider_created_at=days_ago(40), customer_since=days_ago(35)
+    )
+    LeadFactory(unlinked=True, promoter=other, provider_created_at=days_ago(45))
     # Revenue: an InviteReferrals sale, and one FirstPromoter sale that earned two rewards.
-    make_conversion(star, None, purchase_value=Decimal("100"), currency="USD")
-    make_conversion(star, None, purchase_value=Decimal("999"), status="fail", currency="USD")
+    ConversionFactory(promoter=star, lead=None, purchase_value=Decimal("100"), currency="USD")
+    ConversionFactory(
+        promoter=star, lead=None, purchase_value=Decimal("999"), status="fail", currency="USD"
+    )
     for tier in (1, 2):
-        make_reward(
-            star,
+        RewardFactory(
+            unlinked=True,
+            promoter=star,
+            amount=Decimal("15.00"),
             sale_external_id="sale-1",
             conversion_amount=Decimal("49"),
             provider_created_at=days_ago(2),
             tier_level=tier,
         )
-    make_reward(
-        other,
-        old,
+    RewardFactory(
+        unlinked=True,
+        promoter=other,
+        lead=old,
         sale_external_id="sale-0",
         conversion_amount=Decimal("20"),
         provider_created_at=days_ago(40),
         status=Reward.Status.APPROVED,
         fulfilment=Reward.Fulfilment.PENDING,
     )
-    make_reward(other, amount=Decimal(3), unit="free_months", currency="")
-    make_delivery(fp_endpoint, status=WebhookDelivery.Status.FAILED)
-    make_delivery(fp_endpoint, status=WebhookDelivery.Status.REJECTED)
-    make_delivery(
-        fp_endpoint,
+    RewardFactory(unlinked=True, promoter=other, amount=Decimal(3), unit="free_months", currency="")
+    DeliveryFactory(endpoint=fp_endpoint, status=WebhookDelivery.Status.FAILED)
+    DeliveryFactory(endpoint=fp_endpoint, status=WebhookDelivery.Status.REJECTED)
+    DeliveryFactory(
+        endpoint=fp_endpoint,
         status=WebhookDelivery.Status.FAILED,
         received_at=timezone.now() - timedelta(hours=30),
     )
@@ -83,8 +94,8 @@ def test_it_compares_the_period_with_the_previous_one(as_bob: Client, world) -> 
 
 def test_it_says_when_pending_rewards_have_no_amount(as_bob: Client) -> None:
     # InviteReferrals goals carry no amount: "worth —" would read as a missing figure.
-    make_reward(provider="invitereferrals", amount=None, unit="", currency="")
-    make_reward()
+    RewardFactory(unlinked=True, provider="invitereferrals", amount=None, unit="", currency="")
+    RewardFactory(unlinked=True, amount=Decimal("15.00"))
 
     html = as_bob.get(URL).content.decode()
 
@@ -136,7 +147,9 @@ def test_it_counts_days_without_leads_as_zero(db) -> None:
 def test_it_counts_days_in_the_staffs_time_zone(db, settings, zone: str, day: int) -> None:
     settings.TIME_ZONE = zone
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
-    make_lead(None, provider_created_at=datetime(2026, 11, 30, 3, tzinfo=UTC))  # 22:00 in NY
+    LeadFactory(
+        unlinked=True, provider_created_at=datetime(2026, 11, 30, 3, tzinfo=UTC)
+    )  # 22:00 in NY
     rows = stats.per_day(stats.activity(stats.window(7, now=now)))
     assert [(d.day, leads) for d, leads, _ in rows if leads] == [(day, 1)]
     assert rows[-1][0] == date(2026, 12, 1)
@@ -147,9 +160,15 @@ def test_it_counts_days_that_start_mid_hour_from_the_leads(db, settings, zone: s
     settings.TIME_ZONE = zone  # +5:30, +5:45: an hourly tally straddles their midnights
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     just_after_midnight = datetime(2026, 11, 29, 18, 50, tzinfo=UTC)  # 30 November, 00:20+
-    make_lead(None, provider_created_at=just_after_midnight, customer_since=just_after_midnight)
-    make_lead(None, provider_created_at=datetime(2026, 11, 29, 18, 10, tzinfo=UTC))  # 29th
-    hub_dated = make_lead(None, provider="invitereferrals", provider_created_at=None)
+    LeadFactory(
+        unlinked=True,
+        provider_created_at=just_after_midnight,
+        customer_since=just_after_midnight,
+    )
+    LeadFactory(
+        unlinked=True, provider_created_at=datetime(2026, 11, 29, 18, 10, tzinfo=UTC)
+    )  # 29th
+    hub_dated = LeadFactory(unlinked=True, provider="invitereferrals", provider_created_at=None)
     Lead.objects.filter(pk=hub_dated.pk).update(created=just_after_midnight)
 
     rows = stats.per_day(stats.activity(stats.window(7, now=now)))
@@ -181,7 +200,7 @@ def test_counting_the_leads_gives_what_the_tallies_give(db, settings) -> None:
     for _ in range(60):
         signed_up = start + timedelta(minutes=rng.randrange(60 * 24 * 60))
         customer = signed_up + timedelta(hours=rng.randrange(500)) if rng.random() < 0.4 else None
-        make_lead(None, provider_created_at=signed_up, customer_since=customer)
+        LeadFactory(unlinked=True, provider_created_at=signed_up, customer_since=customer)
     period = stats.window(30, now=datetime(2026, 11, 30, 12, tzinfo=UTC))
     both = stats.Window(period.previous().start, period.end)
 
@@ -212,8 +231,8 @@ def test_it_recounts_lead_figures_at_most_every_few_minutes(
     as_bob: Client, world, django_assert_max_num_queries
 ) -> None:
     as_bob.get(URL)
-    make_lead(None, provider_created_at=days_ago(1))
-    make_reward(world)
+    LeadFactory(unlinked=True, provider_created_at=days_ago(1))
+    RewardFactory(unlinked=True, promoter=world)
     with django_assert_max_num_queries(7):
         response = as_bob.get(URL)
     metrics = {m.label: m.current for m in response.context["metrics"]}

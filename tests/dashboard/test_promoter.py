@@ -10,11 +10,11 @@ from django.urls import reverse
 
 from dashboard import selectors
 from referralhub.models import Promotion
-from tests.dashboard.conftest import make_conversion, make_lead, make_promoter, make_reward
+from tests.factories import ConversionFactory, LeadFactory, PromoterFactory, RewardFactory
 
 
 def test_it_shows_everything_about_the_promoter(as_bob: Client, db) -> None:
-    promoter = make_promoter(
+    promoter = PromoterFactory(
         first_name="Grace",
         last_name="Hopper",
         paypal_email="grace@paypal.example.com",
@@ -33,9 +33,13 @@ def test_it_shows_everything_about_the_promoter(as_bob: Client, db) -> None:
         sales_count=0,
         sales_total=0,
     )  # FirstPromoter v2 sends no refunds nor cancellations: unknown, not zero
-    lead = make_lead(promoter, email="ref1@example.com", suspicion="same_promoter_email")
-    make_reward(promoter, lead, amount=3, unit="free_months", currency="")
-    make_conversion(promoter, lead, order_id="ORD-77")
+    lead = LeadFactory(
+        unlinked=True, promoter=promoter, email="ref1@example.com", suspicion="same_promoter_email"
+    )
+    RewardFactory(
+        unlinked=True, promoter=promoter, lead=lead, amount=3, unit="free_months", currency=""
+    )
+    ConversionFactory(promoter=promoter, lead=lead, order_id="ORD-77")
 
     html = as_bob.get(reverse("dashboard:promoter", args=[promoter.pk])).content.decode()
     for text in (
@@ -60,16 +64,18 @@ def test_it_shows_everything_about_the_promoter(as_bob: Client, db) -> None:
 
 
 def test_it_shows_referral_rocket_sums_and_conversion_values_as_money(as_bob: Client, db) -> None:
-    promoter = make_promoter(
+    promoter = PromoterFactory(
         provider="referralrocket",
         reward_currency="EUR",
         referral_reward_balance=Decimal("20"),
         reward_due=Decimal("7.5"),
         reward_paid=None,
     )
-    make_conversion(promoter, None, purchase_value=Decimal("99.9"), currency="USD")
-    make_conversion(promoter, None, purchase_value=None, currency="")
-    make_conversion(promoter, None, purchase_value=Decimal("56"), currency="")  # InviteReferrals
+    ConversionFactory(promoter=promoter, lead=None, purchase_value=Decimal("99.9"), currency="USD")
+    ConversionFactory(promoter=promoter, lead=None, purchase_value=None, currency="")
+    ConversionFactory(
+        promoter=promoter, lead=None, purchase_value=Decimal("56"), currency=""
+    )  # InviteReferrals
 
     html = as_bob.get(reverse("dashboard:promoter", args=[promoter.pk])).content.decode()
     assert "<dt>Reward balance</dt><dd>20.00 EUR</dd>" in html
@@ -87,10 +93,10 @@ def test_it_answers_404_for_an_unknown_promoter(as_bob: Client) -> None:
 
 
 def test_it_says_latest_only_for_a_section_cut_off_at_its_limit(as_bob: Client, db) -> None:
-    promoter = make_promoter()
+    promoter = PromoterFactory()
     for _ in range(selectors.RELATED_ROWS + 1):
-        make_lead(promoter)
-    make_reward(promoter)
+        LeadFactory(unlinked=True, promoter=promoter)
+    RewardFactory(unlinked=True, promoter=promoter)
 
     html = as_bob.get(reverse("dashboard:promoter", args=[promoter.pk])).content.decode()
 

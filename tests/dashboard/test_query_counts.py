@@ -9,13 +9,13 @@ from django.test import Client
 from django.utils import timezone
 
 from referralhub.models import Reward
-from tests.dashboard.conftest import (
-    make_campaign,
-    make_conversion,
-    make_delivery,
-    make_lead,
-    make_promoter,
-    make_reward,
+from tests.factories import (
+    CampaignFactory,
+    ConversionFactory,
+    DeliveryFactory,
+    LeadFactory,
+    PromoterFactory,
+    RewardFactory,
 )
 
 ROWS = 120
@@ -30,20 +30,23 @@ MAX_QUERIES = {
 
 @pytest.fixture
 def many(db, fp_endpoint) -> None:
-    campaign = make_campaign()
+    campaign = CampaignFactory(unlinked=True)
     now = timezone.now()
     for i in range(ROWS):
-        promoter = make_promoter(campaign=campaign)
-        lead = make_lead(promoter, campaign=campaign, suspicion="same_ip_suspicion")
-        make_reward(promoter, lead, campaign=campaign)
-        make_reward(
-            promoter,
-            lead,
+        promoter = PromoterFactory(campaign=campaign)
+        lead = LeadFactory(
+            unlinked=True, promoter=promoter, campaign=campaign, suspicion="same_ip_suspicion"
+        )
+        RewardFactory(unlinked=True, promoter=promoter, lead=lead, campaign=campaign)
+        RewardFactory(
+            unlinked=True,
+            promoter=promoter,
+            lead=lead,
             status=Reward.Status.APPROVED,
             fulfilment=Reward.Fulfilment.PENDING,
             fulfilment_requested_at=now - timedelta(minutes=i),
         )
-        make_delivery(fp_endpoint)
+        DeliveryFactory(endpoint=fp_endpoint)
 
 
 @pytest.mark.parametrize("url", list(MAX_QUERIES))
@@ -60,9 +63,9 @@ def test_it_runs_a_fixed_number_of_queries_per_list(
 def test_it_filters_referrals_with_a_fixed_number_of_queries(
     as_alice: Client, many, django_assert_max_num_queries, size: int
 ) -> None:
-    promoter = make_promoter()
+    promoter = PromoterFactory()
     for _ in range(size):
-        make_lead(promoter)
+        LeadFactory(unlinked=True, promoter=promoter)
     with django_assert_max_num_queries(7):
         response = as_alice.get(
             "/dashboard/referrals/", {"size": size, "promoter": promoter.pk, "q": "lead"}
@@ -74,11 +77,13 @@ def test_it_filters_referrals_with_a_fixed_number_of_queries(
 def test_it_renders_a_promoter_page_with_a_fixed_number_of_queries(
     as_alice: Client, db, django_assert_max_num_queries, related: int
 ) -> None:
-    promoter = make_promoter()
+    promoter = PromoterFactory()
     for _ in range(related):
-        lead = make_lead(promoter, campaign=make_campaign())
-        make_reward(promoter, lead)
-        make_conversion(promoter, lead)
+        lead = LeadFactory(
+            unlinked=True, promoter=promoter, campaign=CampaignFactory(unlinked=True)
+        )
+        RewardFactory(unlinked=True, promoter=promoter, lead=lead)
+        ConversionFactory(promoter=promoter, lead=lead)
     with django_assert_max_num_queries(9):
         response = as_alice.get(f"/dashboard/promoters/{promoter.pk}/")
     assert response.status_code == 200

@@ -6,22 +6,24 @@ import pytest
 from django.test import Client
 
 from referralhub.models import Promotion
-from tests.dashboard.conftest import days_ago, make_campaign, make_lead, make_promoter
+from tests.dashboard.conftest import days_ago
+from tests.factories import CampaignFactory, LeadFactory, PromoterFactory
 
 URL = "/dashboard/referrals/"
 
 
 @pytest.fixture
 def leads(db) -> dict:
-    campaign = make_campaign(name="Spring")
-    grace = make_promoter(first_name="Grace", default_ref_id="grace1", code="GRACE")
-    linus = make_promoter(provider="referralrocket", first_name="Linus", code="LIN-42")
+    campaign = CampaignFactory(unlinked=True, name="Spring")
+    grace = PromoterFactory(first_name="Grace", default_ref_id="grace1", code="GRACE")
+    linus = PromoterFactory(provider="referralrocket", first_name="Linus", code="LIN-42")
     promotion = Promotion.objects.create(
         provider="firstpromoter", external_id="p1", promoter=grace, ref_id="spring-grace"
     )
     return {
-        "a": make_lead(
-            grace,
+        "a": LeadFactory(
+            unlinked=True,
+            promoter=grace,
             email="alpha@example.com",
             campaign=campaign,
             promotion=promotion,
@@ -29,14 +31,16 @@ def leads(db) -> dict:
             customer_since=days_ago(1),
             provider_created_at=days_ago(10),
         ),
-        "b": make_lead(
-            grace,
+        "b": LeadFactory(
+            unlinked=True,
+            promoter=grace,
             email="bravo@example.com",
             suspicion="same_ip_suspicion",
             provider_created_at=days_ago(5),
         ),
-        "c": make_lead(
-            linus,
+        "c": LeadFactory(
+            unlinked=True,
+            promoter=linus,
             provider="referralrocket",
             email="charlie@example.org",
             state="pending",
@@ -131,7 +135,7 @@ def test_it_sorts(as_bob: Client, leads, sort, emails) -> None:
 
 def test_it_pages_without_counting(as_bob: Client, db) -> None:
     for i in range(30):
-        make_lead(None, email=f"p{i:02d}@example.com")
+        LeadFactory(unlinked=True, email=f"p{i:02d}@example.com")
     first = as_bob.get(URL, {"size": 25, "sort": "email"}).context["page"]
     assert first.has_next
     assert not first.has_previous
@@ -144,7 +148,7 @@ def test_it_pages_without_counting(as_bob: Client, db) -> None:
 
 def test_it_keeps_filters_in_page_links(as_bob: Client, db) -> None:
     for _ in range(3):
-        make_lead(None, state="active")
+        LeadFactory(unlinked=True, state="active")
     html = as_bob.get(URL, {"state": "active", "size": 25}).content.decode()
     assert "state=active" in html
     assert "size=" in html
@@ -152,7 +156,7 @@ def test_it_keeps_filters_in_page_links(as_bob: Client, db) -> None:
 
 
 def test_it_dates_leads_without_a_provider_date_by_when_they_arrived(as_bob: Client, leads) -> None:
-    undated = make_lead(None, email="ir@example.com", provider="invitereferrals")
+    undated = LeadFactory(unlinked=True, email="ir@example.com", provider="invitereferrals")
     undated.provider_created_at = None
     undated.save()
     today = days_ago(0).date().isoformat()
@@ -173,7 +177,7 @@ def test_it_orders_a_signup_range_by_signup_date(as_bob: Client, leads) -> None:
 
 
 def test_a_long_email_wraps_before_its_at_sign_not_inside_a_word(as_bob: Client, leads) -> None:
-    make_lead(email="o'brien<script>@example.com")
+    LeadFactory(unlinked=True, email="o'brien<script>@example.com")
 
     html = as_bob.get(URL).content.decode()
 

@@ -17,7 +17,7 @@ from django.test import Client
 
 from referralhub.models import Lead, LeadTally
 from tests.conftest import load_payload
-from tests.dashboard.conftest import make_lead
+from tests.factories import LeadFactory
 from tests.webhooks.conftest import needs_postgres
 
 NOON = datetime(2026, 11, 3, 12, 15, tzinfo=UTC)
@@ -47,17 +47,17 @@ def recounted() -> dict[datetime, tuple[int, int]]:
 
 
 def test_it_counts_a_new_lead_in_its_signup_hour(db) -> None:
-    make_lead(provider_created_at=NOON)
+    LeadFactory(unlinked=True, provider_created_at=NOON)
     assert tallied() == {NOON.replace(minute=0): (1, 0)}
 
 
 def test_it_counts_a_lead_without_a_signup_date_when_the_hub_first_heard_of_it(db) -> None:
-    lead = make_lead(provider="invitereferrals", provider_created_at=None)
+    lead = LeadFactory(unlinked=True, provider="invitereferrals", provider_created_at=None)
     assert tallied() == {lead.created.replace(minute=0, second=0, microsecond=0): (1, 0)}
 
 
 def test_it_counts_a_customer_in_the_hour_it_became_one_and_follows_changes(db) -> None:
-    lead = make_lead(provider_created_at=NOON)
+    lead = LeadFactory(unlinked=True, provider_created_at=NOON)
     lead.customer_since = NOON + timedelta(days=2)
     lead.save()
     signup, customer = NOON.replace(minute=0), (NOON + timedelta(days=2)).replace(minute=0)
@@ -73,7 +73,7 @@ def test_it_counts_a_customer_in_the_hour_it_became_one_and_follows_changes(db) 
 
 
 def test_it_leaves_the_tallies_alone_when_other_columns_change(db) -> None:
-    lead = make_lead(provider_created_at=NOON)
+    lead = LeadFactory(unlinked=True, provider_created_at=NOON)
     before = list(LeadTally.objects.values_list("hour", "shard", "leads", "customers"))
     lead.state = "active"
     lead.save()
@@ -83,7 +83,10 @@ def test_it_leaves_the_tallies_alone_when_other_columns_change(db) -> None:
 def test_it_matches_a_recount_after_many_random_changes(db) -> None:
     rng = random.Random(7)
     moments = [NOON + timedelta(hours=rng.randrange(-200, 200)) for _ in range(20)]
-    leads = [make_lead(provider_created_at=rng.choice([*moments, None])) for _ in range(30)]
+    leads = [
+        LeadFactory(unlinked=True, provider_created_at=rng.choice([*moments, None]))
+        for _ in range(30)
+    ]
     for _ in range(120):
         lead = rng.choice(leads)
         lead.refresh_from_db()
@@ -99,7 +102,7 @@ def test_it_matches_a_recount_after_many_random_changes(db) -> None:
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no TRUNCATE")
 def test_it_empties_when_the_leads_are_truncated(db) -> None:
-    make_lead(provider_created_at=NOON, customer_since=NOON)
+    LeadFactory(unlinked=True, provider_created_at=NOON, customer_since=NOON)
     assert LeadTally.objects.exists()
 
     with connection.cursor() as cursor:
@@ -109,7 +112,7 @@ def test_it_empties_when_the_leads_are_truncated(db) -> None:
         cursor.execute("TRUNCATE referralhub_lead CASCADE")
 
     assert not LeadTally.objects.exists()
-    make_lead(provider_created_at=NOON)
+    LeadFactory(unlinked=True, provider_created_at=NOON)
     assert tallied() == recounted()
 
 

@@ -15,7 +15,7 @@ from django.db.models import Model
 from django.http import QueryDict
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.payload import BadPayload, Obj, check_document, may_hold_secrets, redact
+from webhooks.payload import BadPayload, PayloadObject, check_document, may_hold_secrets, redact
 
 
 @dataclass(frozen=True)
@@ -132,25 +132,26 @@ def signed_if_secret(endpoint: WebhookEndpoint, incoming: Incoming, header: str)
     return bool(signature) and hmac_matches(endpoint.secret, incoming.body, signature)
 
 
-# (column, payload key, Obj getter): a column is written only when its key is in the payload.
+# (column, payload key, PayloadObject getter): a column is written only when its key is in the
+# payload.
 Spec = list[tuple[str, str, str]]
 
 
-def read_columns(o: Obj, spec: Spec, model: type[Model]) -> dict[str, Any]:
+def read_columns(payload: PayloadObject, spec: Spec, model: type[Model]) -> dict[str, Any]:
     """The columns `spec` maps from `o`: only keys present in the payload, each read with its
     getter and checked against the model's column."""
     values: dict[str, Any] = {}
     for column, key, kind in spec:
-        if key not in o:
+        if key not in payload:
             continue
         # Checked against the column, so that a value it cannot hold is a 400, not a 500.
         field = model._meta.get_field(column)
-        if kind == "str":
-            values[column] = o.str(key, max_length=field.max_length or 10**5)
+        if kind == "text":
+            values[column] = payload.text(key, max_length=field.max_length or 10**5)
         elif kind in ("decimal", "cents"):
-            values[column] = getattr(o, kind)(key, field.max_digits, field.decimal_places)
+            values[column] = getattr(payload, kind)(key, field.max_digits, field.decimal_places)
         else:
-            values[column] = getattr(o, kind)(key)
+            values[column] = getattr(payload, kind)(key)
     return values
 
 
@@ -161,4 +162,4 @@ def ignore(document: Any, delivery: WebhookDelivery) -> Outcome:
     )
 
 
-__all__ = ["BadPayload", "Incoming", "Obj", "Outcome", "Parsed"]
+__all__ = ["BadPayload", "Incoming", "Outcome", "Parsed", "PayloadObject"]

@@ -19,7 +19,7 @@ from django.http import QueryDict
 from referralhub.mirror import Snapshot
 from referralhub.models import Conversion, Lead, Promoter, Provider, Reward
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.payload import BadPayload, Obj, text_problem
+from webhooks.payload import BadPayload, PayloadObject, text_problem
 from webhooks.providers.base import Incoming, Outcome, Parsed, parse_json_object
 
 SLUG = Provider.INVITEREFERRALS
@@ -83,8 +83,8 @@ def _form(incoming: Incoming) -> dict[str, str]:
 
 def parse(incoming: Incoming) -> Parsed:
     params = _params(incoming)
-    o = Obj(params, "params")
-    conversion = o.str("conversion").strip().lower()
+    payload = PayloadObject(params, "params")
+    conversion = payload.text("conversion").strip().lower()
     if not conversion:
         raise BadPayload("missing_field", "params.conversion is required")
     if conversion not in Conversion.Status.values:
@@ -92,16 +92,16 @@ def parse(incoming: Incoming) -> Parsed:
             "invalid_field",
             f"params.conversion: expected success, fail or pending, got {conversion!r}",
         )
-    referrer = o.str("referrer_email", max_length=254).strip().lower()
-    referee = o.str("referee_email", max_length=254).strip().lower()
+    referrer = payload.text("referrer_email", max_length=254).strip().lower()
+    referee = payload.text("referee_email", max_length=254).strip().lower()
     for key, value in (("referrer_email", referrer), ("referee_email", referee)):
         if not value:
             raise BadPayload("missing_field", f"params.{key} is required")
     for key in ("referrer_name", "referee_name", "orderID", "referrer_customValue"):
-        o.str(key)
-    o.decimal("purchaseValue")
-    o.int("referrer_converts")
-    o.bool("goal_complete")
+        payload.text(key)
+    payload.decimal("purchaseValue")
+    payload.integer("referrer_converts")
+    payload.boolean("goal_complete")
     params.update(conversion=conversion, referrer_email=referrer, referee_email=referee)
     key = f"{params.get('orderID', '')}:{referee}:{conversion}"
     stored = incoming.body.decode("utf-8") if incoming.body else ""
@@ -114,28 +114,30 @@ def _split_name(name: str) -> dict[str, str]:
 
 
 def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
-    o = Obj(parsed.document, "params")
+    payload = PayloadObject(parsed.document, "params")
     snap = Snapshot(SLUG, delivery.received_at)
-    order_id = o.str("orderID")
-    status = o.str("conversion")
-    referee_email = o.str("referee_email")
-    promoter_values: dict[str, Any] = {"email": o.str("referrer_email")}
-    if "referrer_name" in o:
-        promoter_values.update(_split_name(o.str("referrer_name")))
-    if "referrer_converts" in o:
-        promoter_values["conversions_count"] = o.int("referrer_converts")
-    if "referrer_customValue" in o:
-        promoter_values["custom_value"] = o.str("referrer_customValue")
-    promoter = snap.put(Promoter, o.str("referrer_email"), payload=o.data, **promoter_values)
+    order_id = payload.text("orderID")
+    status = payload.text("conversion")
+    referee_email = payload.text("referee_email")
+    promoter_values: dict[str, Any] = {"email": payload.text("referrer_email")}
+    if "referrer_name" in payload:
+        promoter_values.update(_split_name(payload.text("referrer_name")))
+    if "referrer_converts" in payload:
+        promoter_values["conversions_count"] = payload.integer("referrer_converts")
+    if "referrer_customValue" in payload:
+        promoter_values["custom_value"] = payload.text("referrer_customValue")
+    promoter = snap.put(
+        Promoter, payload.text("referrer_email"), payload=payload.data, **promoter_values
+    )
 
     lead_values: dict[str, Any] = {"email": referee_email, "promoter": promoter}
-    if "referee_name" in o:
-        lead_values["name"] = o.str("referee_name")
+    if "referee_name" in payload:
+        lead_values["name"] = payload.text("referee_name")
     if status == Conversion.Status.SUCCESS:
         lead = snap.put(
             Lead,
             referee_email,
-            payload=o.data,
+            payload=payload.data,
             state="active",
             customer_since=delivery.received_at,
             **lead_values,
@@ -143,21 +145,21 @@ def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
     else:
         # A pending or failed conversion must not undo an earlier success: only a new lead is
         # created from it, never an existing one changed.
-        lead = snap.ref(Lead, referee_email, payload=o.data, state="signup", **lead_values)
+        lead = snap.ref(Lead, referee_email, payload=payload.data, state="signup", **lead_values)
 
-    goal_complete = bool(o.bool("goal_complete"))
+    goal_complete = bool(payload.boolean("goal_complete"))
     conversion = snap.put(
         Conversion,
         order_id or f"referee:{referee_email}",
-        payload=o.data,
+        payload=payload.data,
         promoter=promoter,
         lead=lead,
         order_id=order_id,
         status=status,
-        purchase_value=o.decimal("purchaseValue"),
+        purchase_value=payload.decimal("purchaseValue"),
         currency=settings.INVITEREFERRALS_CURRENCY,
-        referrer_converts=o.int("referrer_converts"),
-        referrer_custom_value=o.str("referrer_customValue"),
+        referrer_converts=payload.integer("referrer_converts"),
+        referrer_custom_value=payload.text("referrer_customValue"),
         goal_complete=goal_complete,
     )
     if goal_complete:
@@ -165,7 +167,7 @@ def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
         snap.put(
             Reward,
             f"goal:{order_id or referee_email}",
-            payload=o.data,
+            payload=payload.data,
             promoter=promoter,
             lead=lead,
             conversion=conversion,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from referralhub.mirror import Ref, Snapshot
 from referralhub.models import Campaign, Lead, Promoter, Provider, Reward
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.payload import BadPayload, Obj, epoch_ms
+from webhooks.payload import BadPayload, PayloadObject, epoch_ms
 from webhooks.providers.base import (
     Incoming,
     Outcome,
@@ -58,64 +58,64 @@ PARTICIPANT_FIELDS: Spec = [
     ("referee_reward", "refereeReward", "decimal"),
     ("referee_reward_balance", "refereeRewardBalance", "decimal"),
     ("referee_reward_redeemed", "refereeRewardRedeemed", "decimal"),
-    ("referee_action_completed", "refereeActionCompleted", "bool"),
-    ("approval", "approval", "bool"),
-    ("total_referred", "totalReferred", "int"),
-    ("total_completed_referred", "totalCompletedReferred", "int"),
+    ("referee_action_completed", "refereeActionCompleted", "boolean"),
+    ("approval", "approval", "boolean"),
+    ("total_referred", "totalReferred", "integer"),
+    ("total_completed_referred", "totalCompletedReferred", "integer"),
     ("amount_paid", "amountPaid", "decimal"),
-    ("payment_count", "paymentCount", "int"),
+    ("payment_count", "paymentCount", "integer"),
     ("revenue_generated", "revenueGenerated", "decimal"),
     ("reward_due", "rewardDue", "decimal"),
     ("reward_paid", "rewardPaid", "decimal"),
-    ("impression_count", "impressionCount", "int"),
-    ("provider_created_at", "createdOn", "datetime"),
-    ("first_name", "firstName", "str"),
-    ("last_name", "lastName", "str"),
-    ("email", "email", "str"),
-    ("referee_action_completed_label", "refereeActionCompletedLabel", "str"),
-    ("reward_type", "rewardType", "str"),
-    ("reward_currency", "rewardCurrency", "str"),
-    ("score", "score", "str"),
-    ("referred_by_code", "referredByCode", "str"),
+    ("impression_count", "impressionCount", "integer"),
+    ("provider_created_at", "createdOn", "timestamp"),
+    ("first_name", "firstName", "text"),
+    ("last_name", "lastName", "text"),
+    ("email", "email", "text"),
+    ("referee_action_completed_label", "refereeActionCompletedLabel", "text"),
+    ("reward_type", "rewardType", "text"),
+    ("reward_currency", "rewardCurrency", "text"),
+    ("score", "score", "text"),
+    ("referred_by_code", "referredByCode", "text"),
 ]
 
 
-def _campaign(snap: Snapshot, data: Obj) -> Ref | None:
-    return snap.ref(Campaign, data.id("campaignId", required=False))
+def _campaign(snap: Snapshot, data: PayloadObject) -> Ref | None:
+    return snap.ref(Campaign, data.identifier("campaignId", required=False))
 
 
-def put_referrer(snap: Snapshot, data: Obj) -> Ref:
-    code = data.id("code")
+def put_referrer(snap: Snapshot, data: PayloadObject) -> Ref:
+    code = data.identifier("code")
     values: dict[str, Any] = read_columns(data, PARTICIPANT_FIELDS, Promoter)
-    values["participant_id"] = data.id("participantId")
+    values["participant_id"] = data.identifier("participantId")
     values["code"] = code
     if campaign := _campaign(snap, data):
         values["campaign"] = campaign
     return snap.put(Promoter, code, payload=data.data, **values)
 
 
-def put_referee(snap: Snapshot, data: Obj) -> Ref:
-    referred_by = data.id("referredByCode")
+def put_referee(snap: Snapshot, data: PayloadObject) -> Ref:
+    referred_by = data.identifier("referredByCode")
     campaign = _campaign(snap, data)
     promoter = snap.ref(Promoter, referred_by, code=referred_by, campaign=campaign)
-    name = f"{data.str('firstName')} {data.str('lastName')}".strip()
-    completed = data.bool("refereeActionCompleted")
+    name = f"{data.text('firstName')} {data.text('lastName')}".strip()
+    completed = data.boolean("refereeActionCompleted")
     values: dict[str, Any] = {
-        "email": data.str("email", max_length=254),
+        "email": data.text("email", max_length=254),
         "name": name[:255],
         "referred_by_code": referred_by,
         "promoter": promoter,
         "state": "active" if completed else "signup",
-        "provider_created_at": data.datetime("createdOn"),
+        "provider_created_at": data.timestamp("createdOn"),
     }
     if campaign:
         values["campaign"] = campaign
     if completed:
-        values["customer_since"] = data.datetime("updatedOn") or snap.at
-    return snap.put(Lead, data.id("participantId"), payload=data.data, **values)
+        values["customer_since"] = data.timestamp("updatedOn") or snap.at
+    return snap.put(Lead, data.identifier("participantId"), payload=data.data, **values)
 
 
-def on_participant(data: Obj, snap: Snapshot, event_type: str) -> Outcome:
+def on_participant(data: PayloadObject, snap: Snapshot, event_type: str) -> Outcome:
     if event_type.startswith("referrer") or not data.data.get("referredByCode"):
         put_referrer(snap, data)
     if data.data.get("referredByCode"):
@@ -124,11 +124,11 @@ def on_participant(data: Obj, snap: Snapshot, event_type: str) -> Outcome:
     return Outcome(body={"status": "processed"})
 
 
-def on_reward(data: Obj, snap: Snapshot, event_type: str, at_ms: int | None) -> Outcome:
-    participant = data.id("participantId")
+def on_reward(data: PayloadObject, snap: Snapshot, event_type: str, at_ms: int | None) -> Outcome:
+    participant = data.identifier("participantId")
     is_referee = bool(data.data.get("referredByCode"))
-    reward = data.obj("reward")
-    reward_id = (reward.id("id", required=False) if reward else None) or data.id(
+    reward = data.child("reward")
+    reward_id = (reward.identifier("id", required=False) if reward else None) or data.identifier(
         "rewardId", required=False
     )
     amount_source = reward or data
@@ -136,16 +136,18 @@ def on_reward(data: Obj, snap: Snapshot, event_type: str, at_ms: int | None) -> 
         "amount": amount_source.decimal("amount")
         if "amount" in amount_source
         else data.decimal("rewardAmount"),
-        "unit": (amount_source.str("unit", max_length=20) or data.str("rewardType", 20) or "cash"),
-        "currency": data.str("rewardCurrency", max_length=10),
-        "provider_status": amount_source.str("status", max_length=20),
+        "unit": (
+            amount_source.text("unit", max_length=20) or data.text("rewardType", 20) or "cash"
+        ),
+        "currency": data.text("rewardCurrency", max_length=10),
+        "provider_status": amount_source.text("status", max_length=20),
         "status": Reward.Status.PENDING,
         "campaign": _campaign(snap, data),
     }
     if is_referee:
         values["beneficiary"] = Reward.Beneficiary.LEAD
         values["lead"] = put_referee(snap, data)
-        values["promoter"] = snap.ref(Promoter, data.id("referredByCode"))
+        values["promoter"] = snap.ref(Promoter, data.identifier("referredByCode"))
     else:
         values["promoter"] = put_referrer(snap, data)
     external_id = reward_id or f"{participant}:{event_type}:{at_ms or ''}"
@@ -158,11 +160,11 @@ def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
     event_type = parsed.event_type
     if not _is_known(event_type):
         return ignore(parsed.document, delivery)
-    root = Obj(parsed.document, "body")
-    at_ms = root.int("updatedAt", MAX_EPOCH_MS) or root.int("createdAt", MAX_EPOCH_MS)
+    root = PayloadObject(parsed.document, "body")
+    at_ms = root.integer("updatedAt", MAX_EPOCH_MS) or root.integer("createdAt", MAX_EPOCH_MS)
     at = (epoch_ms(at_ms) if at_ms else None) or timezone.now()
     snap = Snapshot(SLUG, at)
-    data = root.obj("data", required=True)
+    data = root.child("data", required=True)
     if "reward" in event_type.lower():
         return on_reward(data, snap, event_type, at_ms)
     return on_participant(data, snap, event_type)
@@ -178,18 +180,18 @@ def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
 
 def parse(incoming: Incoming) -> Parsed:
     document, stored = parse_json_object(incoming.body)
-    root = Obj(document, "body")
-    event_type = root.str("eventType", max_length=100)
+    root = PayloadObject(document, "body")
+    event_type = root.text("eventType", max_length=100)
     if not event_type:
         raise BadPayload("missing_field", "body.eventType is required")
-    updated_at = root.int("updatedAt", MAX_EPOCH_MS)
-    root.int("createdAt", MAX_EPOCH_MS)
+    updated_at = root.integer("updatedAt", MAX_EPOCH_MS)
+    root.integer("createdAt", MAX_EPOCH_MS)
     # An event type nobody has documented yet may have any shape: it is kept, as ignored.
     known = _is_known(event_type)
-    data = root.obj("data", required=known)
-    participant = data.id("participantId", required=known) if data else None
+    data = root.child("data", required=known)
+    participant = data.identifier("participantId", required=known) if data else None
     if known and event_type.startswith("referrer"):
-        data.id("code")
+        data.identifier("code")
     if participant and updated_at:
         key = f"{event_type}:{participant}:{updated_at}"
     else:

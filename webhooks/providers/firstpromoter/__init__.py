@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from referralhub.models import Reward
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.payload import Obj
+from webhooks.payload import PayloadObject
 from webhooks.providers.base import (
     Incoming,
     Outcome,
@@ -76,7 +76,7 @@ def repeat(parsed: Parsed, delivery: WebhookDelivery) -> Outcome | None:
     answer becomes 200 once staff have fulfilled it; other repeats get their first answer."""
     if parsed.event_type != "fulfilment_pending":
         return None
-    reward_id = str(Obj(parsed.document["data"], "data").id("id"))
+    reward_id = str(PayloadObject(parsed.document["data"], "data").identifier("id"))
     pk = Reward.objects.filter(provider=SLUG, external_id=reward_id).values_list("pk", flat=True)
     if not pk:
         return None

@@ -10,7 +10,7 @@ from django.utils import timezone
 from referralhub.mirror import Snapshot
 from referralhub.models import Promoter
 from webhooks.models import WebhookDelivery
-from webhooks.payload import BadPayload, Obj
+from webhooks.payload import BadPayload, PayloadObject
 from webhooks.providers.base import Handler, Outcome, Parsed
 from webhooks.providers.firstpromoter.decisions import (
     fulfilment_answer,
@@ -27,10 +27,10 @@ from webhooks.providers.firstpromoter.objects import (
 )
 
 
-def _snapshot(document: dict[str, Any]) -> tuple[Snapshot, Obj]:
-    event = Obj(document["event"], "event")
-    at = event.datetime("created_at") or timezone.now()
-    return Snapshot(SLUG, at), Obj(document["data"], "data")
+def _snapshot(document: dict[str, Any]) -> tuple[Snapshot, PayloadObject]:
+    event = PayloadObject(document["event"], "event")
+    at = event.timestamp("created_at") or timezone.now()
+    return Snapshot(SLUG, at), PayloadObject(document["data"], "data")
 
 
 def _saved(snap: Snapshot, **body: Any) -> Outcome:
@@ -46,17 +46,17 @@ def on_lead(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
 
 def on_promoter_signed_up(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
     snap, data = _snapshot(document)
-    promoter = put_promoter(snap, data.obj("promoter", required=True))
-    for promotion in data.objs("promotions"):
+    promoter = put_promoter(snap, data.child("promoter", required=True))
+    for promotion in data.children("promotions"):
         put_promotion(snap, promotion, promoter=promoter)
     return _saved(snap)
 
 
 def on_promoter_accepted(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
     snap, data = _snapshot(document)
-    promoter = put_promoter(snap, data.obj("promoter", required=True))
-    campaign = put_campaign(snap, c) if (c := data.obj("campaign")) else None
-    if (promotion := data.obj("promotion")) is not None:
+    promoter = put_promoter(snap, data.child("promoter", required=True))
+    campaign = put_campaign(snap, fields) if (fields := data.child("campaign")) else None
+    if (promotion := data.child("promotion")) is not None:
         put_promotion(snap, promotion, promoter=promoter)
     if campaign:
         snap.put(Promoter, promoter.external_id, campaign=campaign)
@@ -74,7 +74,7 @@ def on_fulfilment_pending(document: dict[str, Any], delivery: WebhookDelivery) -
     snap, data = _snapshot(document)
     ref = put_reward(snap, data)
     state = request_fulfilment(snap.save()[ref], decide=True)
-    return fulfilment_answer(state, str(data.id("id")))
+    return fulfilment_answer(state, str(data.identifier("id")))
 
 
 HANDLERS: dict[str, Handler] = {
@@ -94,14 +94,14 @@ _DATA_ID_REQUIRED = frozenset(HANDLERS) - {"promoter_signed_up", "promoter_accep
 
 
 def parse(document: dict[str, Any], stored: str) -> Parsed:
-    root = Obj(document, "body")
-    event = root.obj("event", required=True)
-    event_id = event.id("id")
-    event_type = event.str("type", max_length=100)
+    root = PayloadObject(document, "body")
+    event = root.child("event", required=True)
+    event_id = event.identifier("id")
+    event_type = event.text("type", max_length=100)
     if not event_type:
         raise BadPayload("missing_field", "event.type is required")
-    event.datetime("created_at")
-    data = root.obj("data", required=True)
+    event.timestamp("created_at")
+    data = root.child("data", required=True)
     if event_type in _DATA_ID_REQUIRED:
-        data.id("id")
+        data.identifier("id")
     return Parsed(event_type, f"event:{event_id}", document, stored)

@@ -37,7 +37,9 @@ def can_replay(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(user.is_active and user.is_staff and user.has_perm(REPLAY_PERMISSION))
 
 
-def delivery_replay(*, delivery: WebhookDelivery, actor: AbstractBaseUser) -> inbox.Answer:
+def delivery_replay(
+    *, delivery: WebhookDelivery, actor: AbstractBaseUser
+) -> inbox.EndpointResponse:
     """Process a stored delivery again and record who did it; `delivery` is refreshed."""
     if not can_replay(actor):
         raise PermissionDenied("You do not have permission to replay webhook deliveries.")

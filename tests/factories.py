@@ -1,0 +1,218 @@
+"""Test data for every model, in one place: rows as ingest (or staff) would leave them.
+
+A mirrored object comes with the objects it refers to (a reward with its lead, promoter, promotion,
+campaign and rule), as a FirstPromoter delivery would leave them; pass `unlinked=True` for one that
+refers to nothing but what you give it. `LeadTally` has no factory: triggers keep it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from referralhub.models import (
+    AuditEntry,
+    Campaign,
+    Conversion,
+    Lead,
+    Promoter,
+    Promotion,
+    Reward,
+    RewardRule,
+)
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.django.Password("pw")
+
+
+class TokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Token
+
+    user = factory.SubFactory(UserFactory)
+
+
+class Mirrored(factory.django.DjangoModelFactory):
+    provider = "firstpromoter"
+    external_id = factory.Sequence(lambda n: str(1000 + n))
+
+
+class RewardRuleFactory(Mirrored):
+    class Meta:
+        model = RewardRule
+
+    external_id = factory.Sequence(lambda n: f"reward:{n}")
+    kind = "reward"
+    name = "20% recurring"
+    unit = "cash"
+    per_of_sale = Decimal("20.00")
+
+
+class CampaignFactory(Mirrored):
+    class Meta:
+        model = Campaign
+
+    class Params:
+        unlinked = factory.Trait(referral_reward=None)
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    referral_reward = factory.SubFactory(RewardRuleFactory)
+
+
+class PromoterFactory(Mirrored):
+    class Meta:
+        model = Promoter
+
+    email = factory.Sequence(lambda n: f"promoter{n}@example.com")
+    first_name = "Jane"
+    last_name = factory.Sequence(lambda n: f"Doe{n}")
+    default_ref_id = factory.Sequence(lambda n: f"ref{n}")
+    earnings_balance = factory.LazyFunction(lambda: {"cash": "8.82", "free_months": "3"})
+    twitter_url = "https://twitter.com/jane"
+    payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
+
+
+class PromotionFactory(Mirrored):
+    class Meta:
+        model = Promotion
+
+    class Params:
+        unlinked = factory.Trait(campaign=None, current_referral_reward=None)
+
+    promoter = factory.SubFactory(PromoterFactory)
+    campaign = factory.SubFactory(CampaignFactory)
+    status = "offer_running"
+    ref_id = factory.Sequence(lambda n: f"promo{n}")
+    current_referral_reward = factory.SubFactory(RewardRuleFactory)
+
+
+class LeadFactory(Mirrored):
+    class Meta:
+        model = Lead
+
+    class Params:
+        unlinked = factory.Trait(promotion=None, promoter=None, campaign=None)
+
+    promotion = factory.SubFactory(PromotionFactory)
+    promoter = factory.SelfAttribute("promotion.promoter")
+    campaign = factory.SelfAttribute("promotion.campaign")
+    state = "signup"
+    email = factory.Sequence(lambda n: f"lead{n}@example.org")
+    suspicion = "no_suspicion"
+    provider_created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+
+
+class ConversionFactory(Mirrored):
+    class Meta:
+        model = Conversion
+
+    class Params:
+        unlinked = factory.Trait(lead=None, promoter=None)
+
+    provider = "invitereferrals"
+    lead = factory.SubFactory(LeadFactory, provider="invitereferrals")
+    promoter = factory.SelfAttribute("lead.promoter")
+    order_id = factory.Sequence(lambda n: f"ORD-{n}")
+    status = "success"
+    purchase_value = Decimal("49.00")
+
+
+class RewardFactory(Mirrored):
+    class Meta:
+        model = Reward
+
+    class Params:
+        unlinked = factory.Trait(lead=None, promoter=None, promotion=None, campaign=None, rule=None)
+
+    lead = factory.SubFactory(LeadFactory)
+    promoter = factory.SelfAttribute("lead.promoter")
+    promotion = factory.SelfAttribute("lead.promotion")
+    campaign = factory.SelfAttribute("lead.campaign")
+    rule = factory.SubFactory(RewardRuleFactory)
+    amount = Decimal("9.80")
+    unit = "cash"
+    currency = "USD"
+    status = "pending"
+    # FirstPromoter's legacy webhooks ask for fulfilment; webhooks v2 and the others never do.
+    provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
+
+
+class EndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    provider = "firstpromoter"
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(EndpointFactory)
+    provider = factory.SelfAttribute("endpoint.provider")
+    idempotency_key = factory.Sequence(lambda n: f"key-{n}")
+    event_type = "lead_signup"
+    received_at = factory.LazyFunction(timezone.now)
+    method = "POST"
+    headers = factory.LazyFunction(lambda: {"Content-Type": "application/json"})
+    body = '{"event": {"id": 1}}'
+    status = "processed"
+    response_status = 200
+
+
+class AuditEntryFactory(factory.django.DjangoModelFactory):
+    """A trail entry written directly; `referralhub.services.audit` is what the product writes."""
+
+    class Meta:
+        model = AuditEntry
+
+    class Params:
+        subject = factory.SubFactory(RewardFactory)
+
+    actor = factory.SubFactory(UserFactory)
+    action = "approve"
+    content_type = factory.LazyAttribute(lambda o: ContentType.objects.get_for_model(o.subject))
+    object_id = factory.LazyAttribute(lambda o: str(o.subject.pk))
+    object_repr = factory.LazyAttribute(lambda o: str(o.subject)[:255])
+
+
+def token_for(user: User) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def rows_of_every_model(count: int, *, actor: User) -> None:
+    """`count` rows of every model, each with its own related rows, so that a list page that
+    queried per row would show it in its query count."""
+    for i in range(count):
+        rule = RewardRuleFactory()  # one per row, as a page holds 100 rows
+        lead = LeadFactory(
+            promotion__campaign__referral_reward=rule,
+            promotion__current_referral_reward=rule,
+            state="active",
+            suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
+        )
+        conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        RewardFactory(
+            lead=lead,
+            conversion=conversion,
+            rule=rule,
+            status=Reward.Status.APPROVED,
+            decided_by=actor,
+            decided_at=timezone.now(),
+        )
+        delivery = DeliveryFactory(endpoint__secret=f"s3cret-{i}")
+        AuditEntryFactory(actor=actor, action="replay", subject=delivery)
