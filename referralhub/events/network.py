@@ -50,9 +50,9 @@ def parse(url: str) -> Target:
     try:
         parts = urlsplit(url)
         port = parts.port
+        host = (parts.hostname or "").lower()
     except ValueError as exc:
         raise Refused(f"Not a valid URL: {exc}.") from None
-    host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not host:
         raise Refused("The URL must start with https:// and name a host.")
     if parts.username is not None or parts.password is not None:
@@ -92,7 +92,7 @@ def resolve(target: Target) -> IPAddress:
     address they become."""
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: UnicodeError, a NUL in the name
         raise Refused(f"The host {target.host} cannot be resolved ({exc}).") from None
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     if not addresses:

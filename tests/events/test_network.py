@@ -76,6 +76,9 @@ def test_internal_addresses_are_refused(url):
         ("https://user:pw@example.com/hook", "user name or password"),
         ("https://example.com:99999/hook", "Not a valid URL"),
         ("https://no-such-host.invalid/hook", "cannot be resolved"),
+        ("https://exa\x00mple.com/hook", "cannot be resolved"),
+        ("https://[::1/hook", "Not a valid URL"),
+        ("https://" + "a" * 300 + ".com/", "cannot be resolved"),
     ],
 )
 def test_other_urls_the_hub_will_not_call(url, reason):
