@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from referralhub.api import schema as docs
 from referralhub.api.bodies import Id, Text
+from referralhub.api.pagination import Cursor
 from referralhub.api.views import Conflict, ReadViewSet
 from referralhub.events import subscriptions as service
 from referralhub.models import EventAttempt, EventDelivery, EventSubscription, EventType
@@ -317,8 +318,8 @@ class EventDeliveryViewSet(ReadViewSet):
     serializer_class = EventDeliverySerializer
     permission_classes = [CanManageEvents]
     filterset_class = EventDeliveryFilter
+    pagination_class = Cursor  # a table that grows by every event times every subscription
     search_fields: tuple[str, ...] = ()
-    ordering_fields = ("id", "created")
 
     @extend_schema(
         summary="Send a failed delivery again",

@@ -139,6 +139,7 @@ class EventDelivery(models.Model):
             models.UniqueConstraint(fields=["event", "subscription"], name="uniq_event_delivery")
         ]
         indexes = [
+            models.Index(fields=["-created", "-id"], name="event_delivery_created_id"),
             models.Index(fields=["subscription", "status", "-created"], name="event_delivery_sub"),
             models.Index(
                 fields=["created"], condition=Q(status="failed"), name="event_delivery_failed"
