@@ -92,7 +92,9 @@ class EventSubscriptionAdmin(ManagersOnly, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: EventSubscription, form: Any, change: bool):
         values = {name: form.cleaned_data[name] for name in service.EDITABLE}
         if change:
-            service.subscription_update(actor=request.user, subscription=obj, **values)
+            # The form has already set its values on `obj`: the service compares with the row.
+            stored = EventSubscription.objects.get(pk=obj.pk)
+            service.subscription_update(actor=request.user, subscription=stored, **values)
         else:
             made, secret = service.subscription_create(actor=request.user, **values)
             obj.pk, obj.new_secret = made.pk, secret

@@ -58,6 +58,20 @@ def test_a_subscription_the_hub_disabled_is_flagged(admin_client, subscribe):
     assert "disabled by the hub: The endpoint answered 410 Gone." in page
 
 
+def test_switching_on_again_clears_the_hubs_reason(admin_client, subscribe, receiver):
+    subscription, _ = subscribe()
+    EventSubscription.objects.filter(pk=subscription.pk).update(
+        is_active=False, disabled_reason="The endpoint answered 410 Gone."
+    )
+    admin_client.post(
+        f"{SUBSCRIPTIONS}{subscription.pk}/change/",
+        {"url": receiver.url, "description": "back", "is_active": "on"},
+    )
+    subscription.refresh_from_db()
+    assert (subscription.is_active, subscription.disabled_reason) == (True, "")
+    assert subscription.description == "back"
+
+
 def test_rotating_shows_the_new_secret_once(admin_client, subscribe):
     subscription, old = subscribe()
     answer = admin_client.post(
