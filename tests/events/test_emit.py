@@ -163,3 +163,49 @@ def test_a_failed_processing_emits_no_mirror_event(fp_endpoint, post_json, paylo
     with mock.patch.object(Snapshot, "save", save_then_fail):
         assert post_json(fp_endpoint, payload("firstpromoter_lead_signup.json")).status_code == 500
     assert types() == []
+
+
+def _again(document: dict, event_id: int, at: str, **data: object) -> dict:
+    """The same object in a later delivery of the provider's."""
+    return {
+        **document,
+        "event": {**document["event"], "id": event_id, "created_at": at},
+        "data": {**document["data"], **data},
+    }
+
+
+def test_a_reward_the_provider_approves_then_pays(fp_endpoint, post_json, payload, subscribe):
+    reward = payload("firstpromoter_reward_created.json")
+    post_json(fp_endpoint, reward)
+    subscribe(["reward.approved", "reward.paid", "reward.denied"])
+    approved = _again(reward, 1, "2023-08-24T10:00:00Z", status="approved")
+    assert post_json(fp_endpoint, approved).status_code == 200
+    assert types() == ["reward.approved"]
+    assert Event.objects.get().data["status"] == "approved"
+    paid = _again(
+        reward, 2, "2023-09-01T10:00:00Z", status="approved", date_paid="2023-09-01T09:00:00Z"
+    )
+    assert post_json(fp_endpoint, paid).status_code == 200
+    assert types() == ["reward.approved", "reward.paid"]
+
+
+def test_a_reward_the_provider_denies(fp_endpoint, post_json, payload, subscribe):
+    reward = payload("firstpromoter_reward_created.json")
+    post_json(fp_endpoint, reward)
+    subscribe()
+    denied = _again(reward, 1, "2023-08-24T10:00:00Z", status="denied")
+    assert post_json(fp_endpoint, denied).status_code == 200
+    assert "reward.denied" in types()
+    assert "reward.created" not in types()
+
+
+def test_a_promoter_changed_by_a_webhook_emits_promoter_updated(
+    fp_endpoint, post_json, payload, subscribe
+):
+    post_json(fp_endpoint, payload("firstpromoter_promoter_signed_up.json"))
+    subscribe(["promoter.updated", "promoter.created"])
+    assert (
+        post_json(fp_endpoint, payload("firstpromoter_promoter_accepted.json")).status_code == 200
+    )
+    assert "promoter.updated" in types()
+    assert "promoter.created" not in types()
