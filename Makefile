@@ -35,6 +35,7 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@test $$(wc -c < README.md) -le 8192 || { echo "README.md is over 8 KB: move the rest to docs/"; exit 1; }
 
 # The documentation site, rebuilt as its pages change (warnings shown, not fatal: `make lint`
 # builds it strictly): http://$(DOCS_HOST)

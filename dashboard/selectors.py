@@ -26,6 +26,7 @@ from referralhub.models import (
     Reward,
 )
 from webhooks.models import WebhookDelivery
+from webhooks.providers.firstpromoter import push
 
 RELATED_ROWS = 50  # rows of each kind on a promoter's page
 MAX_SEARCH_IDS = 1000
@@ -162,6 +163,7 @@ def approval_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
         rewards = rewards.filter(provider=provider)
     if filters.get("suspects"):
         rewards = rewards.filter(lead__suspicion__in=SELF_REFERRAL_SUSPICIONS)
+    rewards = push.with_sync_state(rewards)
     return rewards.select_related("promoter", "lead", "campaign").order_by("created", "id")
 
 
@@ -170,6 +172,7 @@ def fulfilment_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
     rewards = Reward.objects.filter(Reward.WAITING_FOR_FULFILMENT)
     if provider := filters.get("provider"):
         rewards = rewards.filter(provider=provider)
+    rewards = push.with_sync_state(rewards)
     return rewards.select_related("promoter", "lead", "campaign").order_by(
         "fulfilment_requested_at", "id"
     )

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from referralhub.events.emit import emit
 from referralhub.models import AuditEntry, EventType, Reward
+from webhooks.models import CommissionPush
+from webhooks.providers.firstpromoter import push
 
 Action = Literal["approve", "deny", "fulfil"]
 
@@ -163,6 +165,8 @@ def rewards_act(
         entries.append(_audit_entry(actor, action, reward, changes, text))
     Reward.objects.bulk_update(rewards, [*transition.fields, "updated"])
     _record(actor, entries)
+    # FirstPromoter's API hears of it once this transaction commits, never if it rolls back.
+    push.queue_decision(action, rewards)
     emit(EVENTS[action], Reward, ids)
     return rewards
 
@@ -195,6 +199,8 @@ def done_message(
         queued := [r for r in rewards if r.fulfilment == Reward.Fulfilment.PENDING]
     ):
         message += f" Waiting in the fulfilment queue: {listed(queued)}."
+    if told := _told(action, rewards):
+        message += f" FirstPromoter is told through its API: {listed(told)}."
     if action != "fulfil":
         return message
     if any(r.provider_asks_fulfilment and r.needs_delivery for r in rewards):
@@ -204,11 +210,24 @@ def done_message(
     return message
 
 
+def _told(action: Action, rewards: Sequence[Reward]) -> list[Reward]:
+    """The rewards whose `action` FirstPromoter's API is told of."""
+    if not any(push.is_pushed(r, action) for r in rewards):
+        return []
+    told = set(
+        CommissionPush.objects.filter(reward__in=rewards, action=push.ACTIONS[action]).values_list(
+            "reward_id", flat=True
+        )
+    )
+    return [r for r in rewards if r.pk in told]
+
+
 def _not_told(rewards: Sequence[Reward]) -> dict[str, list[Reward]]:
     """The rewards whose provider the hub does not tell of a fulfilment, by provider name."""
+    told = {r.pk for r in _told("fulfil", rewards)}
     by_provider: dict[str, list[Reward]] = {}
     for reward in rewards:
-        if reward.mark_fulfilled_at_provider:
+        if reward.mark_fulfilled_at_provider and reward.pk not in told:
             by_provider.setdefault(reward.get_provider_display(), []).append(reward)
     return by_provider
 
@@ -223,6 +242,42 @@ def reward_deny(*, reward: Reward, actor: AbstractBaseUser, reason: str) -> Rewa
 
 def reward_fulfil(*, reward: Reward, actor: AbstractBaseUser, note: str = "") -> Reward:
     return rewards_act(action="fulfil", reward_ids=[reward.pk], actor=actor, text=note)[0]
+
+
+RETRY_PERMISSIONS: dict[str, Action] = {
+    CommissionPush.Action.APPROVE: "approve",
+    CommissionPush.Action.DENY: "deny",
+    CommissionPush.Action.MARK_FULFILLED: "fulfil",
+}
+
+
+@transaction.atomic
+def commission_pushes_retry(*, push_ids: Iterable[int], actor: AbstractBaseUser) -> int:
+    """Send failed FirstPromoter pushes again (staff's retry button); each needs the permission
+    of the decision it carries. Returns how many were put back in the queue."""
+    rows = list(
+        CommissionPush.objects.select_for_update()
+        .filter(pk__in=set(push_ids), state=CommissionPush.State.FAILED)
+        .select_related("reward")
+        .order_by("pk")
+    )
+    if any(not can_act(actor, RETRY_PERMISSIONS[row.action]) for row in rows):
+        raise PermissionDenied("You do not have permission to send these decisions again.")
+    push.pushes_retry(rows)
+    _record(
+        actor,
+        [
+            _audit_entry(
+                actor,
+                "retry_push",
+                row.reward,
+                {"firstpromoter": [row.state, CommissionPush.State.PENDING]},
+                f"{row.get_action_display()}: {row.error}"[:2000],
+            )
+            for row in rows
+        ],
+    )
+    return len(rows)
 
 
 def audit(

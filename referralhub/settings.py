@@ -306,3 +306,14 @@ TASKS = {
 # A task still marked running this long after it started belongs to a worker that died: the next
 # worker to start puts it back in the queue (see referralhub/management/commands/db_worker.py).
 TASKS_ABANDONED_AFTER = timedelta(minutes=env.int("TASKS_ABANDONED_AFTER_MINUTES", default=15))
+
+# FirstPromoter's API (webhooks/providers/firstpromoter/api.py): its documented limit per account,
+# which every worker shares; seconds to wait for an answer; how long a decision the API could not
+# take is retried before it is shown to staff as failed.
+FIRSTPROMOTER_API_REQUESTS_PER_MINUTE: int = env.int(
+    "FIRSTPROMOTER_API_REQUESTS_PER_MINUTE", default=400
+)
+FIRSTPROMOTER_API_TIMEOUT: float = env.float("FIRSTPROMOTER_API_TIMEOUT", default=30.0)
+FIRSTPROMOTER_PUSH_RETRY_FOR = timedelta(
+    hours=env.int("FIRSTPROMOTER_PUSH_RETRY_HOURS", default=26)
+)

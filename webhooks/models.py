@@ -143,3 +143,68 @@ class WebhookDelivery(LoadsWithoutInit, models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.provider} {self.event_type or '?'} ({self.status})"
+
+
+class CommissionPush(models.Model):
+    """A staff decision on a FirstPromoter commission, to be told to FirstPromoter's API
+    (webhooks.providers.firstpromoter.push): one row per reward and action, whose state says
+    whether FirstPromoter has it. The task queue only wakes the sender; these rows are the work."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        DENY = "deny", "Deny"
+        MARK_FULFILLED = "mark_fulfilled", "Mark fulfilled"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Sending to FirstPromoter"
+        DONE = "done", "FirstPromoter has it"
+        FAILED = "failed", "Failed"
+
+    reward = models.ForeignKey("referralhub.Reward", models.CASCADE, related_name="pushes")
+    endpoint = models.ForeignKey(WebhookEndpoint, models.CASCADE, related_name="pushes")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True, help_text="Why it failed, or the last error retried.")
+    note = models.CharField(max_length=255, blank=True, help_text="How it was confirmed.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    since = models.DateTimeField(help_text="Sent since (or since staff retried it): retried a day.")
+    # FirstPromoter's batch process for a call it answered 202: polled, never sent again.
+    batch_id = models.BigIntegerField(null=True, blank=True)
+    # The task (its result's id) sending it now, until when: another worker leaves it alone.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reward", "action"], name="uniq_push_reward_action")
+        ]
+        indexes = [
+            models.Index(
+                fields=["endpoint", "next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="push_due",
+            ),
+            models.Index(
+                fields=["-updated"], condition=models.Q(state="failed"), name="push_failed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} commission (reward #{self.reward_id}): {self.state}"
+
+
+class ApiRateBudget(models.Model):
+    """A token bucket per FirstPromoter account, shared by every process that calls its API
+    (webhooks.providers.firstpromoter.api.RateLimiter): taken with one conditional UPDATE."""
+
+    account_id = models.CharField(max_length=100, unique=True)
+    tokens = models.FloatField()
+    refilled_at = models.FloatField(help_text="Unix time of the last refill.")
+    blocked_until = models.FloatField(default=0.0, help_text="Unix time a 429 asked to wait to.")
+
+    def __str__(self) -> str:
+        return f"API budget of account {self.account_id}"

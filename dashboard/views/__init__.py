@@ -8,6 +8,7 @@ from dashboard.views.rewards import (
     reward_act,
     reward_detail,
 )
+from dashboard.views.sync import sync_problems, sync_retry
 
 __all__ = [
     "approval_queue",
@@ -21,4 +22,6 @@ __all__ = [
     "referral_list",
     "reward_act",
     "reward_detail",
+    "sync_problems",
+    "sync_retry",
 ]

@@ -27,6 +27,8 @@ from dashboard.forms import ExportFilterForm, RewardActionForm, RewardQueueFilte
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub import services
 from referralhub.models import Reward
+from webhooks.models import CommissionPush
+from webhooks.providers.firstpromoter import push
 
 # The query parameter that carries a refused export's own query back to the approvals page.
 EXPORT_REFUSED = "export"
@@ -52,6 +54,7 @@ def _queue(
         "sizes": PAGE_SIZES,
         "max_bulk": services.MAX_BULK,  # a page can list more than one action may take
         "export_form": _export_form(request),
+        "firstpromoter_api": push.account_endpoint() is not None,
         **_permissions(request),
     }
     return render(request, template, context)
@@ -82,8 +85,19 @@ def reward_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    pushes = list(reward.pushes.order_by("pk"))
+    fulfil_pushed = any(p.action == CommissionPush.Action.MARK_FULFILLED for p in pushes)
     context = {
         "reward": reward,
+        "pushes": pushes,
+        "pushes_fulfil": fulfil_pushed,
+        # FirstPromoter hears of this reward's fulfilment (see push.is_pushed), or has.
+        "told_on_fulfil": fulfil_pushed
+        or (
+            reward.fulfilment != Reward.Fulfilment.FULFILLED
+            and push.is_pushed(reward, "fulfil")
+            and push.account_endpoint() is not None
+        ),
         "history": selectors.audit_history(reward),
         "approve_refused": services.refusal_reason(reward, "approve"),
         "fulfil_refused": services.refusal_reason(reward, "fulfil"),

@@ -214,6 +214,8 @@ REWARD = {
     "fulfilled_at": None,
     "fulfilled_by": None,
     "fulfilment_note": "",
+    "provider_sync": "done",
+    "provider_sync_error": None,
     "payload": {"id": 3301, "status": "pending"},
 }
 DELIVERY = {

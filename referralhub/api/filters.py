@@ -224,6 +224,11 @@ class RewardFilter(MirroredFilter):
         "deleted on FirstPromoter (webhooks v2)."
     )
 
+    provider_sync = df.ChoiceFilter(
+        choices=[("pending", "pending"), ("done", "done"), ("failed", "failed")],
+        help_text="Whether FirstPromoter's API has the staff decisions on the commission.",
+    )
+
     class Meta:
         model = Reward
         fields = ["provider", "campaign", "promoter", "lead", "status", "fulfilment", "unit"]

@@ -310,6 +310,18 @@ class RewardSerializer(ReadOnlyModelSerializer):
         "fulfilled here, so mark it fulfilled there too (on FirstPromoter, "
         "POST /commissions/mark_fulfilled).",
     )
+    provider_sync = serializers.ChoiceField(
+        choices=["pending", "done", "failed"],
+        allow_null=True,
+        read_only=True,
+        help_text="Whether FirstPromoter's API has the staff decisions on this commission: "
+        "`pending` (being sent, or retried after an error), `done`, or `failed` (it refused, or "
+        "errors lasted a day: see `provider_sync_error`, and retry from the dashboard's sync "
+        "page); null when nothing is sent (another provider, or no API credentials).",
+    )
+    provider_sync_error = serializers.CharField(
+        allow_null=True, read_only=True, help_text="Why it failed, or the error being retried."
+    )
     payload = PayloadField(read_only=True)
 
     class Meta:
@@ -348,6 +360,8 @@ class RewardSerializer(ReadOnlyModelSerializer):
             "fulfilled_at",
             "fulfilled_by",
             "fulfilment_note",
+            "provider_sync",
+            "provider_sync_error",
             "payload",
         )
 

@@ -32,6 +32,7 @@ from referralhub.services import (
     rewards_act,
 )
 from webhooks.models import WebhookDelivery
+from webhooks.providers.firstpromoter.push import with_sync_state
 from webhooks.replays import NotReplayable, delivery_replay
 
 MAX_SEARCH = 100
@@ -149,12 +150,13 @@ def _act(request: Request, action_name: str, ids: list[int], text: str) -> list[
     except ValueError as exc:
         raise ValidationError({"non_field_errors": [str(exc)]}) from exc
     pks = [r.pk for r in changed]
-    return list(Reward.objects.select_related(*_REWARD_RELATED).filter(pk__in=pks).order_by("pk"))
+    rewards = with_sync_state(Reward.objects.select_related(*_REWARD_RELATED))
+    return list(rewards.filter(pk__in=pks).order_by("pk"))
 
 
 @docs.read_docs("rewards", s.RewardSerializer, examples.REWARD)
 class RewardViewSet(ReadViewSet):
-    queryset = Reward.objects.select_related(*_REWARD_RELATED)
+    queryset = with_sync_state(Reward.objects.select_related(*_REWARD_RELATED))
     serializer_class = s.RewardSerializer
     filterset_class = filters.RewardFilter
     pagination_class = Cursor

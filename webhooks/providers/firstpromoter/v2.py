@@ -26,6 +26,7 @@ from webhooks.providers.base import (
     Spec,
     read_columns,
 )
+from webhooks.providers.firstpromoter import push
 from webhooks.providers.firstpromoter.decisions import sync_decision_and_queue_v2
 from webhooks.providers.firstpromoter.fields import (
     SLUG,
@@ -163,7 +164,8 @@ def put_commission(snap: Snapshot, payload: PayloadObject, deleted: bool = False
 
 
 def _handler(
-    put: Callable[[Snapshot, PayloadObject, bool], Ref], then: Callable[[int], None] | None = None
+    put: Callable[[Snapshot, PayloadObject, bool], Ref],
+    then: Callable[[int, PayloadObject], None] | None = None,
 ) -> Handler:
     def handle(document: dict[str, Any], delivery: WebhookDelivery) -> Outcome:
         snap, data, deleted = _snapshot(document)
@@ -175,7 +177,7 @@ def _handler(
         ref = put(snap, data, deleted)
         pks = snap.save()
         if then is not None:
-            then(pks[ref])
+            then(pks[ref], data)
         return Outcome(body={"status": "processed"})
 
     return handle
@@ -184,7 +186,15 @@ def _handler(
 _ON_PROMOTER = _handler(put_promoter)
 _ON_REFERRAL = _handler(put_referral)
 _ON_PROMOTER_CAMPAIGN = _handler(put_promoter_campaign)
-_ON_COMMISSION = _handler(put_commission, then=sync_decision_and_queue_v2)
+
+
+def _after_commission(reward_pk: int, data: PayloadObject) -> None:
+    sync_decision_and_queue_v2(reward_pk)
+    # FirstPromoter echoes a decision the hub sent it (commission.updated): it has it.
+    push.confirm(reward_pk, data.data.get("status"))
+
+
+_ON_COMMISSION = _handler(put_commission, then=_after_commission)
 # A v2 event type names its resource first (`promoter.profile.updated`), so the resource picks the
 # handler; that also covers a type not in FirstPromoter's list (`referral.converted`, which its
 # announcement named, or one added later). Every other resource (payouts, payout methods, contract

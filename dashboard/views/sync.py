@@ -1,0 +1,56 @@
+"""FirstPromoter sync: the decisions its API has not taken, with a retry button, and the imports
+of its history (webhooks.providers.firstpromoter.push and .pull)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from dashboard.access import forbidden, staff_required
+from dashboard.pagination import PAGE_SIZES, paginate
+from referralhub import services
+from referralhub.models import MAX_ID
+from webhooks.providers.firstpromoter import push
+
+VIEW_PERMISSION = "referralhub.view_reward"
+
+
+def _can_retry(request: HttpRequest) -> bool:
+    return any(services.can_act(request.user, a) for a in ("approve", "fulfil"))
+
+
+@staff_required
+def sync_problems(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm(VIEW_PERMISSION):
+        return forbidden(request, "You do not have permission to view rewards.")
+    context = {
+        "page": paginate(push.problems(), request),
+        "sizes": PAGE_SIZES,
+        "can_retry": _can_retry(request),
+        "account": push.account_endpoint(),
+    }
+    return render(request, "dashboard/sync.html", context)
+
+
+@staff_required
+@require_POST
+def sync_retry(request: HttpRequest) -> HttpResponse:
+    if not _can_retry(request):
+        return forbidden(request, "You do not have permission to act on rewards.")
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit() and int(i) <= MAX_ID]
+    if not ids:
+        messages.error(request, "Select the decisions to send again.")
+    else:
+        try:
+            count = services.commission_pushes_retry(push_ids=ids, actor=request.user)
+        except PermissionDenied as exc:
+            return forbidden(request, str(exc))
+        if count:
+            messages.success(request, f"Sending {count} decision{'s' if count != 1 else ''} again.")
+        else:
+            messages.error(request, "Nothing to send again: those decisions have not failed.")
+    return HttpResponseRedirect(reverse("dashboard:sync"))
