@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from referralhub.events.emit import emit_delivery_failed, mirror_changes
+from referralhub.events.wanted import is_wanted
+from referralhub.models import EventType
 from referralhub.rawsql import column_list, fetch_instance, prepared
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, redacted_text
@@ -253,11 +255,19 @@ def _fail(delivery: WebhookDelivery, exc: BaseException) -> EndpointResponse:
     )
 
 
-@transaction.atomic
 def _mark(delivery: WebhookDelivery, status: str, error: str, http_status: int) -> None:
     delivery.status, delivery.error, delivery.response_status = status, error, http_status
-    marked = (
-        WebhookDelivery.objects.filter(pk=delivery.pk)
+    if not is_wanted(EventType.DELIVERY_FAILED):
+        _mark_row(delivery.pk, status, error, http_status)
+        return
+    with transaction.atomic():  # the event with the change, or neither
+        if _mark_row(delivery.pk, status, error, http_status):
+            emit_delivery_failed(delivery.pk)
+
+
+def _mark_row(pk: int, status: str, error: str, http_status: int) -> bool:
+    return bool(
+        WebhookDelivery.objects.filter(pk=pk)
         .exclude(status__in=FINAL)
         .update(
             status=status,
@@ -266,8 +276,6 @@ def _mark(delivery: WebhookDelivery, status: str, error: str, http_status: int) 
             processing_attempts=F("processing_attempts") + 1,
         )
     )
-    if marked:
-        emit_delivery_failed(delivery.pk)
 
 
 def _is_retryable(exc: OperationalError) -> bool:

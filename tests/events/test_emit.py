@@ -209,3 +209,18 @@ def test_a_promoter_changed_by_a_webhook_emits_promoter_updated(
     )
     assert "promoter.updated" in types()
     assert "promoter.created" not in types()
+
+
+def test_a_rejected_delivery_emits_delivery_failed(fp_endpoint, post_json, subscribe):
+    subscribe(["delivery.failed"])
+    assert post_json(fp_endpoint, "{not json").status_code == 400
+    event = Event.objects.get()
+    assert (event.type, event.data["status"]) == ("delivery.failed", "rejected")
+
+
+def test_a_rejected_delivery_costs_no_transaction_when_nobody_listens(
+    fp_endpoint, post_json, django_assert_max_num_queries
+):
+    post_json(fp_endpoint, "{not json")  # the endpoint's row, cached after
+    with django_assert_max_num_queries(3):  # the lookup, the insert, the mark
+        assert post_json(fp_endpoint, "{still not json").status_code == 400
