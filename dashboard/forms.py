@@ -6,6 +6,9 @@ export's form is the exception: it refuses the export.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from django import forms
 
 from referralhub.models import LEAD_STATES, MAX_ID, Campaign, Provider, Suspicion
@@ -32,6 +35,22 @@ PERIODS = (7, 30, 90)
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+# The dates a filter takes: a day either side of what Python's dates hold, since a range's end
+# is read as the start of the next day and both ends move to UTC from the staff's time zone.
+EARLIEST_DATE = date(2, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
+DATE_RANGE_MESSAGE = f"Enter a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}."
+
+
+class BoundedDateField(forms.DateField):
+    widget = DateInput
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise forms.ValidationError(DATE_RANGE_MESSAGE, code="out_of_range")
 
 
 def check_range(form: forms.Form, start: str, end: str) -> None:
@@ -62,12 +81,13 @@ class ReferralFilterForm(forms.Form):
     state = forms.ChoiceField(choices=ANY + [(s, s) for s in LEAD_STATES], required=False)
     suspicion = forms.ChoiceField(choices=SUSPICION_CHOICES, required=False)
     customers = forms.BooleanField(required=False, label="Customers only")
-    signed_up_from = forms.DateField(required=False, widget=DateInput, label="Signed up from")
-    signed_up_to = forms.DateField(required=False, widget=DateInput, label="to")
+    signed_up_from = BoundedDateField(required=False, label="Signed up from")
+    signed_up_to = BoundedDateField(required=False, label="to")
     sort = forms.CharField(required=False)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         check_range(self, "signed_up_from", "signed_up_to")
         start, end = data.get("signed_up_from"), data.get("signed_up_to")
         sort = data.get("sort", "")
@@ -100,11 +120,12 @@ class ExportFilterForm(forms.Form):
     every approved reward. The labels stand alone: the refusal names them in a message."""
 
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
-    decided_from = forms.DateField(required=False, widget=DateInput, label="Approved from")
-    decided_to = forms.DateField(required=False, widget=DateInput, label="Approved until")
+    decided_from = BoundedDateField(required=False, label="Approved from")
+    decided_to = BoundedDateField(required=False, label="Approved until")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         check_range(self, "decided_from", "decided_to")
         return data
 
@@ -126,13 +147,14 @@ class RewardActionForm(forms.Form):
     text = forms.CharField(required=False, max_length=2000, strip=True)
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Any id is a valid choice; whether it exists is the service's answer.
         self.fields["ids"].valid_value = _is_id  # type: ignore[attr-defined]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("row"):
             action, _, pk = data["row"].partition(":")
             data["action"], data["ids"] = action, [int(pk)]

@@ -29,6 +29,7 @@ from django.utils.datastructures import CaseInsensitiveMapping
 from referralhub.events.emit import emit_delivery_failed, mirror_changes
 from referralhub.events.wanted import is_wanted
 from referralhub.models import EventType
+from referralhub.models.base import max_length
 from referralhub.rawsql import column_list, fetch_instance, prepared
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, redacted_text
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 STRIPPED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 FINAL = frozenset({WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED})
 DEADLOCK_RETRIES = 3
-KEY_LENGTH: int = WebhookDelivery._meta.get_field("idempotency_key").max_length
+KEY_LENGTH = max_length(WebhookDelivery, "idempotency_key")
 
 
 @dataclass

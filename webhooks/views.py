@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import BinaryIO
 
 from django.conf import settings
 from rest_framework.negotiation import BaseContentNegotiation
@@ -20,19 +22,21 @@ from webhooks.providers import PROVIDERS
 from webhooks.providers.base import Incoming
 
 logger = logging.getLogger(__name__)
+READ_SIZE = 64 * 1024
 
 
 class AlwaysJSON(BaseContentNegotiation):
     """Providers get JSON whatever their `Accept` says. DRF's negotiation would answer 406 to an
     `Accept` it cannot serve, before the delivery is stored, and HTML to a browser's."""
 
-    def select_parser(self, request: Request, parsers: list[BaseParser]) -> None:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> None:
         return None  # the view reads the raw body itself
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class WebhookView(APIView):
@@ -112,11 +116,32 @@ class WebhookView(APIView):
     def _read_body(request: Request) -> bytes | None:
         """The raw body, or None when it is over the limit (read no further than the limit)."""
         limit = settings.WEBHOOK_MAX_BODY_BYTES
+        meta = request._request.META
+        if not meta.get("CONTENT_LENGTH") and meta.get("wsgi.input_terminated"):
+            # A chunked body has no Content-Length, and Django reads no body without one. The
+            # server removed the chunking and ends wsgi.input where the body ends (gunicorn
+            # and mod_wsgi say so with wsgi.input_terminated, the flag Werkzeug relies on too),
+            # so the stream itself is read, with the same bound. A server without the flag
+            # (runserver) would block on the socket, so it keeps Django's reading.
+            return read_at_most(meta["wsgi.input"], limit)
         try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            declared = int(meta.get("CONTENT_LENGTH") or 0)
         except ValueError:
             declared = 0
         if declared > limit:
             return None
         body = request._request.read(limit + 1)
         return None if len(body) > limit else body
+
+
+def read_at_most(stream: BinaryIO, limit: int) -> bytes | None:
+    """What `stream` holds, or None if it holds over `limit` bytes (reading at most one more)."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(min(READ_SIZE, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return None if size > limit else b"".join(parts)

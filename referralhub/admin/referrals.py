@@ -80,6 +80,7 @@ class LeadAdmin(ExactSearchMixin, MirroredAdmin):
         ("created", admin.DateFieldListFilter),
     )
     search_fields = ("=email", "=uid", "=external_id", "=promotion__ref_id", "=promoter__email")
+    link_filters = ("promoter", "promotion")  # a promoter's and a promotion's "see: leads"
     search_help_text = "An exact email, uid or id; a ref id, or a promoter's email or code."
     exact_search_fields = ("email", "uid")
     exact_search_via = (
@@ -174,6 +175,7 @@ class ConversionAdmin(ExactSearchMixin, MirroredAdmin):
     list_fields = ("status", "purchase_value", "currency", "goal_complete", "provider", "created")
     list_filter = ("provider", "status", "goal_complete", ("created", admin.DateFieldListFilter))
     search_fields = ("=order_id", "=external_id", "=lead__email", "=promoter__email")
+    link_filters = ("promoter", "lead")  # "see: conversions" on their pages
     search_help_text = "An exact order id, or the lead's or promoter's email."
     exact_search_fields = ("order_id",)
     exact_search_via = (("lead", leads_by_email), ("promoter", promoters_by_email_or_code))

@@ -104,6 +104,8 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
         ("created", admin.DateFieldListFilter),
     )
     search_fields = ("=external_id", "=promoter__email", "=lead__email", "=conversion__order_id")
+    # "see: rewards" on the pages of each of these
+    link_filters = ("promoter", "lead", "promotion", "conversion", "campaign")
     search_help_text = "An exact reward id, promoter email or code, lead email or order id."
     exact_search_via = (
         ("promoter", promoters_by_email_or_code),

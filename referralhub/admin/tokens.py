@@ -12,13 +12,14 @@ from django.http import HttpRequest
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
+from referralhub.admin.base import FilterValuesMixin
 from referralhub.models import ApiToken
 
 admin.site.unregister(TokenProxy)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(TokenAdmin):
+class ApiTokenAdmin(FilterValuesMixin, TokenAdmin):
     list_display = ("user", "key_hint", "created")
     list_select_related = ("user",)
     search_help_text = "Username. New tokens: manage.py drf_create_token <username>."

@@ -15,9 +15,11 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError
 from rest_framework.filters import SearchFilter
+from rest_framework.pagination import BasePagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from referralhub.api import bodies, examples, filters
 from referralhub.api import schema as docs
@@ -27,6 +29,7 @@ from referralhub.api.permissions import CanActOnRewards, CanReplay, CanView, Sta
 from referralhub.errors import nul_params
 from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Reward
 from referralhub.services import (
+    Action,
     RewardNotFound,
     TransitionNotAllowed,
     rewards_act,
@@ -36,6 +39,7 @@ from webhooks.providers.firstpromoter.push import with_sync_state
 from webhooks.replays import NotReplayable, delivery_replay
 
 MAX_SEARCH = 100
+PAGING_PARAMETERS = ("page_query_param", "page_size_query_param", "cursor_query_param")
 MAX_SEARCH_TERMS = 10
 _TERMS = re.compile(r"[\s,]+")
 _RULES = ("offer", "referral_reward", "promotion_reward", "target_reward")
@@ -61,7 +65,7 @@ class ReadViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [CanView]
     filter_backends = [DjangoFilterBackend, SearchFilter, filters.StrictOrdering]
     parser_classes = [JSONBodyParser]  # one request format to document, validate and test
-    pagination_class = PagePagination
+    pagination_class: type[BasePagination] = PagePagination
     ordering = ("-created", "-id")
     ordering_fields: tuple[str, ...] = ("id", "created", "updated")
     # Ids are 64-bit: anything longer cannot exist, and would overflow the database's integers.
@@ -79,6 +83,32 @@ class ReadViewSet(viewsets.ReadOnlyModelViewSet):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         _check_query(request)
+        if unknown := sorted(set(request.query_params) - self.known_parameters()):
+            # A misspelt filter (?stauts=pending) would otherwise return the whole list, which
+            # a script could act on as if it were the filtered one.
+            known = ", ".join(sorted(self.known_parameters()))
+            raise ValidationError(
+                {name: [f"Unknown query parameter. This URL takes: {known}."] for name in unknown}
+            )
+
+    def known_parameters(self) -> set[str]:
+        """The query parameters this request's action reads: for a list, its filters, paging,
+        search and ordering; for anything else only the response format."""
+        known = {api_settings.URL_FORMAT_OVERRIDE}
+        if self.action != "list":
+            return known
+        if filterset_class := getattr(self, "filterset_class", None):
+            known |= filters.filterset_parameters(filterset_class)
+        if paginator := self.paginator:
+            known |= {
+                getattr(paginator, attribute)
+                for attribute in PAGING_PARAMETERS
+                if getattr(paginator, attribute, None)
+            }
+        if getattr(self, "search_fields", None):
+            known.add(api_settings.SEARCH_PARAM)
+        known.add(api_settings.ORDERING_PARAM)
+        return known
 
 
 def _check_query(request: Request) -> None:
@@ -139,7 +169,7 @@ class ConversionViewSet(ReadViewSet):
 _REWARD_RELATED = ("promoter", "lead", "campaign", "rule", "decided_by", "fulfilled_by")
 
 
-def _act(request: Request, action_name: str, ids: list[int], text: str) -> list[Reward]:
+def _act(request: Request, action_name: Action, ids: list[int], text: str) -> list[Reward]:
     """Run the service and say what it refused in the API's terms (404, 409, 400)."""
     try:
         changed = rewards_act(action=action_name, reward_ids=ids, actor=request.user, text=text)
@@ -169,28 +199,30 @@ class RewardViewSet(ReadViewSet):
         "promotion__ref_id",
     )
 
-    def _single(self, request: Request, pk: str, body: type, field: str) -> Response:
+    def _single(
+        self, request: Request, pk: str, action: Action, body: type, field: str
+    ) -> Response:
         # Who may act is checked before the body is read: a caller without the right gets 403.
         data = body(data=request.data)
         data.is_valid(raise_exception=True)
         text = data.validated_data.get(field, "")
-        (reward,) = _act(request, self.action, [int(pk)], text)
+        (reward,) = _act(request, action, [int(pk)], text)
         return Response(s.RewardSerializer(reward, context=self.get_serializer_context()).data)
 
     @docs.APPROVE_DOCS
     @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
     def approve(self, request: Request, pk: str) -> Response:
-        return self._single(request, pk, bodies.ApproveBody, "note")
+        return self._single(request, pk, "approve", bodies.ApproveBody, "note")
 
     @docs.DENY_DOCS
     @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
     def deny(self, request: Request, pk: str) -> Response:
-        return self._single(request, pk, bodies.DenyBody, "reason")
+        return self._single(request, pk, "deny", bodies.DenyBody, "reason")
 
     @docs.FULFIL_DOCS
     @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
     def fulfil(self, request: Request, pk: str) -> Response:
-        return self._single(request, pk, bodies.FulfilBody, "note")
+        return self._single(request, pk, "fulfil", bodies.FulfilBody, "note")
 
     @docs.BULK_DOCS
     @action(detail=False, methods=["post"], permission_classes=[CanActOnRewards])

@@ -73,6 +73,10 @@ def test_it_searches_and_filters_without_errors(root_client: Client, name: str, 
         ("lead", "q=%00"),
         # Django's own refusal of a value its lookup cannot take.
         ("reward", "created__gte=not-a-date"),
+        # A date hierarchy year without a next year, or past Python's dates.
+        ("auditentry", "created__year=9999"),
+        ("auditentry", "created__year=99999"),
+        ("auditentry", "created__year=%EF%BC%92"),
     ],
 )
 def test_it_answers_an_impossible_filter_value_without_a_500(

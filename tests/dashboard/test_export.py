@@ -119,6 +119,14 @@ def test_it_refuses_the_export_to_anonymous_and_non_staff(client: Client, carol)
         ),
         ({"decided_from": "2026-13-45"}, "Approved from: Enter a valid date."),
         (
+            {"decided_to": "9999-12-31"},
+            "Approved until: Enter a date from 0002-01-01 to 9998-12-31.",
+        ),
+        (
+            {"decided_from": "0001-01-01"},
+            "Approved from: Enter a date from 0002-01-01 to 9998-12-31.",
+        ),
+        (
             {"decided_from": "2026-12-01", "decided_to": "2026-11-01"},
             "Approved until: The end of the range is before its start.",
         ),
@@ -155,3 +163,33 @@ def test_the_file_is_named_after_the_staffs_date(as_bob: Client, db, settings, m
     response = as_bob.get(URL)
 
     assert 'filename="approved-rewards-2026-12-02.csv"' in response["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("R1;=1+1;", "R1;'=1+1;"),
+        ("Ann,=HYPERLINK(1)", "Ann,'=HYPERLINK(1)"),
+        ("a|@SUM(A1)", "a|'@SUM(A1)"),
+        ("a\n-2+3", "a\n'-2+3"),
+        ("+1", "'+1"),
+        ("Jean-Luc O'Neil", "Jean-Luc O'Neil"),
+    ],
+)
+def test_it_defuses_a_formula_after_any_separator(as_bob: Client, db, name, shown) -> None:
+    promoter = PromoterFactory(first_name=name, last_name="", email="x@example.com")
+    RewardFactory(unlinked=True, promoter=promoter, **APPROVED)
+
+    assert rows(as_bob.get(URL))[1][0] == shown
+
+
+def test_it_quotes_every_field(as_bob: Client, db) -> None:
+    promoter = PromoterFactory(first_name="R1;=1+1;", last_name="")
+    RewardFactory(unlinked=True, promoter=promoter, amount=4, **APPROVED)
+
+    data = b"".join(as_bob.get(URL).streaming_content).decode("utf-8-sig")
+
+    for line in data.splitlines():
+        assert line.startswith('"'), line
+        assert line.endswith('"'), line
+    assert '"R1;\'=1+1;"' in data

@@ -112,6 +112,27 @@ def test_it_explains_a_backwards_date_range_and_ignores_it(as_bob: Client, leads
     assert len(response.context["page"].items) == 3
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("signed_up_to", "9999-12-31"),
+        ("signed_up_from", "9999-12-31"),
+        ("signed_up_from", "0001-01-01"),
+        ("signed_up_to", "0001-01-01"),
+    ],
+)
+def test_it_explains_a_date_it_cannot_filter_on_and_ignores_it(
+    as_bob: Client, leads, settings, field: str, value: str
+) -> None:
+    settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: the first day would move before year 1
+    response = as_bob.get(URL, {field: value})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        field: ["Enter a date from 0002-01-01 to 9998-12-31."]
+    }
+    assert len(response.context["page"].items) == 3
+
+
 def test_it_survives_nonsense_filters(as_bob: Client, leads) -> None:
     assert len(shown(as_bob, campaign="x", signed_up_from="soon", page="-3", size="7")) == 3
     # Over 64 bits: SQLite cannot even bind it. Refused as a filter, so every lead is shown.

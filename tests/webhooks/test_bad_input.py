@@ -90,6 +90,21 @@ def test_it_answers_a_json_404_for_any_other_webhook_path_and_logs_no_token(
     assert WebhookDelivery.objects.count() == 0
 
 
+@pytest.mark.parametrize("token", ["abc%00def", "abc\x00def", "a.b", "a%25b", "a~b", "é"])
+@pytest.mark.parametrize("slash", ["/", ""])
+def test_it_answers_a_json_404_for_a_token_no_endpoint_can_have(
+    client, fp_endpoint, caplog, token, slash
+) -> None:
+    # Tokens are token_urlsafe: a NUL (which PostgreSQL text cannot hold) must not reach a query.
+    response = client.post(
+        f"/webhooks/firstpromoter/{token}{slash}", b"{}", content_type="application/json"
+    )
+
+    assert_error(response, 404, "not_found")
+    assert "abc" not in caplog.text
+    assert WebhookDelivery.objects.count() == 0
+
+
 def test_it_takes_a_delivery_to_its_url_pasted_without_the_last_slash(
     fp_endpoint, client, payload
 ) -> None:
