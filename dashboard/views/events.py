@@ -11,11 +11,11 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from dashboard.access import forbidden, staff_required
+from dashboard.access import View, forbidden, staff_required
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub.events import subscriptions as service
 from referralhub.models import EventDelivery, EventSubscription, EventType
@@ -39,15 +39,14 @@ class ReplaySinceForm(forms.Form):
     )
 
 
-def managers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @staff_required
+def managers_only(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not service.can_manage(request.user):
             return forbidden(request, "You do not have permission to manage event subscriptions.")
         return view(request, *args, **kwargs)
 
-    return wrapper
+    return staff_required(wrapper)
 
 
 def _save(request: HttpRequest, form: forms.Form, call: Callable[..., Any]) -> Any:

@@ -18,6 +18,8 @@ from django.utils.html import format_html
 from referralhub.events import subscriptions as service
 from referralhub.models import EventAttempt, EventDelivery, EventSubscription, EventType
 
+NEW_SECRET = "_new_secret"
+
 
 class ManagersOnly:
     """Every page and action: the permission to manage event subscriptions."""
@@ -97,12 +99,14 @@ class EventSubscriptionAdmin(ManagersOnly, admin.ModelAdmin):
             service.subscription_update(actor=request.user, subscription=stored, **values)
         else:
             made, secret = service.subscription_create(actor=request.user, **values)
-            obj.pk, obj.new_secret = made.pk, secret
+            obj.pk = made.pk
+            setattr(obj, NEW_SECRET, secret)  # for response_add, this request only
 
-    def log_addition(self, *args: Any) -> None:  # the service records it
+    # The services record every change in the audit trail and the admin's history already.
+    def log_addition(self, *args: Any) -> None:  # type: ignore[override]
         pass
 
-    def log_change(self, *args: Any) -> None:
+    def log_change(self, *args: Any) -> None:  # type: ignore[override]
         pass
 
     def delete_model(self, request: HttpRequest, obj: EventSubscription) -> None:
@@ -113,7 +117,7 @@ class EventSubscriptionAdmin(ManagersOnly, admin.ModelAdmin):
             service.subscription_delete(actor=request.user, subscription=subscription)
 
     def response_add(self, request: HttpRequest, obj: EventSubscription, *args: Any):
-        return self._secret_page(request, obj, obj.new_secret, "Subscription created")
+        return self._secret_page(request, obj, getattr(obj, NEW_SECRET), "Subscription created")
 
     @admin.action(description="Rotate the signing secret (one subscription)")
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:

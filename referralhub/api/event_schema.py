@@ -41,7 +41,7 @@ _EXAMPLE_CHANGES: dict[str, dict[str, Any]] = {
 }
 
 
-def _payload(event_type: str, serializer: type) -> serializers.Serializer:
+def _payload(event_type: str, serializer: type) -> type[serializers.Serializer]:
     name = "".join(part.capitalize() for part in event_type.split(".")) + "Event"
     fields = {
         "type": serializers.ChoiceField(choices=[event_type]),

@@ -100,7 +100,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EventSubscription
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "url",
             "description",

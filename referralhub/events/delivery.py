@@ -117,8 +117,8 @@ def succeeded(status_code: int | None) -> bool:
 
 @transaction.atomic
 def _record(delivery_id: int, expected: int, now: datetime, answer: network.Answer) -> None:
-    delivery = EventDelivery.objects.select_for_update().select_related("subscription")
-    delivery = delivery.get(pk=delivery_id)
+    locked = EventDelivery.objects.select_for_update().select_related("subscription")
+    delivery = locked.get(pk=delivery_id)
     EventAttempt.objects.create(
         delivery=delivery,
         attempted_at=now,

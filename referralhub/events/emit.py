@@ -57,7 +57,7 @@ def _rest(model: type[models.Model]) -> tuple[models.QuerySet, type]:
     """The queryset and serializer the REST API reads `model` with: one shape for both."""
     from referralhub.api import views  # the API's views import the services, which emit
 
-    viewsets = {
+    viewsets: dict[type[models.Model], Any] = {
         Promoter: views.PromoterViewSet,
         Lead: views.LeadViewSet,
         Reward: views.RewardViewSet,
@@ -123,7 +123,7 @@ class MirrorChanges:
         return bool(TYPES.get(model, frozenset()) & self.wanted)
 
     def read_before(self, model: type[models.Model], provider: str, keys: list[str]) -> None:
-        rows = model.objects.filter(provider=provider, external_id__in=keys)
+        rows = model._default_manager.filter(provider=provider, external_id__in=keys)
         known = self.before.setdefault(model, {})
         for pk, *values in rows.values_list("pk", *TRACKED[model]):
             known.setdefault(pk, tuple(values))  # the state before this delivery, not before a
@@ -176,7 +176,11 @@ def changed(model: type[models.Model], before: tuple | None, after: Any) -> list
 
 
 def _blank(model: type[models.Model], name: str) -> Any:
-    return None if name == "updated" else model._meta.get_field(name).get_default()
+    if name == "updated":
+        return None
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)  # a column, not a relation's reverse side
+    return field.get_default()
 
 
 _current: ContextVar[MirrorChanges | None] = ContextVar("mirror_changes", default=None)

@@ -94,7 +94,7 @@ def resolve(target: Target) -> IPAddress:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (OSError, ValueError) as exc:  # ValueError: UnicodeError, a NUL in the name
         raise Refused(f"The host {target.host} cannot be resolved ({exc}).") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
         raise Refused(f"The host {target.host} has no address.")
     if not target.allowed:

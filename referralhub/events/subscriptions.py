@@ -7,9 +7,9 @@ import base64
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -28,13 +28,14 @@ class NotReplayable(Exception):
     pass
 
 
-def can_manage(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_manage(user: User | AnonymousUser) -> TypeGuard[User]:
     return bool(user.is_active and user.is_staff and user.has_perm(MANAGE_PERMISSION))
 
 
-def _require(actor: AbstractBaseUser) -> None:
+def _require(actor: User | AnonymousUser) -> User:
     if not can_manage(actor):
         raise PermissionDenied("You do not have permission to manage event subscriptions.")
+    return actor
 
 
 def new_secret() -> str:
@@ -64,14 +65,14 @@ def clean_events(events: Iterable[Any]) -> list[str]:
 @transaction.atomic
 def subscription_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User | AnonymousUser,
     url: str,
     events: Iterable[str] = (),
     description: str = "",
     is_active: bool = True,
 ) -> tuple[EventSubscription, str]:
     """Returns the subscription and its signing secret, which is never shown again."""
-    _require(actor)
+    user = _require(actor)
     secret = new_secret()
     subscription = EventSubscription.objects.create(
         url=clean_url(url),
@@ -80,15 +81,15 @@ def subscription_create(
         is_active=is_active,
         secret=secret,
     )
-    audit(actor=actor, action="create", obj=subscription)
+    audit(actor=user, action="create", obj=subscription)
     return subscription, secret
 
 
 @transaction.atomic
 def subscription_update(
-    *, actor: AbstractBaseUser, subscription: EventSubscription, **values: Any
+    *, actor: User | AnonymousUser, subscription: EventSubscription, **values: Any
 ) -> EventSubscription:
-    _require(actor)
+    user = _require(actor)
     if unknown := set(values) - set(EDITABLE):
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}.")
     if "url" in values:
@@ -110,42 +111,44 @@ def subscription_update(
         subscription.failing_since = None
     subscription.save()
     if changes:
-        audit(actor=actor, action="change", obj=subscription, changes=changes)
+        audit(actor=user, action="change", obj=subscription, changes=changes)
     return subscription
 
 
 @transaction.atomic
-def subscription_rotate_secret(*, actor: AbstractBaseUser, subscription: EventSubscription) -> str:
+def subscription_rotate_secret(
+    *, actor: User | AnonymousUser, subscription: EventSubscription
+) -> str:
     """A new secret, returned once; the old one also signs for `EVENTS_ROTATION_GRACE`."""
     from django.conf import settings
 
-    _require(actor)
+    user = _require(actor)
     subscription = EventSubscription.objects.select_for_update().get(pk=subscription.pk)
     secret = new_secret()
     subscription.previous_secret = subscription.secret
     subscription.previous_secret_expires_at = timezone.now() + settings.EVENTS_ROTATION_GRACE
     subscription.secret = secret
     subscription.save()
-    audit(actor=actor, action="rotate secret", obj=subscription)
+    audit(actor=user, action="rotate secret", obj=subscription)
     return secret
 
 
 @transaction.atomic
-def subscription_delete(*, actor: AbstractBaseUser, subscription: EventSubscription) -> None:
-    _require(actor)
-    audit(actor=actor, action="delete", obj=subscription)
+def subscription_delete(*, actor: User | AnonymousUser, subscription: EventSubscription) -> None:
+    user = _require(actor)
+    audit(actor=user, action="delete", obj=subscription)
     subscription.delete()
 
 
 @transaction.atomic
-def delivery_replay(*, actor: AbstractBaseUser, delivery: EventDelivery) -> EventDelivery:
+def delivery_replay(*, actor: User | AnonymousUser, delivery: EventDelivery) -> EventDelivery:
     """Send a failed delivery again, on a fresh retry schedule, with the same webhook-id."""
-    _require(actor)
+    user = _require(actor)
     locked = EventDelivery.objects.select_for_update().select_related("subscription")
-    return _replay([locked.get(pk=delivery.pk)], actor)[0]
+    return _replay([locked.get(pk=delivery.pk)], user)[0]
 
 
-def _replay(deliveries: list[EventDelivery], actor: AbstractBaseUser) -> list[EventDelivery]:
+def _replay(deliveries: list[EventDelivery], actor: User) -> list[EventDelivery]:
     now = timezone.now()
     for delivery in deliveries:
         if delivery.status != EventDelivery.Status.FAILED:
@@ -166,11 +169,11 @@ def _replay(deliveries: list[EventDelivery], actor: AbstractBaseUser) -> list[Ev
 
 @transaction.atomic
 def deliveries_replay_since(
-    *, actor: AbstractBaseUser, since: datetime, subscription: EventSubscription | None = None
+    *, actor: User | AnonymousUser, since: datetime, subscription: EventSubscription | None = None
 ) -> int:
     """Replay every failed delivery of an event since `since` (of active subscriptions, or of
     one); returns how many."""
-    _require(actor)
+    user = _require(actor)
     failed = EventDelivery.objects.select_for_update().select_related("subscription")
     failed = failed.filter(
         status=EventDelivery.Status.FAILED,
@@ -179,4 +182,4 @@ def deliveries_replay_since(
     )
     if subscription is not None:
         failed = failed.filter(subscription=subscription)
-    return len(_replay(list(failed.order_by("pk")), actor))
+    return len(_replay(list(failed.order_by("pk")), user))
