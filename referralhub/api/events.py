@@ -192,7 +192,7 @@ _ONE_ERRORS = docs.errors(*docs.DETAIL_ERRORS)
 @extend_schema_view(
     list=extend_schema(
         summary="List event subscriptions",
-        responses={200: SubscriptionSerializer, **docs.errors(400, 401, 403)},
+        responses={200: SubscriptionSerializer, **docs.errors(*docs.READ_ERRORS)},
         examples=docs.example("Subscription", SUBSCRIPTION_EXAMPLE),
     ),
     retrieve=extend_schema(

@@ -149,3 +149,8 @@ def test_it_says_or_null_as_openapi_3_1_does(document):
     assert "nullable" not in str(document)
     listed = document["components"]["schemas"]["PaginatedCampaignList"]["properties"]["next"]
     assert listed["type"] == ["string", "null"]
+
+
+def test_a_nullable_json_field_takes_null_once(document):
+    custom_fields = document["components"]["schemas"]["Lead"]["properties"]["custom_fields"]
+    assert "oneOf" not in custom_fields

@@ -181,3 +181,8 @@ def test_every_route_refuses_staff_without_the_permission(db, method, path):
     answer = getattr(client, method)(path, {}, content_type="application/json")
     assert answer.status_code == 403
     assert Client().get(path).status_code in (401, 403)
+
+
+@pytest.mark.parametrize("path", [BASE, "/api/v1/deliveries/", DELIVERIES])
+def test_a_method_the_url_does_not_take_is_405_whatever_its_query(api, path):
+    assert api.generic("TRACE", f"{path}?page=1&page_size=25").status_code == 405
