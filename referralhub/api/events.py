@@ -320,6 +320,7 @@ class EventDeliveryViewSet(ReadViewSet):
     filterset_class = EventDeliveryFilter
     pagination_class = Cursor  # a table that grows by every event times every subscription
     search_fields: tuple[str, ...] = ()
+    ordering_fields = ("id", "created")
 
     @extend_schema(
         summary="Send a failed delivery again",

@@ -186,3 +186,9 @@ def test_every_route_refuses_staff_without_the_permission(db, method, path):
 @pytest.mark.parametrize("path", [BASE, "/api/v1/deliveries/", DELIVERIES])
 def test_a_method_the_url_does_not_take_is_405_whatever_its_query(api, path):
     assert api.generic("TRACE", f"{path}?page=1&page_size=25").status_code == 405
+
+
+def test_deliveries_refuse_an_ordering_they_do_not_have(api):
+    answer = api.get(DELIVERIES, {"ordering": "-updated"})
+    assert answer.status_code == 400
+    assert api.get(DELIVERIES, {"ordering": "-created"}).status_code == 200
