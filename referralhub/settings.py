@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "referralhub.api.schema.nullable_as_openapi_3_1",
+        "referralhub.api.schema.describe_authentication",
     ],
     "WEBHOOKS": [
         f"referralhub.api.event_schema.{name}"
@@ -306,6 +307,9 @@ TASKS = {
 # A task still marked running this long after it started belongs to a worker that died: the next
 # worker to start puts it back in the queue (see referralhub/management/commands/db_worker.py).
 TASKS_ABANDONED_AFTER = timedelta(minutes=env.int("TASKS_ABANDONED_AFTER_MINUTES", default=15))
+
+# Days the inbox keeps processed and ignored deliveries (`manage.py prune_webhooks`, run daily).
+WEBHOOK_RETENTION_DAYS: int = env.int("WEBHOOK_RETENTION_DAYS", default=90)
 
 # FirstPromoter's API (webhooks/providers/firstpromoter/api.py): its documented limit per account,
 # which every worker shares; seconds to wait for an answer; how long a decision the API could not

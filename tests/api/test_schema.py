@@ -154,3 +154,21 @@ def test_it_says_or_null_as_openapi_3_1_does(document):
 def test_a_nullable_json_field_takes_null_once(document):
     custom_fields = document["components"]["schemas"]["Lead"]["properties"]["custom_fields"]
     assert "oneOf" not in custom_fields
+
+
+def test_it_says_how_to_authenticate(document):
+    description = document["info"]["description"]
+    assert "## Authentication" in description
+    assert "Authorization: Token <your key>" in description
+    assert "/dashboard/api-token/" in description
+    assert "referralhub.add_apitoken" in description
+    scheme = document["components"]["securitySchemes"]["tokenAuth"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert "/dashboard/api-token/" in scheme["description"]
+    assert {"tokenAuth": []} in document["paths"]["/api/v1/leads/"]["get"]["security"]
+
+
+def test_it_says_what_a_search_looks_in(document):
+    parameters = document["paths"]["/api/v1/leads/"]["get"]["parameters"]
+    (search,) = [p for p in parameters if p["name"] == "search"]
+    assert "its promoter's email, first_name, last_name, company_name" in search["description"]
