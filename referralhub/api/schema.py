@@ -247,6 +247,7 @@ def nullable_as_openapi_3_1(result: dict[str, Any], **kwargs: Any) -> dict[str, 
                 fix(value)
 
     fix(result)
+    return result
 
 
 AUTHENTICATION = """

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referralhub', '0010_lead_tally_one_statement'),
+        ('referralhub', '0011_search_trigram_indexes'),
     ]
 
     operations = [
