@@ -7,8 +7,8 @@ from django.test import Client
 
 from referralhub.models import EventDelivery, EventSubscription
 from referralhub.services import rewards_act
-from tests.api.factories import RewardFactory
 from tests.conftest import make_staff
+from tests.factories import RewardFactory
 
 SUBSCRIPTIONS = "/admin/referralhub/eventsubscription/"
 DELIVERIES = "/admin/referralhub/eventdelivery/"

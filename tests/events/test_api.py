@@ -7,8 +7,8 @@ from django.test import Client
 
 from referralhub.models import EventDelivery, EventSubscription
 from referralhub.services import rewards_act
-from tests.api.factories import RewardFactory
 from tests.conftest import make_staff
+from tests.factories import RewardFactory
 
 BASE = "/api/v1/event-subscriptions/"
 DELIVERIES = "/api/v1/event-deliveries/"

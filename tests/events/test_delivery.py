@@ -19,7 +19,7 @@ from referralhub.events.subscriptions import (
 )
 from referralhub.models import Event, EventAttempt, EventDelivery, EventSubscription
 from referralhub.services import rewards_act
-from tests.api.factories import RewardFactory
+from tests.factories import RewardFactory
 
 
 def approve_one(actor) -> Event:

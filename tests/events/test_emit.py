@@ -11,8 +11,8 @@ from referralhub.api.serializers import RewardSerializer
 from referralhub.mirror import Snapshot
 from referralhub.models import Event, EventDelivery, Reward
 from referralhub.services import rewards_act
-from tests.api.factories import RewardFactory
 from tests.conftest import PAYLOADS
+from tests.factories import RewardFactory
 
 
 def types() -> list[str]:

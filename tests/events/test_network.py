@@ -14,7 +14,7 @@ from referralhub.events import network
 from referralhub.events.subscriptions import subscription_create
 from referralhub.models import EventAttempt, EventDelivery
 from referralhub.services import rewards_act
-from tests.api.factories import RewardFactory
+from tests.factories import RewardFactory
 
 PUBLIC = "93.184.215.14"
 

@@ -13,8 +13,8 @@ from django_tasks_db.models import DBTaskResult
 
 from referralhub.models import EventDelivery
 from referralhub.services import rewards_act
-from tests.api.factories import RewardFactory
 from tests.background.test_background import _worker
+from tests.factories import RewardFactory
 
 
 @pytest.mark.postgres
