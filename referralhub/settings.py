@@ -276,6 +276,9 @@ TASKS_ABANDONED_AFTER = timedelta(minutes=env.int("TASKS_ABANDONED_AFTER_MINUTES
 # Days the inbox keeps processed and ignored deliveries (`manage.py prune_webhooks`, run daily).
 WEBHOOK_RETENTION_DAYS: int = env.int("WEBHOOK_RETENTION_DAYS", default=90)
 
+# The bearer token Prometheus sends to /metrics (referralhub/metrics.py); empty: /metrics is 404.
+METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
+
 # FirstPromoter's API (webhooks/providers/firstpromoter/api.py): its documented limit per account,
 # which every worker shares; seconds to wait for an answer; how long a decision the API could not
 # take is retried before it is shown to staff as failed.
