@@ -12,6 +12,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from referralhub.sentry import init_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "referralhub.health.HealthCheckMiddleware",  # first: see its docstring
+    "referralhub.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -250,13 +253,38 @@ FIRSTPROMOTER_API_URL: str = env.str(
 # which the webhook does not name. Empty: amounts are shown as "(no currency)".
 INVITEREFERRALS_CURRENCY: str = _currency("INVITEREFERRALS_CURRENCY", "")
 
+# LOG_FORMAT=json writes one JSON object per line (python-json-logger); every record carries the
+# request's id (referralhub/logs.py), "-" outside requests.
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "referralhub.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Error tracking (referralhub/sentry.py): only with a DSN, and with secrets scrubbed.
+SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
+init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="") or None)
+
 
 # Background work: Django's tasks framework (the django-tasks backport of Django 6's django.tasks).
 # The database backend keeps the queue in the app's own database, so that a task enqueued inside a
