@@ -28,6 +28,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from referralhub.events.emit import watching
 from referralhub.models import (
     Campaign,
     Conversion,
@@ -109,6 +110,8 @@ class Snapshot:
         pks: dict[Ref, int] = {}
         for model in ORDER:
             refs = sorted((r for r in self.rows if r.model is model), key=lambda r: r.external_id)
+            if refs and (changes := watching(model)) is not None:
+                changes.read_before(model, self.provider, [r.external_id for r in refs])
             groups: dict[tuple[bool, tuple[str, ...]], list[Ref]] = {}
             for ref in refs:
                 shape = (ref in self.shells, tuple(sorted(self.rows[ref])))
@@ -121,6 +124,8 @@ class Snapshot:
                         model, self.provider, [r.external_id for r in batch], columns, rows, at
                     )
                     pks.update({r: ids[r.external_id] for r in batch})
+            if refs and changes is not None:
+                changes.saved(model, (pks[r] for r in refs))
         return pks
 
     @staticmethod

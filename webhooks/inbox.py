@@ -26,6 +26,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from referralhub.events.emit import emit_delivery_failed, mirror_changes
+from referralhub.events.wanted import is_wanted
+from referralhub.models import EventType
 from referralhub.models.base import max_length
 from referralhub.rawsql import column_list, fetch_instance, prepared
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -129,7 +132,8 @@ def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> EndpointResponse
         # It records the usual outcome at once, saving a statement; a rollback undoes it.
         if not _claim(delivery.pk, now):
             return _repeat(module, parsed, WebhookDelivery.objects.get(pk=delivery.pk))
-        outcome = module.process(parsed, delivery)
+        with mirror_changes():
+            outcome = module.process(parsed, delivery)
         if (outcome.status, outcome.http_status) != (WebhookDelivery.Status.PROCESSED, 200):
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 status=outcome.status, response_status=outcome.http_status
@@ -256,11 +260,24 @@ def _fail(delivery: WebhookDelivery, exc: BaseException) -> EndpointResponse:
 
 def _mark(delivery: WebhookDelivery, status: str, error: str, http_status: int) -> None:
     delivery.status, delivery.error, delivery.response_status = status, error, http_status
-    WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status__in=FINAL).update(
-        status=status,
-        error=error,
-        response_status=http_status,
-        processing_attempts=F("processing_attempts") + 1,
+    if not is_wanted(EventType.DELIVERY_FAILED):
+        _mark_row(delivery.pk, status, error, http_status)
+        return
+    with transaction.atomic():  # the event with the change, or neither
+        if _mark_row(delivery.pk, status, error, http_status):
+            emit_delivery_failed(delivery.pk)
+
+
+def _mark_row(pk: int, status: str, error: str, http_status: int) -> bool:
+    return bool(
+        WebhookDelivery.objects.filter(pk=pk)
+        .exclude(status__in=FINAL)
+        .update(
+            status=status,
+            error=error,
+            response_status=http_status,
+            processing_attempts=F("processing_attempts") + 1,
+        )
     )
 
 
