@@ -34,6 +34,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	@test $$(wc -c < README.md) -le 8192 || { echo "README.md is over 8 KB: move the rest to docs/"; exit 1; }
 

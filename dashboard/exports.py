@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from itertools import groupby
-from typing import Any
+from typing import Any, Final
 
 from referralhub.models import Promoter, Reward
 
@@ -31,7 +31,7 @@ HEADER = (
 )
 # Every field is quoted, so that a separator inside one (a `;` in a name, Excel's separator in
 # many locales) cannot start a new cell.
-QUOTING = csv.QUOTE_ALL
+QUOTING: Final = csv.QUOTE_ALL
 # A cell starting with one of these is a formula in spreadsheet programs: names and emails come
 # from the providers, so they are defused with a leading apostrophe, at the start of the cell and
 # after any character a spreadsheet may split cells or lines on (`R1;=1+1;` opened with `;` as

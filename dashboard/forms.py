@@ -7,6 +7,7 @@ export's form is the exception: it refuses the export.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django import forms
 
@@ -84,8 +85,9 @@ class ReferralFilterForm(forms.Form):
     signed_up_to = BoundedDateField(required=False, label="to")
     sort = forms.CharField(required=False)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         check_range(self, "signed_up_from", "signed_up_to")
         start, end = data.get("signed_up_from"), data.get("signed_up_to")
         sort = data.get("sort", "")
@@ -121,8 +123,9 @@ class ExportFilterForm(forms.Form):
     decided_from = BoundedDateField(required=False, label="Approved from")
     decided_to = BoundedDateField(required=False, label="Approved until")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         check_range(self, "decided_from", "decided_to")
         return data
 
@@ -144,13 +147,14 @@ class RewardActionForm(forms.Form):
     text = forms.CharField(required=False, max_length=2000, strip=True)
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Any id is a valid choice; whether it exists is the service's answer.
         self.fields["ids"].valid_value = _is_id  # type: ignore[attr-defined]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("row"):
             action, _, pk = data["row"].partition(":")
             data["action"], data["ids"] = action, [int(pk)]

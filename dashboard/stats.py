@@ -69,7 +69,8 @@ class Metric:
     def of(
         cls, label: str, current: float | Decimal, previous: float | Decimal, shown: tuple[str, str]
     ) -> Metric:
-        change = None if not previous else round(float((current - previous) * 100 / previous), 1)
+        now, before = float(current), float(previous)
+        change = None if not before else round((now - before) * 100 / before, 1)
         return cls(label, shown[0], shown[1], change)
 
 

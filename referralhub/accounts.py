@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -210,11 +211,11 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         )
 
 
-def needs_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def needs_mail(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A reset page, answered only where the hub can send mail."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not reset_by_email():
             raise Http404("Password reset by email is not set up.")
         return view(request, *args, **kwargs)

@@ -181,6 +181,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
+    code: Any
+    detail: Any
     if isinstance(exc, exceptions.ValidationError):
         code, detail = "invalid", exc.detail
     else:

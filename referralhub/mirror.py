@@ -37,6 +37,7 @@ from referralhub.models import (
     Reward,
     RewardRule,
 )
+from referralhub.models.base import column_field, max_length
 from referralhub.rawsql import prepared
 
 # Dependency order: a model only refers to models before it.
@@ -58,7 +59,7 @@ INSERT_ONLY: dict[type[models.Model], frozenset[str]] = {
 }
 
 
-EXTERNAL_ID_LENGTH: int = Promoter._meta.get_field("external_id").max_length
+EXTERNAL_ID_LENGTH = max_length(Promoter, "external_id")
 
 
 def external_key(external_id: object) -> str:
@@ -238,8 +239,7 @@ def _prepared_defaults(model: type[models.Model], vendor: str) -> dict[str, Any]
 
 def _updatable(model: type[models.Model], columns: tuple[str, ...]) -> list[str]:
     insert_only = INSERT_ONLY.get(model, frozenset())
-    meta = model._meta
-    return [meta.get_field(c).column for c in columns if c not in insert_only]
+    return [column_field(model, c).column for c in columns if c not in insert_only]
 
 
 def _upsert(

@@ -19,8 +19,12 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection, models
-from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]  # not in the stubs
+    ServerBindingCursor,
+)
 from django.db.models.expressions import Col
+
+from referralhub.models.base import column_field
 
 M = TypeVar("M", bound=models.Model)
 
@@ -63,8 +67,7 @@ def _converters(
 
 @cache
 def _columns(model: type[models.Model], fields: tuple[str, ...]) -> tuple[Col, ...]:
-    meta = model._meta
-    return tuple(meta.get_field(name).get_col(meta.db_table) for name in fields)
+    return tuple(column_field(model, name).get_col(model._meta.db_table) for name in fields)
 
 
 # The statements to prepare: the very strings the modules of the webhook path build once.

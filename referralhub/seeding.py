@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 
@@ -33,7 +34,7 @@ from webhooks.samples import FIRST_NAMES, LAST_NAMES
 
 DAYS = 120
 FP, IR, RR = Provider.FIRSTPROMOTER, Provider.INVITEREFERRALS, Provider.REFERRALROCKET
-PROVIDER_MIX = {FP: 70, RR: 20, IR: 10}
+PROVIDER_MIX: dict[str, int] = {FP: 70, RR: 20, IR: 10}
 LEAD_STATES = {
     "signup": 52,
     "active": 30,
@@ -67,7 +68,7 @@ def pick(rng: random.Random, weights: dict[str, int]) -> str:
 def keep_timestamps(*model_classes: type[models.Model]) -> Iterator[None]:
     """bulk_create runs pre_save, which stamps auto_now(_add) fields with "now"; seeded rows need
     dates spread over the past, so the stamping is switched off while seeding."""
-    fields = [
+    fields: list[Any] = [  # date and time fields, whose auto_now the stubs type per class
         f
         for m in model_classes
         for f in m._meta.concrete_fields
@@ -134,7 +135,7 @@ class Seeder:
             RR: ["Friends & family", "Ambassadors"],
             IR: ["Refer a friend"],
         }
-        created = {}
+        created: dict[str, list[Campaign]] = {}
         for provider, titles in names.items():
             rows = [
                 Campaign(
@@ -206,13 +207,13 @@ class Seeder:
                 promotions[promoter.pk] = [self._promotion(promoter, c) for c in mine]
         Promotion.objects.bulk_create([p for group in promotions.values() for p in group])
         for promoter in rows:
-            first = promotions.get(promoter.pk, [None])[0]
+            promotion = promotions.get(promoter.pk, [None])[0]
             self.referrers.setdefault(promoter.provider, []).append(
                 Referrer(
                     provider=promoter.provider,
                     pk=promoter.pk,
-                    campaign_id=first.campaign_id if first else promoter.campaign_id,
-                    promotion_id=first.pk if first else None,
+                    campaign_id=promotion.campaign_id if promotion else promoter.campaign_id,
+                    promotion_id=promotion.pk if promotion else None,
                     code=promoter.code,
                 )
             )
@@ -293,7 +294,9 @@ class Seeder:
         )
 
     def _conversion(self, lead: Lead) -> Conversion:
-        order = self.xid("o")
+        order, at = self.xid("o"), lead.customer_since
+        if at is None:
+            raise ValueError("Only a customer converts.")
         return Conversion(
             provider=IR,
             external_id=order,
@@ -305,9 +308,9 @@ class Seeder:
             currency="USD",
             referrer_converts=self.rng.randint(1, 12),
             goal_complete=self.rng.random() < 0.3,
-            provider_updated_at=lead.customer_since,
-            created=lead.customer_since,
-            updated=lead.customer_since,
+            provider_updated_at=at,
+            created=at,
+            updated=at,
             payload={"orderID": order, "conversion": "success"},
         )
 
@@ -354,11 +357,12 @@ class Seeder:
         provider = pick(rng, PROVIDER_MIX)
         status = pick(rng, DELIVERY_STATUSES)
         at = self.moment()
-        event_type = {
+        event_types: dict[str, str] = {
             FP: rng.choice(FP_EVENTS),
             RR: rng.choice(["referrer_added", "referee_added"]),
             IR: "conversion",
-        }[provider]
+        }
+        event_type = event_types[provider]
         key = self.xid("d")
         body = json.dumps({"event": {"id": key, "type": event_type}, "data": {}})
         errors = {

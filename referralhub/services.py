@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
@@ -49,7 +49,7 @@ class TransitionNotAllowed(Exception):
 @dataclass(frozen=True)
 class _Transition:
     refuse: Callable[[Reward], str | None]
-    apply: Callable[[Reward, AbstractBaseUser, str], None]
+    apply: Callable[[Reward, User, str], None]
     fields: tuple[str, ...]
 
 
@@ -69,8 +69,8 @@ def _refuse_fulfilment(reward: Reward) -> str | None:
     return None
 
 
-def _decide(status: str) -> Callable[[Reward, AbstractBaseUser, str], None]:
-    def apply(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
+def _decide(status: str) -> Callable[[Reward, User, str], None]:
+    def apply(reward: Reward, actor: User, text: str) -> None:
         reward.status = status
         reward.decided_at = timezone.now()
         reward.decided_by = actor
@@ -79,7 +79,7 @@ def _decide(status: str) -> Callable[[Reward, AbstractBaseUser, str], None]:
     return apply
 
 
-def _approve(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
+def _approve(reward: Reward, actor: User, text: str) -> None:
     _decide(Reward.Status.APPROVED)(reward, actor, text)
     # Approved, a non-monetary reward is something to deliver: it joins the fulfilment queue now,
     # not when (if ever) its provider asks. A later ask counts against the same entry.
@@ -88,7 +88,7 @@ def _approve(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
         reward.fulfilment_requested_at = reward.decided_at
 
 
-def _fulfil(reward: Reward, actor: AbstractBaseUser, text: str) -> None:
+def _fulfil(reward: Reward, actor: User, text: str) -> None:
     reward.fulfilment = Reward.Fulfilment.FULFILLED
     reward.fulfilled_at = timezone.now()
     reward.fulfilled_by = actor
@@ -111,7 +111,7 @@ TRANSITIONS: dict[Action, _Transition] = {
 }
 
 
-def can_act(user: AbstractBaseUser, action: Action) -> bool:
+def can_act(user: User | AnonymousUser, action: Action) -> TypeGuard[User]:
     return bool(user.is_active and user.is_staff and user.has_perm(PERMISSIONS[action]))
 
 
@@ -122,7 +122,7 @@ def refusal_reason(reward: Reward, action: Action) -> str | None:
 
 @transaction.atomic
 def rewards_act(
-    *, action: Action, reward_ids: Iterable[int], actor: AbstractBaseUser, text: str = ""
+    *, action: Action, reward_ids: Iterable[int], actor: User | AnonymousUser, text: str = ""
 ) -> list[Reward]:
     """Apply `action` to every reward in `reward_ids`, or to none of them.
 
@@ -225,15 +225,15 @@ def _not_told(rewards: Sequence[Reward]) -> dict[str, list[Reward]]:
     return by_provider
 
 
-def reward_approve(*, reward: Reward, actor: AbstractBaseUser, note: str = "") -> Reward:
+def reward_approve(*, reward: Reward, actor: User, note: str = "") -> Reward:
     return rewards_act(action="approve", reward_ids=[reward.pk], actor=actor, text=note)[0]
 
 
-def reward_deny(*, reward: Reward, actor: AbstractBaseUser, reason: str) -> Reward:
+def reward_deny(*, reward: Reward, actor: User, reason: str) -> Reward:
     return rewards_act(action="deny", reward_ids=[reward.pk], actor=actor, text=reason)[0]
 
 
-def reward_fulfil(*, reward: Reward, actor: AbstractBaseUser, note: str = "") -> Reward:
+def reward_fulfil(*, reward: Reward, actor: User, note: str = "") -> Reward:
     return rewards_act(action="fulfil", reward_ids=[reward.pk], actor=actor, text=note)[0]
 
 
@@ -245,7 +245,7 @@ RETRY_PERMISSIONS: dict[str, Action] = {
 
 
 @transaction.atomic
-def commission_pushes_retry(*, push_ids: Iterable[int], actor: AbstractBaseUser) -> int:
+def commission_pushes_retry(*, push_ids: Iterable[int], actor: User) -> int:
     """Send failed FirstPromoter pushes again (staff's retry button); each needs the permission
     of the decision it carries. Returns how many were put back in the queue."""
     rows = list(
@@ -274,7 +274,7 @@ def commission_pushes_retry(*, push_ids: Iterable[int], actor: AbstractBaseUser)
 
 
 def audit(
-    *, actor: AbstractBaseUser, action: str, obj: models.Model, note: str = "", changes=None
+    *, actor: User, action: str, obj: models.Model, note: str = "", changes=None
 ) -> AuditEntry:
     """Record a staff action on any object (delivery replays use this too)."""
     entry = _audit_entry(actor, action, obj, changes or {}, note)
@@ -283,7 +283,7 @@ def audit(
 
 
 def _audit_entry(
-    actor: AbstractBaseUser, action: str, obj: models.Model, changes: dict, note: str
+    actor: User, action: str, obj: models.Model, changes: dict, note: str
 ) -> AuditEntry:
     return AuditEntry(
         actor=actor,
@@ -296,7 +296,7 @@ def _audit_entry(
     )
 
 
-def _record(actor: AbstractBaseUser, entries: list[AuditEntry]) -> None:
+def _record(actor: User, entries: list[AuditEntry]) -> None:
     AuditEntry.objects.bulk_create(entries)
     # The admin's History page reads LogEntry: the same actions appear there.
     LogEntry.objects.bulk_create(

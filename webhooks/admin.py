@@ -88,7 +88,8 @@ class EndpointForm(forms.ModelForm):
                 self.fields[name].help_text += " Leave blank to keep the current one."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in self.fields.keys() & self.WRITE_ONLY.keys():
             if data.get(f"clear_{name}") and data.get(name):
                 label = self.WRITE_ONLY[name]

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from referralhub.models.base import max_length
 from referralhub.rawsql import column_list, fetch_instance, prepared
 from webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, redacted_text
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 STRIPPED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 FINAL = frozenset({WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED})
 DEADLOCK_RETRIES = 3
-KEY_LENGTH: int = WebhookDelivery._meta.get_field("idempotency_key").max_length
+KEY_LENGTH = max_length(WebhookDelivery, "idempotency_key")
 # What one attempt carried, as the inbox stores it: the columns a later attempt may replace.
 Sent = dict[str, Any]
 CONTENT = ("event_type", "method", "headers", "query_string", "body")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.utils.dateparse import parse_datetime
 
@@ -155,6 +155,12 @@ class PayloadObject:
         if parsed is None:
             raise self._fail(key, "an ISO-8601 date-time")
         return parsed
+
+    @overload
+    def child(self, key: str, *, required: Literal[True]) -> PayloadObject: ...
+
+    @overload
+    def child(self, key: str, *, required: bool = False) -> PayloadObject | None: ...
 
     def child(self, key: str, *, required: bool = False) -> PayloadObject | None:
         value = self.required(key) if required else self.data.get(key)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import TypeGuard
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 
 from referralhub.services import audit
@@ -33,12 +35,12 @@ class NotReplayable(Exception):
         )
 
 
-def can_replay(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_replay(user: User | AnonymousUser) -> TypeGuard[User]:
     return bool(user.is_active and user.is_staff and user.has_perm(REPLAY_PERMISSION))
 
 
 def delivery_replay(
-    *, delivery: WebhookDelivery, actor: AbstractBaseUser
+    *, delivery: WebhookDelivery, actor: User | AnonymousUser
 ) -> inbox.EndpointResponse:
     """Process a stored delivery again and record who did it; `delivery` is refreshed."""
     if not can_replay(actor):

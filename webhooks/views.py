@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from django.conf import settings
@@ -28,13 +29,14 @@ class AlwaysJSON(BaseContentNegotiation):
     """Providers get JSON whatever their `Accept` says. DRF's negotiation would answer 406 to an
     `Accept` it cannot serve, before the delivery is stored, and HTML to a browser's."""
 
-    def select_parser(self, request: Request, parsers: list[BaseParser]) -> None:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> None:
         return None  # the view reads the raw body itself
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class WebhookView(APIView):

@@ -15,6 +15,7 @@ from django.http import (
     QueryDict,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -85,7 +86,7 @@ def reward_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    pushes = list(reward.pushes.order_by("pk"))
+    pushes = list(CommissionPush.objects.filter(reward=reward).order_by("pk"))
     fulfil_pushed = any(p.action == CommissionPush.Action.MARK_FULFILLED for p in pushes)
     context = {
         "reward": reward,
@@ -129,7 +130,7 @@ def reward_act(request: HttpRequest) -> HttpResponse:
     back = _back(request, request.POST.get("next"))
     if not form.is_valid():
         for error in form.errors.values():
-            messages.error(request, " ".join(error))
+            messages.error(request, " ".join(str(e) for e in error))
         return HttpResponseRedirect(back)
     data = form.cleaned_data
     try:
@@ -156,11 +157,12 @@ class _Echo:
 
 
 @staff_required
-def export_approved(request: HttpRequest) -> HttpResponse:
+def export_approved(request: HttpRequest) -> HttpResponseBase:
     form = ExportFilterForm(request.GET)
     if not form.is_valid():
         problems = " ".join(
-            f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
+            f"{form[name].label}: {' '.join(str(e) for e in errors)}"
+            for name, errors in form.errors.items()
         )
         messages.error(request, f"Nothing was exported. {problems}")
         # Back to the form, with the values sent and the errors beside them.

@@ -3,7 +3,10 @@ of its history (webhooks.providers.firstpromoter.push and .pull)."""
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -19,8 +22,11 @@ from webhooks.providers.firstpromoter import push
 VIEW_PERMISSION = "referralhub.view_reward"
 
 
-def _can_retry(request: HttpRequest) -> bool:
-    return any(services.can_act(request.user, a) for a in ("approve", "fulfil"))
+RETRY_ACTIONS: tuple[services.Action, ...] = ("approve", "fulfil")
+
+
+def _can_retry(user: User | AnonymousUser) -> TypeGuard[User]:
+    return any(services.can_act(user, action) for action in RETRY_ACTIONS)
 
 
 @staff_required
@@ -30,7 +36,7 @@ def sync_problems(request: HttpRequest) -> HttpResponse:
     context = {
         "page": paginate(push.problems(), request),
         "sizes": PAGE_SIZES,
-        "can_retry": _can_retry(request),
+        "can_retry": _can_retry(request.user),
         "account": push.account_endpoint(),
     }
     return render(request, "dashboard/sync.html", context)
@@ -39,14 +45,15 @@ def sync_problems(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def sync_retry(request: HttpRequest) -> HttpResponse:
-    if not _can_retry(request):
+    user = request.user
+    if not _can_retry(user):
         return forbidden(request, "You do not have permission to act on rewards.")
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit() and int(i) <= MAX_ID]
     if not ids:
         messages.error(request, "Select the decisions to send again.")
     else:
         try:
-            count = services.commission_pushes_retry(push_ids=ids, actor=request.user)
+            count = services.commission_pushes_retry(push_ids=ids, actor=user)
         except PermissionDenied as exc:
             return forbidden(request, str(exc))
         if count:

@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -33,6 +33,10 @@ from referralhub.admin.rows import (
 )
 from referralhub.errors import nul_params
 from referralhub.models import AuditEntry, Provider, Unit
+from referralhub.models.base import MirroredModel, column_field
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts, _FieldsetSpec
 
 EMPTY = "—"
 
@@ -40,6 +44,8 @@ EMPTY = "—"
 class LeanChangeList(ChangeList):
     """A changelist that does not fetch the big columns (raw payloads, bodies) it never shows,
     and links each row to its page without a reverse() per row."""
+
+    model_admin: LargeTableAdmin
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
         queryset = super().get_queryset(request, exclude_parameters)
@@ -175,11 +181,11 @@ class ReadOnlyAdmin(LargeTableAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         own = [f.name for f in self.model._meta.fields]
         extra = (n for n in super().get_readonly_fields(request, obj) if n not in own)
-        return [*own, *extra, *_decimal_displays(self.model).values()]
+        return [*own, *extra, *_decimal_displays(self.model).values()]  # type: ignore[arg-type]
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, dict]]:
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> _FieldsetSpec:
         """Decimal columns as people read them, where Django pads each to its 4 places."""
-        shown = _decimal_displays(self.model)
+        shown = _decimal_displays(self.model)  # type: ignore[arg-type]
 
         def swap(entry: Any) -> Any:
             return (
@@ -201,6 +207,8 @@ def plain_decimal(value: Decimal) -> str:
     return f"{cents:,}" if cents == value else f"{value.normalize():,f}"
 
 
+# Cached per model class. Model classes are hashable, though mypy reads `type[Any]` as not
+# Hashable at the call sites (hence their ignores).
 @functools.cache
 def _decimal_displays(model: type[models.Model]) -> dict[str, Callable[[Any], str]]:
     """{field name: a read-only display of it} for `model`'s decimal fields."""
@@ -211,7 +219,7 @@ def _decimal_displays(model: type[models.Model]) -> dict[str, Callable[[Any], st
             return EMPTY if value is None else plain_decimal(value)
 
         shown.__name__ = name  # the label, help text and CSS class of the field itself
-        shown.short_description = model._meta.get_field(name).verbose_name  # type: ignore[attr-defined]
+        shown.short_description = column_field(model, name).verbose_name  # type: ignore[attr-defined]
         return shown
 
     return {
@@ -234,8 +242,8 @@ PROVIDER_FIELDS = ("provider", "external_id", "provider_updated_at", "created", 
 class MirroredAdmin(ReadOnlyAdmin):
     """A model mirrored from a provider: the provider is the source of truth for every field."""
 
-    readonly_fields = ("payload_pretty",)
-    provider_fieldset = (
+    readonly_fields: ClassVar[tuple[str, ...]] = ("payload_pretty",)
+    provider_fieldset: tuple[str, _FieldOpts] = (
         "From the provider",
         {"fields": (*PROVIDER_FIELDS, "payload_pretty"), "classes": ("collapse",)},
     )
@@ -257,7 +265,7 @@ class MirroredAdmin(ReadOnlyAdmin):
     def _linked_defer(self, name: str) -> tuple[str, ...]:
         """What not to load of the row in foreign key `name`: all but what the list reads."""
         model = self.model._meta.get_field(name).related_model if "__" not in name else None
-        if getattr(model, "str_fields", None) is None:
+        if model is None or getattr(model, "str_fields", None) is None:
             return (f"{name}__payload",)
         prefix = f"{name}__"
         keep = {
@@ -267,7 +275,7 @@ class MirroredAdmin(ReadOnlyAdmin):
         return unread_columns(model, keep, prefix)
 
     @admin.display(description="last payload")
-    def payload_pretty(self, obj: models.Model) -> str:
+    def payload_pretty(self, obj: MirroredModel) -> str:
         return pretty_json(obj.payload)
 
 

@@ -42,7 +42,8 @@ def field_filter_parameters(model: type[models.Model], path: str, kind: Any = No
     if isinstance(field, models.DateField):  # DateTimeField included
         names |= {f"{path}__gte", f"{path}__lt"}
     if field.is_relation:
-        names.add(f"{path}__{field.target_field.name}__exact")
+        # Every relation has a target field; the stubs type `field` as a plain Field.
+        names.add(f"{path}__{field.target_field.name}__exact")  # type: ignore[attr-defined]
     return names
 
 
@@ -59,11 +60,11 @@ class DeclaredLookupsOnly:
         )
         for item in declared:
             if isinstance(item, type) and issubclass(item, SimpleListFilter):
-                names.add(item.parameter_name)
+                names.add(str(item.parameter_name))
             elif isinstance(item, list | tuple):
-                names |= field_filter_parameters(model_admin.model, item[0], item[1])
+                names |= field_filter_parameters(model_admin.model, str(item[0]), item[1])
             else:
-                names |= field_filter_parameters(model_admin.model, item)
+                names |= field_filter_parameters(model_admin.model, str(item))
         for path in self.link_filters:
             names |= field_filter_parameters(model_admin.model, path)
         if model_admin.date_hierarchy:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db import connections, models
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 
@@ -16,6 +17,8 @@ class EstimatedCountPaginator(Paginator):
     is above `exact_up_to`; otherwise it counts at most `exact_up_to + 1` rows, so a filter that
     matches millions costs a bounded scan and the page says "more than 10,000".
     """
+
+    object_list: QuerySet[Any]
 
     exact_up_to = 10_000
 

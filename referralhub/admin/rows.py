@@ -56,7 +56,7 @@ class ChangeUrls:
     def __init__(self) -> None:
         self._parts: dict[tuple[str, str | None], tuple[str, str] | None] = {}
 
-    def url(self, viewname: str, pk: object, current_app: str | None) -> str:
+    def url(self, viewname: str, pk: int | str, current_app: str | None) -> str:
         key = (viewname, current_app)
         if key not in self._parts:
             sample = reverse(viewname, args=[_SLOT], current_app=current_app)
@@ -83,7 +83,7 @@ def cached_change_urls() -> Iterator[None]:
         _request_urls.reset(token)
 
 
-def change_url(opts: Options, pk: object, current_app: str | None = None) -> str:
+def change_url(opts: Options, pk: int | str, current_app: str | None = None) -> str:
     """The admin change page of the `opts` model's row `pk`, as reverse() would give it."""
     viewname = f"admin:{opts.app_label}_{opts.model_name}_change"
     urls = _request_urls.get()
@@ -183,7 +183,7 @@ def _column(cl: ChangeList, name: Any, index: int, sample: Model) -> Column:
         classes=" ".join(classes),
         empty=getattr(attr, "empty_value_display", model_admin.get_empty_value_display()),
         boolean=boolean,
-        choices=None if plain else _choices(field),
+        choices=None if field is None or plain else _choices(field),
         link=name in cl.list_display_links,
     )
 
@@ -217,7 +217,7 @@ class _Linker:
 
     def __init__(self, cl: ChangeList) -> None:
         self.cl = cl
-        self.context = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
+        self.context: dict[str, Any] = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
         self.suffix: str | None = None
 
     def __call__(self, obj: Model, html: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 import django_filters as df
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.db.models import QuerySet
 from django.forms.utils import ErrorDict, ErrorList
 from django_filters.fields import DateTimeRangeField
@@ -96,7 +97,8 @@ class _StrictNullBooleanField(forms.NullBooleanField):
     widget = forms.TextInput
     _VALUES = {"true": True, "false": False}
 
-    def to_python(self, value: Any) -> bool | None:
+    # NullBooleanField answers None too; django-stubs types it as BooleanField's `bool`.
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]
         if value in (None, ""):
             return None
         if str(value).lower() not in self._VALUES:
@@ -140,11 +142,11 @@ def _provider() -> df.ChoiceFilter:
     return df.ChoiceFilter(choices=Provider.choices, help_text="Provider that sent the object.")
 
 
-def _related(model: type, help_text: str) -> df.ModelChoiceFilter:
+def _related(model: type[models.Model], help_text: str) -> df.ModelChoiceFilter:
     """An id that must exist: an unknown one is a 400 naming it, not an empty page."""
     id_schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     return extend_schema_field(id_schema)(
-        df.ModelChoiceFilter(queryset=model.objects.all(), help_text=help_text)
+        df.ModelChoiceFilter(queryset=model._default_manager.all(), help_text=help_text)
     )
 
 
@@ -289,7 +291,7 @@ class StrictOrdering(OrderingFilter):
 def filterset_parameters(filterset_class: type[df.FilterSet]) -> frozenset[str]:
     """The query parameter names `filterset_class` reads: a range's `<name>_after` and
     `<name>_before` rather than its filter's name."""
-    names = set()
+    names: set[str] = set()
     for name, field in filterset_class().form.fields.items():
         widget = field.widget
         if isinstance(widget, SuffixedMultiWidget):

@@ -93,7 +93,7 @@ class Cursor(CursorPagination):
 
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, view: Any = None
-    ) -> list[Any]:
+    ) -> list[Any] | None:
         self.model = queryset.model
         try:
             return super().paginate_queryset(queryset, request, view)
@@ -113,7 +113,8 @@ class Cursor(CursorPagination):
         position = field.to_python(cursor.position)
         if isinstance(position, datetime):
             position = as_utc(position)
-        return cursor._replace(position=str(position))
+        # DRF keeps the position as the text the cursor carried; its stubs say int.
+        return cursor._replace(position=str(position))  # type: ignore[arg-type]
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [

@@ -15,6 +15,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError
 from rest_framework.filters import SearchFilter
+from rest_framework.pagination import BasePagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +29,7 @@ from referralhub.api.permissions import CanActOnRewards, CanReplay, CanView, Sta
 from referralhub.errors import nul_params
 from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Reward
 from referralhub.services import (
+    Action,
     RewardNotFound,
     TransitionNotAllowed,
     rewards_act,
@@ -63,7 +65,7 @@ class ReadViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [CanView]
     filter_backends = [DjangoFilterBackend, SearchFilter, filters.StrictOrdering]
     parser_classes = [JSONBodyParser]  # one request format to document, validate and test
-    pagination_class = PagePagination
+    pagination_class: type[BasePagination] = PagePagination
     ordering = ("-created", "-id")
     ordering_fields: tuple[str, ...] = ("id", "created", "updated")
     # Ids are 64-bit: anything longer cannot exist, and would overflow the database's integers.
@@ -167,7 +169,7 @@ class ConversionViewSet(ReadViewSet):
 _REWARD_RELATED = ("promoter", "lead", "campaign", "rule", "decided_by", "fulfilled_by")
 
 
-def _act(request: Request, action_name: str, ids: list[int], text: str) -> list[Reward]:
+def _act(request: Request, action_name: Action, ids: list[int], text: str) -> list[Reward]:
     """Run the service and say what it refused in the API's terms (404, 409, 400)."""
     try:
         changed = rewards_act(action=action_name, reward_ids=ids, actor=request.user, text=text)
@@ -197,28 +199,30 @@ class RewardViewSet(ReadViewSet):
         "promotion__ref_id",
     )
 
-    def _single(self, request: Request, pk: str, body: type, field: str) -> Response:
+    def _single(
+        self, request: Request, pk: str, action: Action, body: type, field: str
+    ) -> Response:
         # Who may act is checked before the body is read: a caller without the right gets 403.
         data = body(data=request.data)
         data.is_valid(raise_exception=True)
         text = data.validated_data.get(field, "")
-        (reward,) = _act(request, self.action, [int(pk)], text)
+        (reward,) = _act(request, action, [int(pk)], text)
         return Response(s.RewardSerializer(reward, context=self.get_serializer_context()).data)
 
     @docs.APPROVE_DOCS
     @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
     def approve(self, request: Request, pk: str) -> Response:
-        return self._single(request, pk, bodies.ApproveBody, "note")
+        return self._single(request, pk, "approve", bodies.ApproveBody, "note")
 
     @docs.DENY_DOCS
     @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
     def deny(self, request: Request, pk: str) -> Response:
-        return self._single(request, pk, bodies.DenyBody, "reason")
+        return self._single(request, pk, "deny", bodies.DenyBody, "reason")
 
     @docs.FULFIL_DOCS
     @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
     def fulfil(self, request: Request, pk: str) -> Response:
-        return self._single(request, pk, bodies.FulfilBody, "note")
+        return self._single(request, pk, "fulfil", bodies.FulfilBody, "note")
 
     @docs.BULK_DOCS
     @action(detail=False, methods=["post"], permission_classes=[CanActOnRewards])

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework.authtoken.models import TokenProxy, TokenProxyQuerySet
+# TokenProxyQuerySet is missing from djangorestframework-stubs.
+from rest_framework.authtoken.models import (  # type: ignore[attr-defined]
+    TokenProxy,
+    TokenProxyQuerySet,
+)
 
 
 class ApiToken(TokenProxy):
@@ -13,7 +17,8 @@ class ApiToken(TokenProxy):
     allowed to view tokens could then call the API as any user, superusers included.
     """
 
-    objects = TokenProxyQuerySet.as_manager()
+    # The stubs know neither the queryset nor that a proxy may replace its parent's manager.
+    objects = TokenProxyQuerySet.as_manager()  # type: ignore[misc, django-manager-missing]
 
     class Meta:
         proxy = True

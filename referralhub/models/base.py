@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from decimal import Decimal
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypedDict
 
 from django.db import models
 from django.db.models.base import ModelState
@@ -29,7 +29,12 @@ class Unit(models.TextChoices):
     MON_DISCOUNT = "mon_discount", "Discount (amount)"
 
 
-AMOUNT = {"max_digits": 18, "decimal_places": 4}
+class DecimalSize(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+AMOUNT: DecimalSize = {"max_digits": 18, "decimal_places": 4}
 # The largest id a BigAutoField holds on both databases. An id typed into a URL or a form is
 # checked against it: SQLite cannot even bind a larger integer (OverflowError, not "no such row").
 MAX_ID = 2**63 - 1
@@ -47,7 +52,7 @@ class LoadsWithoutInit:
     """
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Sequence[str], values: Sequence[Any]) -> Self:
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Self:
         if pre_init.has_listeners(cls) or post_init.has_listeners(cls):
             return super().from_db(db, field_names, values)  # type: ignore[misc]
         new = cls.__new__(cls)
@@ -76,6 +81,22 @@ class MirroredModel(LoadsWithoutInit, models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.external_id}"
+
+
+def column_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The field of `model`'s column `name` (`get_field` also finds reverse relations)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def max_length(model: type[models.Model], name: str) -> int:
+    """The length limit of `model`'s text column `name`."""
+    limit = column_field(model, name).max_length
+    if limit is None:
+        raise TypeError(f"{model.__name__}.{name} has no length limit")
+    return limit
 
 
 def unique_per_provider(name: str) -> models.UniqueConstraint:

@@ -4,8 +4,7 @@ from webhooks.providers import firstpromoter, invitereferrals, referralrocket
 from webhooks.providers.base import ProviderModule
 
 PROVIDERS: dict[str, ProviderModule] = {
-    module.SLUG: module  # type: ignore[misc]
-    for module in (firstpromoter, invitereferrals, referralrocket)
+    module.SLUG: module for module in (firstpromoter, invitereferrals, referralrocket)
 }
 # The event types the modules know by name, for filters (Referral Rocket may send others: they are
 # stored as they come, and its reward events' names are not documented).

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from django.db.models import Model
+from django.db.models import DecimalField, Model
 from django.http import QueryDict
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -138,7 +138,7 @@ Spec = list[tuple[str, str, str]]
 
 
 def read_columns(payload: PayloadObject, spec: Spec, model: type[Model]) -> dict[str, Any]:
-    """The columns `spec` maps from `o`: only keys present in the payload, each read with its
+    """The columns `spec` maps from `payload`: only keys present in the payload, each read with its
     getter and checked against the model's column."""
     values: dict[str, Any] = {}
     for column, key, kind in spec:
@@ -147,8 +147,9 @@ def read_columns(payload: PayloadObject, spec: Spec, model: type[Model]) -> dict
         # Checked against the column, so that a value it cannot hold is a 400, not a 500.
         field = model._meta.get_field(column)
         if kind == "text":
-            values[column] = payload.text(key, max_length=field.max_length or 10**5)
+            values[column] = payload.text(key, max_length=getattr(field, "max_length", 0) or 10**5)
         elif kind in ("decimal", "cents"):
+            assert isinstance(field, DecimalField), f"{column} is read as a number"
             values[column] = getattr(payload, kind)(key, field.max_digits, field.decimal_places)
         else:
             values[column] = getattr(payload, kind)(key)

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import QueryDict
 
-from referralhub.mirror import Snapshot
+from referralhub.mirror import Ref, Snapshot
 from referralhub.models import Conversion, Lead, Promoter, Provider, Reward
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, PayloadObject, text_problem
@@ -59,7 +59,8 @@ def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
 
 
 def _params(incoming: Incoming) -> dict[str, str]:
-    params: dict[str, str] = {k: v for k, v in incoming.query.items() if k in FIELDS}
+    # A repeated field is its last value, as QueryDict reads it (its stubs allow lists).
+    params = {k: str(v) for k, v in incoming.query.items() if k in FIELDS}
     params.update({k: v for k, v in _form(incoming).items() if k in FIELDS})
     for key, value in params.items():
         if problem := text_problem(value):
@@ -76,7 +77,7 @@ def _form(incoming: Incoming) -> dict[str, str]:
     except UnicodeDecodeError:
         raise BadPayload("malformed_body", "The body is not UTF-8 text.") from None
     if "json" not in incoming.content_type:
-        return dict(QueryDict(text).items())
+        return {k: str(v) for k, v in QueryDict(text).items()}
     document, _ = parse_json_object(incoming.body)
     return {k: "" if v is None else str(v) for k, v in document.items()}
 
@@ -133,6 +134,7 @@ def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
     lead_values: dict[str, Any] = {"email": referee_email, "promoter": promoter}
     if "referee_name" in payload:
         lead_values["name"] = payload.text("referee_name")
+    lead: Ref | None
     if status == Conversion.Status.SUCCESS:
         lead = snap.put(
             Lead,

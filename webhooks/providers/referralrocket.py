@@ -190,7 +190,7 @@ def parse(incoming: Incoming) -> Parsed:
     known = _is_known(event_type)
     data = root.child("data", required=known)
     participant = data.identifier("participantId", required=known) if data else None
-    if known and event_type.startswith("referrer"):
+    if data is not None and known and event_type.startswith("referrer"):
         data.identifier("code")
     if participant and updated_at:
         key = f"{event_type}:{participant}:{updated_at}"

@@ -13,6 +13,7 @@ from django.core.exceptions import DisallowedHost
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.test import Client, RequestFactory
 
 from referralhub.models import Provider
@@ -96,12 +97,12 @@ class Command(BaseCommand):
 
     def _send(
         self, client: Client, endpoints: dict[str, WebhookEndpoint], *, secure: bool
-    ) -> list[HttpResponse]:
+    ) -> list[HttpResponseBase]:
         at = samples.EPOCH + timedelta(days=300)
         fp = endpoints[Provider.FIRSTPROMOTER].path
         rr = endpoints[Provider.REFERRALROCKET].path
         ir = endpoints[Provider.INVITEREFERRALS].path
-        responses = []
+        responses: list[HttpResponseBase] = []
 
         def post(path: str, body: dict) -> None:
             body_text = json.dumps(body)
@@ -134,9 +135,9 @@ class Command(BaseCommand):
                 event_id += 1
                 reward = samples.fp_reward(lead, promoter, lead, moment)
                 post(fp, samples.fp_event(event_id, "reward_created", moment, reward))
-        for reward in range(100, 103):
+        for reward_id in range(100, 103):
             event_id += 1
-            post(fp, samples.fp_fulfilment_pending(event_id, reward, 1 + reward % 5, at))
+            post(fp, samples.fp_fulfilment_pending(event_id, reward_id, 1 + reward_id % 5, at))
 
         for participant in range(1, 4):
             post(
@@ -155,7 +156,7 @@ class Command(BaseCommand):
         return responses
 
 
-def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[HttpResponse]:
+def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[HttpResponseBase]:
     """FirstPromoter webhooks v2, signed with the endpoint's secret as FirstPromoter signs them:
     two promoters and their referrals; commissions in cash, one in points approved on
     FirstPromoter (so it waits in the fulfilment queue) and one deleted there."""
@@ -184,7 +185,7 @@ def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[Ht
     ]
     for offset, (event_type, data) in enumerate(commissions):
         events.append(samples.fp2_event(event_type, at + timedelta(days=5, hours=offset), data))
-    responses = []
+    responses: list[HttpResponseBase] = []
     for event in events:
         body = json.dumps(event).encode()
         signature = samples.signature(endpoint.secret.encode(), body)
@@ -208,11 +209,12 @@ def _check_host(host: str) -> None:
         raise CommandError(f"{exc} Or pass the --base-url the app is served at.") from exc
 
 
-def _answer(response: HttpResponse) -> str:
+def _answer(response: HttpResponseBase) -> str:
     """What the app said, in a line: its JSON error or where it redirected. With DEBUG on, a
     refused host gets Django's HTML debug page instead, and the log above names the host."""
     if location := response.get("Location"):
         return f"a redirect to {location} (is the base URL's scheme right?)"
-    if response.get("Content-Type", "").startswith("application/json"):
+    json_type = response.get("Content-Type", "").startswith("application/json")
+    if json_type and isinstance(response, HttpResponse):
         return response.content.decode(errors="replace")[:300]
     return "an HTML page (is the base URL's host in ALLOWED_HOSTS?)"

@@ -17,6 +17,7 @@ from referralhub.models import (
     Reward,
     RewardRule,
 )
+from referralhub.models.base import max_length
 from webhooks.payload import PayloadObject
 from webhooks.providers.base import read_columns
 from webhooks.providers.firstpromoter.fields import (
@@ -38,8 +39,8 @@ def _amount(payload: PayloadObject, key: str, unit: str) -> Decimal | None:
 
 def reward_amount(payload: PayloadObject) -> dict[str, Any]:
     """A reward's (or v2 commission's) amount in its unit, and cash in the account's currency."""
-    unit = payload.text("unit", max_length=Reward._meta.get_field("unit").max_length)
-    money = {"amount": _amount(payload, "amount", unit)}
+    unit = payload.text("unit", max_length=max_length(Reward, "unit"))
+    money: dict[str, Any] = {"amount": _amount(payload, "amount", unit)}
     if unit == "cash":
         money["currency"] = settings.FIRSTPROMOTER_CURRENCY
     return money
@@ -58,7 +59,9 @@ def put_rule(snap: Snapshot, kind: str, payload: PayloadObject | None) -> Ref | 
         return None
     # Every column, even those an offer lacks (type, per_of_sale): one shape per snapshot means
     # one upsert statement for all the rules a payload carries.
-    values = {column: None if kind_ != "text" else "" for column, _, kind_ in RULE_FIELDS}
+    values: dict[str, Any] = {
+        column: None if kind_ != "text" else "" for column, _, kind_ in RULE_FIELDS
+    }
     values.update(read_columns(payload, RULE_FIELDS, RewardRule))
     values["amount"] = _amount(payload, "amount", values["unit"])
     return snap.put(
@@ -114,7 +117,7 @@ def put_promoter(snap: Snapshot, payload: PayloadObject) -> Ref:
 
 def put_lead(snap: Snapshot, payload: PayloadObject) -> Ref:
     values = read_columns(payload, LEAD_FIELDS, Lead)
-    limit = Lead._meta.get_field("state").max_length
+    limit = max_length(Lead, "state")
     state = payload.text("state", max_length=limit) or payload.text("status", max_length=limit)
     if state:
         values["state"] = state

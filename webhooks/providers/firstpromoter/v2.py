@@ -83,10 +83,10 @@ _LINKS: tuple[tuple[type[Model], str, Spec], ...] = (
 
 def _campaign_links(
     snap: Snapshot, payload: PayloadObject, promoter: Ref | None = None
-) -> dict[str, Ref]:
+) -> dict[str, Ref | None]:
     """The promoter and campaign a promoter campaign names (`promoter` or `promoter_id`,
     `campaign` or `campaign_id`); `promoter` when the promoter's own payload lists it."""
-    links = {"promoter": promoter} if promoter else {}
+    links: dict[str, Ref | None] = {"promoter": promoter} if promoter else {}
     for model, key, shell_spec in _LINKS:
         if key in links:
             continue
