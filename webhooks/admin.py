@@ -1,4 +1,4 @@
-"""Admin for webhook endpoints (created and edited here) and the inbox (read-only, replayable)."""
+"""Admin for the inbox (read-only, replayable); the endpoints' admin is `endpoint_admin`."""
 
 from __future__ import annotations
 
@@ -6,24 +6,17 @@ from collections import Counter
 from typing import Any
 from urllib.parse import parse_qsl
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import IS_POPUP_VAR
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
-from django.views.decorators.debug import sensitive_post_parameters
 
 from referralhub.admin.base import (
     EMPTY,
-    FilterValuesMixin,
     ReadOnlyAdmin,
     admin_url,
     audit_history,
-    changelist_url,
     choices_filter,
     datetime_column,
     link_column,
@@ -31,217 +24,14 @@ from referralhub.admin.base import (
     pretty_json,
     pretty_text,
 )
-from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.providers import EVENT_TYPES, PROVIDERS
+from webhooks import endpoint_admin  # noqa: F401 (registers the endpoints' admin)
+from webhooks.models import WebhookDelivery
+from webhooks.providers import EVENT_TYPES
 from webhooks.replays import REPLAYABLE, can_replay, delivery_replay
 
 EventTypeFilter = choices_filter("event_type", "event type", EVENT_TYPES)
 MAX_REPLAY = 100
 OTHER_BODIES_SHOWN = 50
-
-
-class WriteOnlyInput(forms.PasswordInput):
-    """A credential's input: never filled in, followed only by whether one is stored."""
-
-    def __init__(self) -> None:
-        super().__init__(render_value=False, attrs={"autocomplete": "new-password"})
-        self.is_set = False
-
-    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
-        field = super().render(name, None, attrs, renderer)
-        state = "currently set" if self.is_set else "currently not set"
-        return format_html('{} <span class="rh-write-only">{}</span>', field, state)
-
-
-def write_only_field(help_text: str) -> forms.CharField:
-    return forms.CharField(
-        required=False, max_length=255, strip=True, widget=WriteOnlyInput(), help_text=help_text
-    )
-
-
-class EndpointForm(forms.ModelForm):
-    """Credentials are write-only: never rendered back, kept when their field is left blank, and
-    removed only by ticking their "remove" box."""
-
-    WRITE_ONLY = {"secret": "secret", "api_key": "API key"}
-
-    secret = write_only_field(
-        "Signing secret (Referral Rocket, FirstPromoter v2) or the HTTP Basic auth "
-        "password (InviteReferrals)."
-    )
-    clear_secret = forms.BooleanField(required=False, label="Remove the secret")
-    api_key = write_only_field(
-        "FirstPromoter API key (Settings, Integrations, Manage API keys at FirstPromoter), "
-        "used with the account ID to read from FirstPromoter's API."
-    )
-    clear_api_key = forms.BooleanField(required=False, label="Remove the API key")
-
-    class Meta:
-        model = WebhookEndpoint
-        fields = ("provider", "name", "is_active", "secret", "api_key", "api_account_id")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in self.fields.keys() & self.WRITE_ONLY.keys():
-            self.fields[name].widget.is_set = bool(getattr(self.instance, name))
-            if self.instance.pk is not None:
-                self.fields[name].help_text += " Leave blank to keep the current one."
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        for name in self.fields.keys() & self.WRITE_ONLY.keys():
-            if data.get(f"clear_{name}") and data.get(name):
-                label = self.WRITE_ONLY[name]
-                self.add_error(name, f"Either enter a new {label} or remove it, not both.")
-            elif data.get(f"clear_{name}"):
-                data[name] = ""
-            elif not data.get(name):
-                data[name] = getattr(self.instance, name)  # blank means "unchanged"
-        return data
-
-
-CREDENTIALS = ("url", "token", "secret", "clear_secret", "api_key", "clear_api_key")
-WRITE_ONLY_COLUMNS = frozenset(EndpointForm.WRITE_ONLY)
-
-
-@admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(FilterValuesMixin, admin.ModelAdmin):
-    form = EndpointForm
-    list_display = (
-        "__str__",
-        "provider",
-        "is_active",
-        "has_secret",
-        "has_api_credentials",
-        "created_at",
-        "deliveries",
-    )
-    list_filter = ("provider", "is_active")
-    search_fields = ("name",)
-    actions = ("activate", "deactivate")
-
-    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
-        if obj is None:
-            return ("provider", "name", "is_active", "secret", "api_key", "api_account_id")
-        fields = (
-            "name",
-            "provider",
-            "url",
-            "setup",
-            "token",
-            "is_active",
-            "has_secret",
-            "secret",
-            "clear_secret",
-            "api_key_state",
-            "api_key",
-            "clear_api_key",
-            "api_account_id",
-            "created",
-            "deliveries",
-        )
-        if self.has_change_permission(request, obj):
-            return tuple(f for f in fields if f != "api_key_state")  # the input says it
-        # A view-only page would render every field read-only, the secret in clear included; the
-        # token (in the URL) is as much a key, since FirstPromoter signs nothing.
-        return tuple(f for f in fields if f not in CREDENTIALS)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
-        if obj is None:
-            return ()
-        # The provider decides how deliveries are parsed: changing it would orphan the inbox.
-        return (
-            "provider",
-            "url",
-            "setup",
-            "token",
-            "has_secret",
-            "api_key_state",
-            "created",
-            "deliveries",
-        )
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        # ?api_key__startswith=a would tell a credential letter by letter from the row count.
-        if lookup.partition("__")[0] in WRITE_ONLY_COLUMNS:
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
-    @method_decorator(sensitive_post_parameters(*EndpointForm.WRITE_ONLY))
-    def changeform_view(self, *args: Any, **kwargs: Any) -> HttpResponse:
-        # Error reports (a 500's email or debug page) must not carry a credential just typed.
-        return super().changeform_view(*args, **kwargs)
-
-    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
-        endpoint = super().get_object(request, object_id, from_field)
-        if endpoint is not None:
-            # Display methods are given only the object: it carries its URL as this request
-            # reaches the site (scheme and host included, behind the load balancer too).
-            endpoint.url = request.build_absolute_uri(endpoint.path)
-        return endpoint
-
-    def response_add(
-        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None
-    ) -> HttpResponse:
-        response = super().response_add(request, obj, post_url_continue)
-        if IS_POPUP_VAR in request.POST or "_addanother" in request.POST:
-            return response
-        # An endpoint is added to get its URL: land on its page, where the URL is shown.
-        messages.info(
-            request,
-            f"Give {obj.get_provider_display()} this URL: {request.build_absolute_uri(obj.path)}",
-        )
-        return HttpResponseRedirect(admin_url(obj))
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        # Endpoints with deliveries are protected; deactivate them instead of deleting.
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.deliveries.exists():
-            return False
-        return super().has_delete_permission(request, obj)
-
-    created_at = datetime_column("created", "created")
-
-    @admin.display(description="URL to give the provider")
-    def url(self, obj: WebhookEndpoint) -> str:
-        return format_html("<code>{}</code>", getattr(obj, "url", obj.path))
-
-    @admin.display(description="at the provider")
-    def setup(self, obj: WebhookEndpoint) -> str:
-        return PROVIDERS[obj.provider].SETUP
-
-    @admin.display(description="secret set", boolean=True)
-    def has_secret(self, obj: WebhookEndpoint) -> bool:
-        return bool(obj.secret)
-
-    @admin.display(description="API credentials", boolean=True)
-    def has_api_credentials(self, obj: WebhookEndpoint) -> bool:
-        return obj.has_api_credentials
-
-    @admin.display(description="API key")
-    def api_key_state(self, obj: WebhookEndpoint) -> str:
-        return "set" if obj.api_key else "not set"
-
-    @admin.display(description="inbox")
-    def deliveries(self, obj: WebhookEndpoint) -> str:
-        return format_html(
-            '<a href="{}">deliveries</a>', changelist_url(WebhookDelivery, endpoint=obj.pk)
-        )
-
-    @admin.action(permissions=["change"], description="Activate selected endpoints")
-    def activate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.update(is_active=True)
-        messages.success(request, f"Activated {count} endpoint(s).")
-
-    @admin.action(permissions=["change"], description="Deactivate selected endpoints (404 them)")
-    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.update(is_active=False)
-        messages.success(request, f"Deactivated {count} endpoint(s).")
 
 
 @admin.register(WebhookDelivery)

@@ -201,10 +201,12 @@ def _store(
         event_type, body = "", redacted_text(incoming.body)
     if len(key) > KEY_LENGTH:  # hashed rather than cut, so that distinct keys stay distinct
         key = f"sha256:{body_hash(key)}"
+    # The endpoint's own authentication header carries a shared secret, as Authorization does.
+    stripped = STRIPPED_HEADERS | {endpoint.header_name.lower()}
     headers = {
         k: v.replace("\x00", "\ufffd")
         for k, v in incoming.headers.items()
-        if k.lower() not in STRIPPED_HEADERS
+        if k.lower() not in stripped
     }
     sent: Sent = {
         "event_type": event_type[:100],

@@ -1,7 +1,7 @@
 """Webhook endpoints (one unguessable URL per provider account) and the inbox of deliveries.
 
 The inbox is untrusted raw material, kept apart from the mirrored referral models: every delivery
-that passes the token and signature checks is written here first, in its own transaction, so that a
+that passes its endpoint's checks is written here first, in its own transaction, so that a
 processing failure never loses it and it can be replayed.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from functools import cache
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, models
 from django.urls import reverse
 
@@ -49,15 +49,56 @@ def _receiving_sql(model: type[WebhookEndpoint], vendor: str) -> tuple[str, tupl
     return prepared(sql), fields
 
 
+def _previous(label: str) -> models.CharField:
+    return models.CharField(
+        f"previous {label}",
+        max_length=255,
+        blank=True,
+        help_text=f"Accepted beside the current {label} until its date (write-only).",
+    )
+
+
+def _until(label: str) -> models.DateTimeField:
+    return models.DateTimeField(f"previous {label} accepted until", null=True, blank=True)
+
+
 class WebhookEndpoint(models.Model):
+    """One provider account's webhook URL and the checks its deliveries must pass.
+
+    The URL's token is always checked (the endpoint is found by it). Each credential set turns on
+    one more check, and every check turned on must pass (`webhooks.providers.checks`): the
+    provider's signature header (`secret`), HTTP Basic auth (`basic_auth_password`, and the user
+    name when one is set), a header carrying a shared value (`header_name`, `header_value`). Each
+    credential may have a previous value, still accepted until its date, so that changing it at
+    the provider causes no refusals. Credentials are write-only.
+    """
+
     provider = models.CharField(max_length=20, choices=Provider.choices)
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     secret = models.CharField(
+        "signing secret",
         max_length=255,
         blank=True,
-        help_text="Signing secret (Referral Rocket X-RR-Signature, FirstPromoter v2 "
-        "X-Webhook-Signature) or, for InviteReferrals, the HTTP Basic auth password.",
+        help_text="Checks the provider's signature header (Referral Rocket X-RR-Signature, "
+        "FirstPromoter X-Webhook-Signature): the body's HMAC-SHA256 with this secret.",
     )
+    previous_secret = _previous("signing secret")
+    previous_secret_until = _until("signing secret")
+    basic_auth_user = models.CharField(
+        "Basic auth user",
+        max_length=150,
+        blank=True,
+        help_text="HTTP Basic auth user name; empty: any user name, the password alone counts.",
+    )
+    basic_auth_password = models.CharField("Basic auth password", max_length=255, blank=True)
+    previous_basic_auth_password = _previous("Basic auth password")
+    previous_basic_auth_password_until = _until("Basic auth password")
+    header_name = models.CharField(
+        max_length=100, blank=True, help_text="A header the provider sends with a shared value."
+    )
+    header_value = models.CharField(max_length=255, blank=True)
+    previous_header_value = _previous("header value")
+    previous_header_value_until = _until("header value")
     name = models.CharField(max_length=100, blank=True)
     # FirstPromoter's API (v2) authenticates with a bearer key and an Account-ID header, both
     # per provider account, which is what an endpoint stands for. The key is write-only.
@@ -82,8 +123,14 @@ class WebhookEndpoint(models.Model):
         return self.name or f"{self.get_provider_display()} endpoint #{self.pk}"
 
     def clean(self) -> None:
+        # The rules need each provider's signature header: the provider modules import this one.
+        from webhooks.providers.checks import settings_problems
+
+        problems = settings_problems(self)
         if (self.api_key or self.api_account_id) and self.provider != Provider.FIRSTPROMOTER:
-            raise ValidationError(API_CREDENTIALS_ONLY_FIRSTPROMOTER)
+            problems[NON_FIELD_ERRORS] = [API_CREDENTIALS_ONLY_FIRSTPROMOTER]
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def has_api_credentials(self) -> bool:

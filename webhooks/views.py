@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from referralhub.errors import error_response, keep_path_out_of_log
 from webhooks import inbox
 from webhooks.models import WebhookEndpoint
-from webhooks.providers import PROVIDERS
+from webhooks.providers import PROVIDERS, checks
 from webhooks.providers.base import Incoming
 
 logger = logging.getLogger(__name__)
@@ -102,13 +102,10 @@ class WebhookView(APIView):
             body=body,
             content_type=django_request.content_type or "",
         )
-        if not module.verify(endpoint, incoming):
-            if module.CHALLENGE:
-                detail = "Missing or wrong HTTP Basic auth credentials."
-                return error_response(
-                    "invalid_signature", detail, 401, WWW_Authenticate=module.CHALLENGE
-                )
-            return error_response("invalid_signature", "Missing or invalid signature.", 401)
+        if refused := checks.refusal(endpoint, incoming, module.SIGNATURE_HEADER):
+            # Many clients send Basic credentials only once a 401's challenge asks for them.
+            challenge = {"WWW_Authenticate": refused.challenge} if refused.challenge else {}
+            return error_response(refused.error, refused.detail, 401, **challenge)
         answer = inbox.receive(endpoint, incoming)
         return Response(answer.body, status=answer.status_code)
 

@@ -136,7 +136,7 @@ def test_it_never_shows_an_endpoint_secret(root_client: Client):
 def test_staff_who_may_only_view_endpoints_see_neither_secret_nor_token(db):
     # Every field of a view-only page is rendered read-only: the secret was printed in clear.
     endpoint = WebhookEndpoint.objects.create(
-        provider="invitereferrals", name="Main", secret="basic-auth-password"
+        provider="invitereferrals", name="Main", basic_auth_password="basic-auth-password"
     )
     viewer = Client()
     viewer.force_login(make_staff("viewer", "webhooks.view_webhookendpoint"))
@@ -205,7 +205,7 @@ def test_it_keeps_replaces_or_removes_a_secret(root_client: Client):
 
     both = _edit(root_client, endpoint, secret="other", clear_secret="on")
     assert both.status_code == 200
-    assert "Either enter a new secret or remove it" in both.content.decode()
+    assert "Either enter a new signing secret or remove it" in both.content.decode()
 
     assert _edit(root_client, endpoint, clear_secret="on").status_code == 302
     endpoint.refresh_from_db()
@@ -216,11 +216,16 @@ def test_it_keeps_replaces_or_removes_a_secret(root_client: Client):
 def test_it_creates_an_endpoint_with_a_token(root_client: Client):
     response = root_client.post(
         admin_url("webhooks", "webhookendpoint", "add"),
-        {"provider": "invitereferrals", "name": "IR", "is_active": "on", "secret": "pw"},
+        {
+            "provider": "invitereferrals",
+            "name": "IR",
+            "is_active": "on",
+            "basic_auth_password": "pw",
+        },
     )
     assert response.status_code == 302
     endpoint = WebhookEndpoint.objects.get()
-    assert (endpoint.provider, endpoint.secret, len(endpoint.token) >= 40) == (
+    assert (endpoint.provider, endpoint.basic_auth_password, len(endpoint.token) >= 40) == (
         "invitereferrals",
         "pw",
         True,

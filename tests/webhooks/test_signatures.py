@@ -111,10 +111,12 @@ def basic(user: str, password: str) -> str:
 
 @pytest.fixture
 def ir_secret_endpoint(db) -> WebhookEndpoint:
-    return WebhookEndpoint.objects.create(provider="invitereferrals", secret="ir-pässword")
+    return WebhookEndpoint.objects.create(
+        provider="invitereferrals", basic_auth_password="ir-pässword"
+    )
 
 
-def test_it_accepts_invitereferrals_basic_auth_with_the_secret(
+def test_it_accepts_invitereferrals_basic_auth_with_the_password(
     ir_secret_endpoint, ir_get, ir_params
 ) -> None:
     response = ir_get(ir_secret_endpoint, ir_params, Authorization=basic("hub", "ir-pässword"))
@@ -154,7 +156,9 @@ def test_a_client_that_waits_for_the_challenge_gets_its_invitereferrals_delivery
 ) -> None:
     """Many HTTP clients send Basic credentials only once a 401 asks for them (the challenge in
     WWW-Authenticate): urllib's handler is one."""
-    endpoint = WebhookEndpoint.objects.create(provider="invitereferrals", secret="ir-pässword")
+    endpoint = WebhookEndpoint.objects.create(
+        provider="invitereferrals", basic_auth_password="ir-pässword"
+    )
     url = f"{live_server.url}{endpoint.path}?{urllib.parse.urlencode(ir_params)}"
     passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
     passwords.add_password(None, live_server.url, "hub", "ir-pässword")

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from django.db.models import DecimalField, Model
 from django.http import QueryDict
 
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery
 from webhooks.payload import BadPayload, PayloadObject, check_document, may_hold_secrets, redact
 
 
@@ -55,11 +55,8 @@ class ProviderModule(Protocol):
     SLUG: str
     METHODS: frozenset[str]
     SETUP: str  # what staff do at the provider's end, shown with the endpoint's URL
-    # WWW-Authenticate of a refused delivery, for a provider that authenticates with HTTP auth:
-    # many clients send the credentials only once a 401 asks for them. Empty for signatures.
-    CHALLENGE: str
-
-    def verify(self, endpoint: WebhookEndpoint, incoming: Incoming) -> bool: ...
+    # The header holding the body's HMAC when the provider signs (see `checks`), or empty.
+    SIGNATURE_HEADER: str
 
     def parse(self, incoming: Incoming) -> Parsed: ...
 
@@ -121,15 +118,6 @@ def hmac_matches(secret: str, body: bytes, signature: str) -> bool:
         expected = hmac.new(key, body, hashlib.sha256).hexdigest()
         matched |= hmac.compare_digest(expected, signature)
     return matched
-
-
-def signed_if_secret(endpoint: WebhookEndpoint, incoming: Incoming, header: str) -> bool:
-    """With a secret set, `header` must hold the body's HMAC (see hmac_matches); without one, the
-    endpoint's unguessable token is the only check."""
-    if not endpoint.secret:
-        return True
-    signature = incoming.headers.get(header, "")
-    return bool(signature) and hmac_matches(endpoint.secret, incoming.body, signature)
 
 
 # (column, payload key, PayloadObject getter): a column is written only when its key is in the

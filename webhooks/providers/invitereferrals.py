@@ -8,9 +8,6 @@ either: the order of arrival is the order of events.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from typing import Any
 
 from django.conf import settings
@@ -18,17 +15,18 @@ from django.http import QueryDict
 
 from referralhub.mirror import Ref, Snapshot
 from referralhub.models import Conversion, Lead, Promoter, Provider, Reward
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery
 from webhooks.payload import BadPayload, PayloadObject, text_problem
 from webhooks.providers.base import Incoming, Outcome, Parsed, parse_json_object
 
 SLUG = Provider.INVITEREFERRALS
 METHODS = frozenset({"GET", "POST", "PUT"})
-CHALLENGE = 'Basic realm="ReferralHub webhooks", charset="UTF-8"'
+SIGNATURE_HEADER = ""  # it signs nothing: Basic auth or a header protects the endpoint
 EVENT_TYPE = "conversion"  # its only event, which carries no type: the inbox names it so
 SETUP = (
-    "Register this URL as the Conversion Webhook, with GET, POST or PUT. If HTTP Basic auth is "
-    "turned on there, set its password as this endpoint's secret (the user name is not checked)."
+    "Register this URL as the Conversion Webhook, with GET, POST or PUT, and turn on its HTTP "
+    "Basic auth with a long random password: set the same password on this endpoint (and the "
+    "user name too, to have it checked)."
 )
 FIELDS = (
     "conversion",
@@ -42,20 +40,6 @@ FIELDS = (
     "referrer_customValue",
     "goal_complete",
 )
-
-
-def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
-    """With a secret set, require HTTP Basic auth whose password is that secret."""
-    if not endpoint.secret:
-        return True
-    scheme, _, encoded = incoming.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        _, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    return hmac.compare_digest(password.encode(), endpoint.secret.encode())
 
 
 def _params(incoming: Incoming) -> dict[str, str]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from referralhub.mirror import Ref, Snapshot
 from referralhub.models import Campaign, Lead, Promoter, Provider, Reward
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery
 from webhooks.payload import BadPayload, PayloadObject, epoch_ms
 from webhooks.providers.base import (
     Incoming,
@@ -28,16 +28,15 @@ from webhooks.providers.base import (
     ignore,
     parse_json_object,
     read_columns,
-    signed_if_secret,
 )
 
 SLUG = Provider.REFERRALROCKET
 METHODS = frozenset({"POST"})
-CHALLENGE = ""  # a signature
 SIGNATURE_HEADER = "X-RR-Signature"
 SETUP = (
-    "Register this URL for the campaign's webhook events and set this endpoint's secret to the "
-    "campaign's webhook signing secret: every delivery's X-RR-Signature is checked against it."
+    "Register this URL for the campaign's webhook events and set this endpoint's signing secret "
+    "to the campaign's webhook signing secret: every delivery's X-RR-Signature is checked "
+    "against it."
 )
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last moment a datetime holds
 PARTICIPANT_EVENTS = frozenset(
@@ -172,10 +171,6 @@ def process(parsed: Parsed, delivery: WebhookDelivery) -> Outcome:
 
 def _is_known(event_type: str) -> bool:
     return event_type in PARTICIPANT_EVENTS or "reward" in event_type.lower()
-
-
-def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
-    return signed_if_secret(endpoint, incoming, SIGNATURE_HEADER)
 
 
 def parse(incoming: Incoming) -> Parsed:

@@ -4,10 +4,10 @@
 - v2 (since April 2026): `{event_id, event_type, action, entity_type, entity_id, changes, data,
   timestamp}`, where `data` is the whole resource after the event.
 
-Both use FirstPromoter's own ids, so they mirror into the same rows. Legacy webhooks sign nothing,
-so the endpoint's unguessable token is the protection. v2 signs every delivery with the
-subscription's secret key (`X-Webhook-Signature`, hex HMAC-SHA256 of the body): an endpoint with a
-secret requires it, so v2 gets an endpoint of its own (see SETUP).
+Both use FirstPromoter's own ids, so they mirror into the same rows. Legacy webhooks sign nothing;
+v2 documents HTTP Basic auth and custom headers, and once documented a signature
+(`X-Webhook-Signature`, hex HMAC-SHA256 of the body) that its docs no longer describe. So an
+endpoint is protected by its token and, as SETUP says, Basic auth or a header (`checks`).
 
 This module is the provider interface; `legacy` and `v2` read each kind, `objects` puts the legacy
 objects into a snapshot (v2 reuses their amounts), `decisions` holds the reward decision and
@@ -17,7 +17,7 @@ fulfilment statements, and `fields` maps FirstPromoter's fields to the mirrored 
 from __future__ import annotations
 
 from referralhub.models import Reward
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery
 from webhooks.payload import PayloadObject
 from webhooks.providers.base import (
     Incoming,
@@ -25,22 +25,23 @@ from webhooks.providers.base import (
     Parsed,
     ignore,
     parse_json_object,
-    signed_if_secret,
 )
 from webhooks.providers.firstpromoter import legacy, v2
 from webhooks.providers.firstpromoter.decisions import fulfilment_answer, request_fulfilment
 from webhooks.providers.firstpromoter.fields import SLUG
 
 METHODS = frozenset({"POST"})
-CHALLENGE = ""  # a token in the URL, and an optional signature
 SIGNATURE_HEADER = "X-Webhook-Signature"
 SETUP = (
-    "Register this URL as the webhook URL for the events to mirror, fulfilment_pending included. "
-    "Legacy webhooks sign nothing, so the token in the URL is the only key: keep it private, and "
-    "leave this endpoint without a secret. A webhooks v2 subscription (Settings, Integrations, "
-    "Webhooks; the promoter.*, promoter_campaign.*, referral.* and commission.* events) signs "
-    "its deliveries: give it an endpoint of its own whose secret is the subscription's secret "
-    "key. Both kinds mirror into the same promoters, promotions, leads and rewards."
+    "Create a webhooks v2 subscription (Settings, Integrations, Webhooks; the promoter.*, "
+    "promoter_campaign.*, referral.* and commission.* events) with this URL, and protect it with "
+    "HTTP Basic auth (recommended): give the subscription a user name and a long random "
+    "password, and this endpoint the same. Or add a custom header with a long random value and "
+    "give this endpoint its name and value. Leave the signing secret empty: FirstPromoter no "
+    "longer documents its signature, and its test send is signed with a random key. Legacy "
+    "webhooks (fulfilment_pending included) may use the same endpoint, with the user name and "
+    "password in the URL (https://user:password@host/...). Both kinds mirror into the same "
+    "promoters, promotions, leads and rewards."
 )
 
 
@@ -49,10 +50,6 @@ EVENT_TYPES: tuple[str, ...] = (*legacy.HANDLERS, *v2.EVENT_TYPES)
 
 
 # --- the provider interface --------------------------------------------------------------------
-
-
-def verify(endpoint: WebhookEndpoint, incoming: Incoming) -> bool:
-    return signed_if_secret(endpoint, incoming, SIGNATURE_HEADER)
 
 
 def parse(incoming: Incoming) -> Parsed:
