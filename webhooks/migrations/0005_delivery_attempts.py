@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webhooks', '0003_commission_push'),
+        ('webhooks', '0004_endpoint_checks'),
     ]
 
     operations = [
