@@ -1,12 +1,13 @@
 """`make bench-pages`: staff pages at scale, the tuned admin beside a stock one.
 
-Seeds a scratch PostgreSQL database with `seed_demo` (a million leads, 200k rewards, 20k
-promoters by default), then requests every dashboard page (discovered from dashboard/urls.py),
-every admin changelist, every `/api/v1/` list, and each changelist again through two stock
-`ModelAdmin`s, one with the same columns and one bare (bench/pages_urls.py), in-process with
-Django's test client and production settings. Per page: the first request ("cold": new database
-connection, nothing of that page cached in the process), the median of the next runs ("warm"),
-its SQL statements and status. Prints numbers; asserts nothing about time.
+Seeds a scratch PostgreSQL database with `seed_demo` (a million leads, 200k rewards, 20k promoters
+by default), then requests every dashboard page (discovered from dashboard/urls.py), every admin
+changelist, every `/api/v1/` list, the lists' searches (terms taken from the data), and each
+changelist again through two stock `ModelAdmin`s, one with the same columns and one bare
+(bench/pages_urls.py), in-process with Django's test client and production settings. Per page: the
+first request ("cold": new database connection, nothing of that page cached in the process), the
+median of the next runs ("warm"), its SQL statements and status. Prints numbers; asserts nothing
+about time.
 
     python bench/pages.py                                  # 1M leads (a few minutes of seeding)
     python bench/pages.py --leads 20000 --runs 3           # CI
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -42,6 +44,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="requests per page (first is cold)")
     parser.add_argument("--db-name", default="referralhub_bench_pages")
     parser.add_argument("--keep", action="store_true", help="keep the database (and reuse it)")
+    parser.add_argument(
+        "--only", default="", help="time only the pages whose label matches this regular expression"
+    )
     return parser.parse_args()
 
 
@@ -80,6 +85,45 @@ def dashboard_urls() -> list[tuple[str, str]]:
             urls.append((f"dashboard {name}", reverse(f"dashboard:{name}")))
         elif set(converters) == {"pk"} and (pk := sample_pk(name)) is not None:
             urls.append((f"dashboard {name}", reverse(f"dashboard:{name}", kwargs={"pk": pk})))
+    return urls
+
+
+def search_urls() -> list[tuple[str, str]]:
+    """The lists' searches, with terms taken from the seeded data: a single lead, a common last
+    name, a promoter's company, a promotion's ref id, and a word nothing contains."""
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.http import urlencode
+
+    from referralhub.models import Lead, Promoter, Promotion
+
+    lead = Lead.objects.order_by("-pk").first()
+    company = Promoter.objects.exclude(company_name="").values_list("company_name", flat=True)
+    promotion = Promotion.objects.exclude(ref_id="").values_list("ref_id", flat=True)
+    if lead is None:
+        return []
+    terms = {
+        "one lead": lead.email.split("@")[0][4:],
+        "last name": lead.name.split()[-1],
+        "company": company.first() or "",
+        "ref id": promotion.first() or "",
+        "no match": "qqzzxx",
+    }
+    lists = [
+        ("dashboard referrals", "dashboard:referrals", "q"),
+        ("dashboard promoters", "dashboard:promoters", "q"),
+        ("api leads", "api:lead-list", "search"),
+        ("api promoters", "api:promoter-list", "search"),
+        ("api rewards", "api:reward-list", "search"),
+    ]
+    urls = []
+    for label, name, param in lists:
+        try:
+            base = reverse(name)
+        except NoReverseMatch:
+            continue
+        for term_label, term in terms.items():
+            if term:
+                urls.append((f"{label} {term_label}", f"{base}?{urlencode({param: term})}"))
     return urls
 
 
@@ -206,6 +250,8 @@ def run(args: argparse.Namespace, url: str) -> None:
     failed: list[str] = []
 
     def timed(label: str, url: str, baseline_of: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not re.search(args.only, label):
+            return {"warm": 0, "sql": 0}
         result = measure(client, url, args.runs)
         if result["status"] == 405:
             print(f"  {label:<42} POST only, not timed")
@@ -219,6 +265,7 @@ def run(args: argparse.Namespace, url: str) -> None:
         groups = [
             ("Dashboard", dashboard_urls()),
             ("API lists", api_urls()),
+            ("Searches", search_urls()),
         ]
         for title, urls in groups:
             print(title)

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 
 from referralhub.models import LEAD_STATES, MAX_ID, Campaign, Provider, Suspicion
+from referralhub.search import MAX_SEARCH, SearchTooLong, search_words
 from referralhub.services import MAX_BULK
 from webhooks.models import WebhookDelivery
 from webhooks.providers import EVENT_TYPES
@@ -69,8 +70,22 @@ class PeriodForm(forms.Form):
         return (self.cleaned_data.get("days") or 30) if self.is_valid() else 30
 
 
+class SearchField(forms.CharField):
+    """The search box of a list: referralhub.search's words, within its limits."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, max_length=MAX_SEARCH, label="Search", **kwargs)
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        try:
+            search_words(value)
+        except SearchTooLong as exc:
+            raise forms.ValidationError(str(exc), code="too_long") from None
+
+
 class ReferralFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=254, label="Search")
+    q = SearchField()
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
     campaign = forms.ModelChoiceField(
         queryset=Campaign.objects.order_by("name", "id"), required=False, empty_label="Any"
@@ -96,6 +111,14 @@ class ReferralFilterForm(forms.Form):
             sort = "-signed_up" if start or end else "-added"
         data["sort"] = sort
         return data
+
+
+class PromoterFilterForm(forms.Form):
+    q = SearchField()
+    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name", "id"), required=False, empty_label="Any"
+    )
 
 
 class RewardQueueFilterForm(forms.Form):

@@ -7,12 +7,13 @@ the same number of queries whatever its size.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,11 +26,11 @@ from referralhub.models import (
     Promotion,
     Reward,
 )
+from referralhub.search import search_filter
 from webhooks.models import WebhookDelivery
 from webhooks.providers.firstpromoter import push
 
 RELATED_ROWS = 50  # rows of each kind on a promoter's page
-MAX_SEARCH_IDS = 1000
 NULLABLE_SORTS = frozenset({"customer_since"})
 # When a lead signed up: the provider's date, else when the hub first heard of it (InviteReferrals
 # sends none). The referrals list filters and sorts on this expression; an index on it (see the
@@ -79,7 +80,7 @@ def signed_up_parts(start: datetime | None, end: datetime | None) -> tuple[Q, Q]
 def referrals(filters: dict[str, Any]) -> QuerySet[Lead]:
     leads = Lead.objects.select_related("promoter", "campaign", "promotion")
     if q := filters.get("q"):
-        leads = leads.filter(_referral_search(q))
+        leads = leads.filter(search_filter(Lead, q))
     for field in ("provider", "state"):
         if value := filters.get(field):
             leads = leads.filter(**{field: value})
@@ -100,29 +101,6 @@ def referrals(filters: dict[str, Any]) -> QuerySet[Lead]:
     if end := filters.get("signed_up_to"):
         leads = leads.filter(signed_up__lt=start_of(end) + timedelta(days=1))
     return _sorted(leads, filters.get("sort") or "-added")
-
-
-def _referral_search(q: str) -> Q:
-    """An email prefix, or exactly a ref id or referral code of the lead's promoter.
-
-    Each branch can use an index (the email prefix uses PostgreSQL's pattern index), so a search
-    over a million leads stays quick. The promoter and promotion ids are looked up first: an
-    OR over subqueries would make PostgreSQL scan every lead.
-    """
-    promoters = list(
-        Promoter.objects.filter(Q(default_ref_id=q) | Q(code=q)).values_list("pk", flat=True)[
-            :MAX_SEARCH_IDS
-        ]
-    )
-    promotions = list(
-        Promotion.objects.filter(ref_id=q).values_list("pk", flat=True)[:MAX_SEARCH_IDS]
-    )
-    match = Q(email__startswith=q) | Q(email__startswith=q.lower())
-    if promoters:
-        match |= Q(promoter_id__in=promoters)
-    if promotions:
-        match |= Q(promotion_id__in=promotions)
-    return match
 
 
 def _sorted(leads: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
@@ -154,6 +132,77 @@ def promoter_page(promoter: Promoter) -> dict[str, Any]:
         "history": audit_history_for(Reward, [r.pk for r in rewards]),
         "related_rows": RELATED_ROWS,
     }
+
+
+def promoters(filters: dict[str, Any]) -> QuerySet[Promoter]:
+    """Newest first. A FirstPromoter promoter joins campaigns through its promotions; the
+    others belong to one campaign: the campaign filter reads both."""
+    rows = Promoter.objects.select_related("campaign").prefetch_related(
+        Prefetch("promotions", Promotion.objects.select_related("campaign").order_by("id"))
+    )
+    if q := filters.get("q"):
+        rows = rows.filter(search_filter(Promoter, q))
+    if provider := filters.get("provider"):
+        rows = rows.filter(provider=provider)
+    if campaign := filters.get("campaign"):
+        through = Promotion.objects.filter(campaign=campaign).values("promoter_id")
+        rows = rows.filter(Q(campaign=campaign) | Q(pk__in=through))
+    return rows.order_by("-created", "-id")
+
+
+def lead_page(lead: Lead) -> dict[str, Any]:
+    """Everything on a lead's page, each kind of row in one query."""
+    rewards = list(
+        lead.rewards.select_related("campaign", "decided_by", "fulfilled_by").order_by(
+            "-created", "-id"
+        )[:RELATED_ROWS]
+    )
+    conversions = list(lead.conversions.order_by("-created", "-id")[:RELATED_ROWS])
+    return {
+        "rewards": rewards,
+        "conversions": conversions,
+        "timeline": lead_timeline(lead, rewards, conversions),
+        "history": audit_history_for(Reward, [r.pk for r in rewards]),
+        "related_rows": RELATED_ROWS,
+    }
+
+
+@dataclass(frozen=True)
+class Moment:
+    at: datetime
+    what: str
+    source: str  # who says so: the provider's name, or "ReferralHub"
+
+
+HUB = "ReferralHub"
+
+
+def lead_timeline(lead: Lead, rewards: list[Reward], conversions: list[Any]) -> list[Moment]:
+    """What the hub knows of a lead's life, oldest first. A provider sends a lead's current
+    state, not its history: the dates it sends (signup, customer, cancelled) and those of its
+    rewards and conversions are all there is, with the state as of the last update."""
+    provider = lead.get_provider_display()
+    dated: list[tuple[datetime | None, str, str]] = [
+        (lead.provider_created_at, "Signed up", provider),
+        (lead.created, "First heard of by the hub", HUB),
+        (lead.customer_since, "Became a customer", provider),
+        (lead.cancelled_at, "Cancelled", provider),
+    ]
+    if lead.state:
+        at = lead.provider_updated_at or lead.updated
+        dated.append((at, f"State {lead.state} (last update)", provider))
+    for conversion in conversions:
+        what = f"Conversion {conversion.order_id or conversion.external_id}: {conversion.status}"
+        dated.append((conversion.created, what, provider))
+    for reward in rewards:
+        name = f"Reward #{reward.pk} ({reward.amount_display})"
+        dated += [
+            (reward.provider_created_at or reward.created, f"{name} created", provider),
+            (reward.decided_at, f"{name} {reward.get_status_display().lower()}", HUB),
+            (reward.fulfilled_at, f"{name} fulfilled", HUB),
+        ]
+    moments = [Moment(at, what, source) for at, what, source in dated if at is not None]
+    return sorted(moments, key=lambda m: m.at)
 
 
 def approval_queue(filters: dict[str, Any]) -> QuerySet[Reward]:

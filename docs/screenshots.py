@@ -58,6 +58,9 @@ def main(base: str, username: str, password: str) -> None:
 
         shoot(page, f"{base}/dashboard/", "overview")
         shoot(page, f"{base}/dashboard/referrals/?size=25", "referrals")
+        lead = first_link(page, f"{base}/dashboard/referrals/", 'table a[href*="/leads/"]')
+        shoot(page, base + lead, "lead", height=1100)
+        shoot(page, f"{base}/dashboard/promoters/?size=25", "promoters")
         promoter = first_link(page, f"{base}/dashboard/", 'table a[href*="/promoters/"]')
         shoot(page, base + promoter, "promoter", height=1100)
 

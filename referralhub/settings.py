@@ -243,6 +243,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "referralhub.api.schema.describe_authentication",
+    ],
 }
 
 # Webhooks: the largest body a provider may send; bigger ones are answered 413 unread.
@@ -288,6 +292,9 @@ TASKS = {
 # A task still marked running this long after it started belongs to a worker that died: the next
 # worker to start puts it back in the queue (see referralhub/management/commands/db_worker.py).
 TASKS_ABANDONED_AFTER = timedelta(minutes=env.int("TASKS_ABANDONED_AFTER_MINUTES", default=15))
+
+# Days the inbox keeps processed and ignored deliveries (`manage.py prune_webhooks`, run daily).
+WEBHOOK_RETENTION_DAYS: int = env.int("WEBHOOK_RETENTION_DAYS", default=90)
 
 # FirstPromoter's API (webhooks/providers/firstpromoter/api.py): its documented limit per account,
 # which every worker shares; seconds to wait for an answer; how long a decision the API could not

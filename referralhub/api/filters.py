@@ -23,7 +23,7 @@ from django_filters.fields import DateTimeRangeField
 from django_filters.widgets import SuffixedMultiWidget
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
 from referralhub.models import (
@@ -39,6 +39,7 @@ from referralhub.models import (
     Suspicion,
     Unit,
 )
+from referralhub.search import describe, search_filter
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 PROMOTION_STATUSES = ("offer_running", "offer_inactive")
@@ -299,3 +300,16 @@ def filterset_parameters(filterset_class: type[df.FilterSet]) -> frozenset[str]:
         else:
             names.add(name)
     return frozenset(names)
+
+
+class HubSearch(SearchFilter):
+    """`search`: the dashboard's search (referralhub.search) for the list's model, instead of
+    DRF's per-view `search_fields`. Its length was checked with the other parameters."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        text = request.query_params.get(self.search_param, "")
+        return queryset.filter(search_filter(queryset.model, text)) if text.strip() else queryset
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        (parameter,) = super().get_schema_operation_parameters(view)
+        return [{**parameter, "description": describe(view.queryset.model)}]

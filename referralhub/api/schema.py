@@ -224,3 +224,41 @@ REPLAY_DOCS = extend_schema(
         )
     ],
 )
+
+
+AUTHENTICATION = """
+
+## Authentication
+
+Every request needs credentials; without them the answer is 401.
+
+- **A token**, for scripts: send it in the `Authorization` header, after the word `Token`:
+  `curl -H "Authorization: Token <your key>" https://hub.example.com/api/v1/leads/`.
+  Staff with the permission *Can add API token* (`referralhub.add_apitoken`) create their own on
+  the dashboard's **API** page (`/dashboard/api-token/`), which shows the key once; they replace or
+  revoke it there, and an administrator can revoke any token in the admin. In this page's
+  **Authorize** dialog, type `Token ` and the key.
+- **The dashboard's session**, in a browser: logged in to the dashboard, these pages and the
+  browsable API use its cookie (a POST needs the CSRF token as well).
+
+A token acts as its user: reading a resource needs its view permission (`referralhub.view_lead`,
+…); the webhook inbox, approving or denying a reward, fulfilling one and replaying a delivery
+need staff status and, in that order, `webhooks.view_webhookdelivery`,
+`referralhub.approve_reward`, `referralhub.fulfil_reward` and `webhooks.change_webhookdelivery`.
+Anything else is answered 403.
+"""
+TOKEN_SCHEME = (
+    "The word `Token`, a space and your key: `Token <your key>`. Staff with the permission to "
+    "make one create theirs on the dashboard's API page (`/dashboard/api-token/`)."
+)
+
+
+def describe_authentication(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A postprocessing hook: how to authenticate, in the document's description and in its
+    token scheme (drf-spectacular names it `tokenAuth`)."""
+    info = result.setdefault("info", {})
+    info["description"] = info.get("description", "") + AUTHENTICATION
+    schemes = result.get("components", {}).get("securitySchemes", {})
+    if "tokenAuth" in schemes:
+        schemes["tokenAuth"]["description"] = TOKEN_SCHEME
+    return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC
 from typing import Any
 
@@ -28,6 +27,7 @@ from referralhub.api.pagination import Cursor, PagePagination, ReceivedCursor
 from referralhub.api.permissions import CanActOnRewards, CanReplay, CanView, StaffCanView
 from referralhub.errors import nul_params
 from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Reward
+from referralhub.search import SearchTooLong, search_words
 from referralhub.services import (
     Action,
     RewardNotFound,
@@ -38,11 +38,10 @@ from webhooks.models import WebhookDelivery
 from webhooks.providers.firstpromoter.push import with_sync_state
 from webhooks.replays import NotReplayable, delivery_replay
 
-MAX_SEARCH = 100
 PAGING_PARAMETERS = ("page_query_param", "page_size_query_param", "cursor_query_param")
-MAX_SEARCH_TERMS = 10
-_TERMS = re.compile(r"[\s,]+")
 _RULES = ("offer", "referral_reward", "promotion_reward", "target_reward")
+# The referral lists search as the dashboard does; campaigns and deliveries by their own fields.
+HUB_SEARCH = [DjangoFilterBackend, filters.HubSearch, filters.StrictOrdering]
 
 
 class Conflict(APIException):
@@ -105,7 +104,7 @@ class ReadViewSet(viewsets.ReadOnlyModelViewSet):
                 for attribute in PAGING_PARAMETERS
                 if getattr(paginator, attribute, None)
             }
-        if getattr(self, "search_fields", None):
+        if getattr(self, "search_fields", None) or filters.HubSearch in self.filter_backends:
             known.add(api_settings.SEARCH_PARAM)
         known.add(api_settings.ORDERING_PARAM)
         return known
@@ -115,11 +114,10 @@ def _check_query(request: Request) -> None:
     """Refuse what the database would choke on: NUL bytes and unbounded searches."""
     if bad := nul_params(request.query_params):
         raise ValidationError({bad[0].replace("\x00", ""): ["NUL characters are not allowed."]})
-    term = request.query_params.get("search", "")
-    if len(term) > MAX_SEARCH or len(_TERMS.split(term.strip())) > MAX_SEARCH_TERMS:
-        raise ValidationError(
-            {"search": [f"At most {MAX_SEARCH} characters and {MAX_SEARCH_TERMS} words."]}
-        )
+    try:
+        search_words(request.query_params.get("search", ""))
+    except SearchTooLong as exc:
+        raise ValidationError({"search": [str(exc)]}) from None
 
 
 @docs.read_docs("campaigns", s.CampaignSerializer, examples.CAMPAIGN)
@@ -136,7 +134,7 @@ class PromoterViewSet(ReadViewSet):
     queryset = Promoter.objects.all()
     serializer_class = s.PromoterSerializer
     filterset_class = filters.PromoterFilter
-    search_fields = ("email", "paypal_email", "default_ref_id", "code", "external_id")
+    filter_backends = HUB_SEARCH
     ordering_fields = ("id", "created", "updated", "email")
 
 
@@ -145,7 +143,7 @@ class PromotionViewSet(ReadViewSet):
     queryset = Promotion.objects.select_related(*(f"current_{r}" for r in _RULES))
     serializer_class = s.PromotionSerializer
     filterset_class = filters.PromotionFilter
-    search_fields = ("ref_id", "promo_code", "customer_promo_code", "promoter__email")
+    filter_backends = HUB_SEARCH
     ordering_fields = ("id", "created", "updated", "ref_id")
 
 
@@ -155,7 +153,7 @@ class LeadViewSet(ReadViewSet):
     serializer_class = s.LeadSerializer
     filterset_class = filters.LeadFilter
     pagination_class = Cursor
-    search_fields = ("email", "uid", "promotion__ref_id", "promoter__email", "referred_by_code")
+    filter_backends = HUB_SEARCH
 
 
 @docs.read_docs("conversions", s.ConversionSerializer, examples.CONVERSION)
@@ -163,7 +161,7 @@ class ConversionViewSet(ReadViewSet):
     queryset = Conversion.objects.select_related("promoter", "lead")
     serializer_class = s.ConversionSerializer
     filterset_class = filters.ConversionFilter
-    search_fields = ("order_id", "promoter__email", "lead__email")
+    filter_backends = HUB_SEARCH
 
 
 _REWARD_RELATED = ("promoter", "lead", "campaign", "rule", "decided_by", "fulfilled_by")
@@ -190,14 +188,7 @@ class RewardViewSet(ReadViewSet):
     serializer_class = s.RewardSerializer
     filterset_class = filters.RewardFilter
     pagination_class = Cursor
-    search_fields = (
-        "external_id",
-        "sale_external_id",
-        "promoter__email",
-        "promoter__code",
-        "lead__email",
-        "promotion__ref_id",
-    )
+    filter_backends = HUB_SEARCH
 
     def _single(
         self, request: Request, pk: str, action: Action, body: type, field: str

@@ -231,3 +231,29 @@ def test_it_reads_an_empty_filter_value_as_no_filter(client):
     assert len(ids(client.get("/api/v1/deliveries/?event_type="))) == 2
     assert len(ids(client.get("/api/v1/deliveries/?status=&received_before=&endpoint="))) == 2
     assert len(ids(client.get("/api/v1/deliveries/?search="))) == 2
+
+
+def test_it_searches_names_companies_and_the_middle_of_emails(client):
+    ada = PromoterFactory(first_name="Ada", last_name="Lovelace", company_name="Engines Ltd")
+    lead = LeadFactory(email="charles@babbage.example", name="Charles B", promoter=ada)
+    LeadFactory(email="other@example.org")
+    assert ids(client.get("/api/v1/leads/?search=BABBAGE")) == [lead.pk]
+    assert ids(client.get("/api/v1/leads/?search=engines")) == [lead.pk]
+    assert ids(client.get("/api/v1/leads/?search=ada+lovelace")) == [lead.pk]
+    assert ids(client.get("/api/v1/promoters/?search=ada+lovelace")) == [ada.pk]
+    assert ids(client.get("/api/v1/promoters/?search=lovelace+hopper")) == []
+
+
+def test_the_api_and_the_dashboard_find_the_same_leads(client, bob):
+    from django.test import Client
+
+    ada = PromoterFactory(first_name="Ada", company_name="Engines Ltd", code="ADA-1")
+    LeadFactory(email="charles@babbage.example", promoter=ada, promotion__ref_id="spring")
+    LeadFactory(email="mary@example.org", name="Mary Somerville", uid="cus_42")
+    LeadFactory(email="alan@example.org", referred_by_code="TUR-9")
+    browser = Client()
+    browser.force_login(bob)
+    for term in ("example", "engines", "ada-1", "spring", "somerville", "cus_4", "tur-9", "zz"):
+        api_ids = ids(client.get("/api/v1/leads/", {"search": term}))
+        page = browser.get("/dashboard/referrals/", {"q": term}).context["page"]
+        assert api_ids == [lead.pk for lead in page.items], term

@@ -103,3 +103,21 @@ def test_it_serves_swagger_ui_from_its_own_static_files(client, db):
     script = client.get("/api/docs/?script=")
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+def test_it_says_how_to_authenticate(document):
+    description = document["info"]["description"]
+    assert "## Authentication" in description
+    assert "Authorization: Token <your key>" in description
+    assert "/dashboard/api-token/" in description
+    assert "referralhub.add_apitoken" in description
+    scheme = document["components"]["securitySchemes"]["tokenAuth"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert "/dashboard/api-token/" in scheme["description"]
+    assert {"tokenAuth": []} in document["paths"]["/api/v1/leads/"]["get"]["security"]
+
+
+def test_it_says_what_a_search_looks_in(document):
+    parameters = document["paths"]["/api/v1/leads/"]["get"]["parameters"]
+    (search,) = [p for p in parameters if p["name"] == "search"]
+    assert "its promoter's email, first_name, last_name, company_name" in search["description"]

@@ -49,6 +49,10 @@ def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) ->
         "/dashboard/referrals/",
         "/dashboard/referrals/?signed_up_from=2026-12-10&signed_up_to=2026-01-01",  # errors
         f"/dashboard/promoters/{Promoter.objects.order_by('pk').first().pk}/",
+        "/dashboard/promoters/",
+        "/dashboard/promoters/?q=" + "+".join("abcdefghijk"),  # a search too long: an error
+        f"/dashboard/leads/{Reward.objects.exclude(lead=None).first().lead_id}/",
+        "/dashboard/api-token/",
         "/dashboard/rewards/approvals/",
         "/dashboard/rewards/fulfilments/",
         f"/dashboard/rewards/{Reward.objects.order_by('pk').first().pk}/",
@@ -61,6 +65,10 @@ def test_every_dashboard_page_passes_axe(page: Page, live_server, width: int) ->
     for path in paths:
         page.goto(base + path)
         found[path] = _violations(page)
+    page.goto(f"{base}/dashboard/api-token/")
+    page.get_by_role("button", name="Create a token").click()
+    page.get_by_label("Token", exact=True).wait_for()
+    found["a new API token"] = _violations(page)
     assert {path: v for path, v in found.items() if v} == {}
 
 

@@ -7,9 +7,18 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import DeliveryFactory, PromoterFactory, RewardFactory
+from tests.factories import DeliveryFactory, LeadFactory, PromoterFactory, RewardFactory
 
-PAGES = ["overview", "referrals", "approvals", "fulfilments", "deliveries", "export"]
+PAGES = [
+    "overview",
+    "referrals",
+    "promoters",
+    "approvals",
+    "fulfilments",
+    "deliveries",
+    "export",
+    "api_token",
+]
 
 
 @pytest.fixture
@@ -20,6 +29,7 @@ def urls(fp_endpoint) -> list[str]:
     return [
         *(reverse(f"dashboard:{name}") for name in PAGES),
         reverse("dashboard:promoter", args=[promoter.pk]),
+        reverse("dashboard:lead", args=[LeadFactory(promoter=promoter).pk]),
         reverse("dashboard:reward", args=[reward.pk]),
         reverse("dashboard:delivery", args=[delivery.pk]),
     ]
@@ -93,6 +103,6 @@ def test_opening_the_logout_address_logged_out_goes_to_login(client: Client) -> 
 
 def test_it_links_every_page_and_the_admin(as_bob: Client) -> None:
     html = as_bob.get(reverse("dashboard:overview")).content.decode()
-    for name in ["overview", "referrals", "approvals", "fulfilments", "deliveries"]:
+    for name in ["overview", "referrals", "promoters", "approvals", "fulfilments", "deliveries"]:
         assert f'href="{reverse(f"dashboard:{name}")}"' in html
     assert f'href="{reverse("admin:index")}"' in html

@@ -22,6 +22,7 @@ ROWS = 120
 # Session, user, the user's permissions (2), the page's own queries.
 MAX_QUERIES = {
     "/dashboard/referrals/": 6,
+    "/dashboard/promoters/": 6,
     "/dashboard/rewards/approvals/": 6,
     "/dashboard/rewards/fulfilments/": 6,
     "/dashboard/deliveries/": 4,
