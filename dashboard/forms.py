@@ -16,6 +16,7 @@ from referralhub.search import MAX_SEARCH, SearchTooLong, search_words
 from referralhub.services import MAX_BULK
 from webhooks.models import WebhookDelivery
 from webhooks.providers import EVENT_TYPES
+from webhooks.providers.firstpromoter import pull
 
 ANY = [("", "Any")]
 SELF_REFERRAL = "self_referral"
@@ -188,3 +189,19 @@ class RewardActionForm(forms.Form):
         if len(data["ids"]) > MAX_BULK:
             raise forms.ValidationError(f"Select at most {MAX_BULK} rewards at once.")
         return data
+
+
+class ImportForm(forms.Form):
+    """What to import from FirstPromoter's API (webhooks.providers.firstpromoter.pull)."""
+
+    resources = forms.MultipleChoiceField(
+        choices=[(r, r.replace("_", " ").capitalize()) for r in pull.RESOURCES],
+        initial=list(pull.RESOURCES),
+        widget=forms.CheckboxSelectMultiple,
+        label="What",
+    )
+    since = forms.DateField(
+        required=False,
+        label="Referrals and commissions created from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )

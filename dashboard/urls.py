@@ -16,6 +16,7 @@ urlpatterns = [
     path("rewards/<int:pk>/", views.reward_detail, name="reward"),
     path("firstpromoter/sync/", views.sync_problems, name="sync"),
     path("firstpromoter/sync/retry/", views.sync_retry, name="sync_retry"),
+    path("firstpromoter/import/", views.import_start, name="import_start"),
     path("deliveries/", views.delivery_list, name="deliveries"),
     path("deliveries/<int:pk>/", views.delivery_detail, name="delivery"),
     path("deliveries/<int:pk>/replay/", views.delivery_replay, name="delivery_replay"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal, TypeGuard
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -18,9 +19,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
+from referralhub.background import enqueue
 from referralhub.models import AuditEntry, Reward
-from webhooks.models import CommissionPush
-from webhooks.providers.firstpromoter import push
+from webhooks.models import CommissionPush, ImportRun, WebhookEndpoint
+from webhooks.providers.firstpromoter import pull, push
 
 Action = Literal["approve", "deny", "fulfil"]
 
@@ -271,6 +273,25 @@ def commission_pushes_retry(*, push_ids: Iterable[int], actor: User) -> int:
         ],
     )
     return len(rows)
+
+
+IMPORT_PERMISSION = "webhooks.start_import"
+
+
+def provider_import_start(
+    *, endpoint: WebhookEndpoint, resources: Sequence[str], since: date | None, actor: User
+) -> ImportRun:
+    """Start (or resume) importing FirstPromoter's history in the background."""
+    if not (actor.is_active and actor.is_staff and actor.has_perm(IMPORT_PERMISSION)):
+        raise PermissionDenied("You do not have permission to start an import.")
+    with transaction.atomic():
+        run = pull.import_start(
+            endpoint=endpoint, resources=tuple(resources), since=since, actor=actor
+        )
+        ImportRun.objects.filter(pk=run.pk).update(state=ImportRun.State.QUEUED, error="")
+        enqueue(pull.import_history, run.pk)
+        audit(actor=actor, action="start_import", obj=run, note=", ".join(run.resources))
+    return run
 
 
 def audit(

@@ -46,7 +46,7 @@ class FakeFirstPromoter:
         self.faults: deque[tuple[Any, ...]] = deque()
         self.calls: list[tuple[str, str, Any]] = []  # (method, path, ids or query)
         self.applied: Counter[tuple[str, int]] = Counter()  # (action, id): times it changed
-        self.answered: Counter[int] = Counter()
+        self.arrivals: dict[int, float] = {}  # commission id: time.monotonic() of its first call
         self.lock = threading.Lock()
         self._window: deque[float] = deque()
         self._server: ThreadingHTTPServer | None = None
@@ -126,8 +126,12 @@ class FakeFirstPromoter:
 
     def _action(self, action: str, body: Any):
         ids = body.get("ids") if isinstance(body, dict) else None
+        now = time.monotonic()
         with self.lock:
             self.calls.append(("POST", f"/commissions/{action}", ids))
+            for commission_id in ids if isinstance(ids, list) else []:
+                if isinstance(commission_id, int):
+                    self.arrivals.setdefault(commission_id, now)
         if action not in ACTIONS:
             return 404, {"message": "Not found", "code": "not_found"}
         if (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from functools import cache
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, models
 from django.urls import reverse
@@ -292,3 +293,42 @@ class ApiRateBudget(models.Model):
 
     def __str__(self) -> str:
         return f"API budget of account {self.account_id}"
+
+
+class ImportRun(models.Model):
+    """An import of a FirstPromoter account's history through its API
+    (webhooks.providers.firstpromoter.pull): where it stands, so it resumes where it stopped."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, models.CASCADE, related_name="imports")
+    resources = models.JSONField(help_text="What to import, in order.")
+    since = models.DateField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    resource = models.CharField(max_length=30, blank=True, help_text="Being imported now.")
+    page = models.PositiveIntegerField(default=1, help_text="The next page to read.")
+    counts = models.JSONField(default=dict, help_text="{resource: objects imported}")
+    skipped = models.JSONField(default=list, help_text="Objects that could not be read.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Errors in a row.")
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        permissions = [("start_import", "Can start an import from FirstPromoter")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} from {self.endpoint} ({self.state})"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())

@@ -10,7 +10,7 @@ from dashboard.views.rewards import (
     reward_act,
     reward_detail,
 )
-from dashboard.views.sync import sync_problems, sync_retry
+from dashboard.views.sync import import_start, sync_problems, sync_retry
 from dashboard.views.tokens import api_token, api_token_revoke
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "delivery_replay",
     "export_approved",
     "fulfilment_queue",
+    "import_start",
     "lead_detail",
     "overview",
     "promoter_detail",

@@ -14,12 +14,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dashboard.access import forbidden, staff_required
+from dashboard.forms import ImportForm
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub import services
 from referralhub.models import MAX_ID
+from webhooks.models import ImportRun
 from webhooks.providers.firstpromoter import push
 
 VIEW_PERMISSION = "referralhub.view_reward"
+RECENT_IMPORTS = 10
+ACTIVE = (ImportRun.State.QUEUED, ImportRun.State.RUNNING)
 
 
 RETRY_ACTIONS: tuple[services.Action, ...] = ("approve", "fulfil")
@@ -33,11 +37,16 @@ def _can_retry(user: User | AnonymousUser) -> TypeGuard[User]:
 def sync_problems(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(VIEW_PERMISSION):
         return forbidden(request, "You do not have permission to view rewards.")
+    imports = list(ImportRun.objects.select_related("endpoint", "started_by")[:RECENT_IMPORTS])
     context = {
         "page": paginate(push.problems(), request),
         "sizes": PAGE_SIZES,
         "can_retry": _can_retry(request.user),
         "account": push.account_endpoint(),
+        "imports": imports,
+        "importing": any(r.state in ACTIVE for r in imports),
+        "can_import": request.user.has_perm(services.IMPORT_PERMISSION),
+        "import_form": ImportForm(),
     }
     return render(request, "dashboard/sync.html", context)
 
@@ -60,4 +69,27 @@ def sync_retry(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Sending {count} decision{'s' if count != 1 else ''} again.")
         else:
             messages.error(request, "Nothing to send again: those decisions have not failed.")
+    return HttpResponseRedirect(reverse("dashboard:sync"))
+
+
+@staff_required
+@require_POST
+def import_start(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not isinstance(user, User) or not user.has_perm(services.IMPORT_PERMISSION):
+        return forbidden(request, "You do not have permission to start an import.")
+    form = ImportForm(request.POST)
+    endpoint = push.account_endpoint()
+    if endpoint is None:
+        messages.error(request, "No FirstPromoter endpoint has API credentials to import with.")
+    elif not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    else:
+        run = services.provider_import_start(
+            endpoint=endpoint,
+            resources=form.cleaned_data["resources"],
+            since=form.cleaned_data["since"],
+            actor=user,
+        )
+        messages.success(request, f"Import #{run.pk} queued: its progress shows below.")
     return HttpResponseRedirect(reverse("dashboard:sync"))

@@ -332,3 +332,40 @@ def test_other_providers_are_never_sent(alice, api_endpoint, run_tasks):
     reward = Reward.objects.create(provider="referralrocket", external_id="r-1", unit="cash")
     rewards_act(action="approve", reward_ids=[reward.pk], actor=alice)
     assert not CommissionPush.objects.exists()
+
+
+def test_a_422_for_one_id_of_a_bulk_fails_that_commission_alone(
+    alice, api_endpoint, fp_api, commission, run_tasks
+):
+    rewards = [commission() for _ in range(3)]
+    fp_api.invalid_ids.add(int(rewards[1].external_id))
+    rewards_act(action="approve", reward_ids=[r.pk for r in rewards], actor=alice)
+    run_tasks()
+
+    assert [pushes(r) for r in rewards] == [
+        [("approve", "done")],
+        [("approve", "failed")],
+        [("approve", "done")],
+    ]
+    assert fp_api.action_calls("approve")[0] == [int(r.external_id) for r in rewards]
+
+
+def test_a_fulfilment_waiting_for_a_refused_approval_says_so_until_it_is_retried(
+    alice, api_endpoint, fp_api, commission, run_tasks
+):
+    reward = commission(unit="free_months", currency="")
+    fp_api.invalid_ids.add(int(reward.external_id))
+    rewards_act(action="approve", reward_ids=[reward.pk], actor=alice)
+    run_tasks()
+    rewards_act(action="fulfil", reward_ids=[reward.pk], actor=alice)
+    run_tasks()
+
+    fulfil = CommissionPush.objects.get(action="mark_fulfilled")
+    assert (fulfil.state, fulfil.error) == ("pending", push.WAITING)
+    assert fulfil in push.problems()
+
+    fp_api.invalid_ids.clear()
+    push.pushes_retry(list(CommissionPush.objects.filter(state="failed")))
+    run_tasks()
+    assert pushes(reward) == [("approve", "done"), ("mark_fulfilled", "done")]
+    assert CommissionPush.objects.get(action="mark_fulfilled").error == ""

@@ -196,18 +196,26 @@ class FirstPromoterApi:
         return _objects(self._call("GET", "/commissions", params=params))
 
     def page(
-        self, resource: str, page: int, *, since: date | None = None, per_page: int = MAX_PER_PAGE
+        self,
+        resource: str,
+        page: int,
+        *,
+        since: date | None = None,
+        per_page: int = MAX_PER_PAGE,
+        budgeted: bool = True,
     ) -> list[dict[str, Any]]:
         """One page of a list: `{"data": [...], "meta": {...}}` (promoters) or a bare array (the
-        others) alike."""
+        others) alike. `budgeted=False`: the caller took the token, and blocks the account on a
+        429 (`RateLimited`), so that this call touches no database (another thread may make it)."""
         params: list[tuple[str, str]] = [("page", str(page)), ("per_page", str(per_page))]
         params += LIST_PARAMS.get(resource, [])
         if since is not None and resource in SINCE_FILTER:
             params.append((SINCE_FILTER[resource], since.isoformat()))
-        return _objects(self._call("GET", f"/{resource}", params=params))
+        return _objects(self._call("GET", f"/{resource}", budgeted=budgeted, params=params))
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        self.limiter.take(max_wait=self.max_wait)
+    def _call(self, method: str, path: str, *, budgeted: bool = True, **kwargs: Any) -> Any:
+        if budgeted:
+            self.limiter.take(max_wait=self.max_wait)
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.TimeoutException as error:
@@ -217,7 +225,8 @@ class FirstPromoterApi:
             raise Transient(f"Could not reach FirstPromoter ({type(error).__name__}).") from None
         if response.status_code == 429:
             wait = retry_after(response.headers.get("Retry-After"))
-            self.limiter.block(wait)
+            if budgeted:
+                self.limiter.block(wait)
             raise RateLimited(wait)
         if response.status_code >= 500:
             raise Transient(f"FirstPromoter answered {response.status_code}.")

@@ -103,8 +103,23 @@ def queue_decision(action: str, rewards: Sequence[Reward]) -> list[Reward]:
         )
         for reward in told
     )
+    _note_waiting([r.pk for r in told])
     enqueue(send_pushes, endpoint.pk)
     return told
+
+
+WAITING = "Waits for its approval, which FirstPromoter did not take: send that again."
+
+
+def _note_waiting(reward_pks: Sequence[int]) -> None:
+    """A fulfilment is sent after its approval: while the approval has failed, say so on the
+    fulfilment, which the sync page then lists beside it."""
+    failed = CommissionPush.objects.filter(
+        reward_id__in=reward_pks, action=Action.APPROVE, state=State.FAILED
+    ).values("reward_id")
+    CommissionPush.objects.filter(
+        reward_id__in=failed, action=Action.MARK_FULFILLED, state=State.PENDING
+    ).update(error=WAITING)
 
 
 def with_sync_state(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
@@ -148,18 +163,25 @@ def pushes_retry(pushes: Sequence[CommissionPush]) -> None:
 def confirm(reward_pk: int, provider_status: object) -> None:
     """FirstPromoter's webhook says the commission is what staff decided: it has the decision,
     whatever became of the call (it may still be in flight, or have timed out after working)."""
-    action = {"approved": Action.APPROVE, "denied": Action.DENY}.get(str(provider_status))
-    if action is None:
-        return
-    CommissionPush.objects.filter(
-        reward_id=reward_pk, action=action, state__in=[State.PENDING, State.FAILED]
-    ).update(
-        **_released(),
-        state=State.DONE,
-        done_at=timezone.now(),
-        error="",
-        note="Confirmed by FirstPromoter's webhook.",
-    )
+    confirm_many({reward_pk: provider_status})
+
+
+CONFIRMED_BY = {"approved": Action.APPROVE, "denied": Action.DENY}
+
+
+def confirm_many(statuses: dict[int, object]) -> None:
+    """`confirm` for {reward pk: FirstPromoter's status}: a statement per action at most."""
+    for status, action in CONFIRMED_BY.items():
+        if pks := [pk for pk, said in statuses.items() if said == status]:
+            CommissionPush.objects.filter(
+                reward_id__in=pks, action=action, state__in=[State.PENDING, State.FAILED]
+            ).update(
+                **_released(),
+                state=State.DONE,
+                done_at=timezone.now(),
+                error="",
+                note="Confirmed by FirstPromoter's webhook.",
+            )
 
 
 @task(takes_context=True)
@@ -247,6 +269,12 @@ def _send(api: FirstPromoterApi, rows: list[CommissionPush], sender: str) -> Non
     except RateLimited as error:
         _later(rows, sender, error.retry_after, str(error), count=False)
     except Refused as error:
+        if error.status == 422 and len(rows) > 1 and rows[0].batch_id is None:
+            # One invalid id refuses the whole call: each is sent alone, so that only the
+            # commissions FirstPromoter refuses fail.
+            for row in rows:
+                _send(api, [row], sender)
+            return
         _fail(rows, sender, str(error))
     except Transient as error:
         _retry(rows, sender, str(error))
@@ -314,6 +342,7 @@ def _fail(rows: Sequence[CommissionPush], sender: str, reason: str) -> None:
         attempts=F("attempts") + 1,
     )
     logger.warning("FirstPromoter did not take %d decision(s): %s", len(rows), reason)
+    _note_waiting([row.reward_id for row in rows])
 
 
 def _retry(rows: Sequence[CommissionPush], sender: str, reason: str) -> None:
