@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webhooks', '0004_endpoint_checks'),
+        ('webhooks', '0005_import_run'),
     ]
 
     operations = [
