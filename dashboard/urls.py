@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dashboard import views
+from dashboard.views import events
 
 app_name = "dashboard"
 urlpatterns = [
@@ -20,6 +21,17 @@ urlpatterns = [
     path("deliveries/", views.delivery_list, name="deliveries"),
     path("deliveries/<int:pk>/", views.delivery_detail, name="delivery"),
     path("deliveries/<int:pk>/replay/", views.delivery_replay, name="delivery_replay"),
+    path("events/", events.subscription_list, name="event_subscriptions"),
+    path("events/<int:pk>/", events.subscription_detail, name="event_subscription"),
+    path("events/<int:pk>/rotate/", events.subscription_rotate, name="event_rotate"),
+    path("events/<int:pk>/delete/", events.subscription_delete, name="event_delete"),
+    path("events/<int:pk>/replay/", events.subscription_replay, name="event_replay"),
+    path("events/deliveries/<int:pk>/", events.delivery_detail, name="event_delivery"),
+    path(
+        "events/deliveries/<int:pk>/replay/",
+        events.delivery_replay,
+        name="event_delivery_replay",
+    ),
     path("api-token/", views.api_token, name="api_token"),
     path("api-token/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

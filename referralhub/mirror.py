@@ -28,6 +28,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from referralhub.events.emit import watching
 from referralhub.models import (
     Campaign,
     Conversion,
@@ -50,9 +51,6 @@ ORDER: tuple[type[models.Model], ...] = (
     Conversion,
     Reward,
 )
-# Reference objects that nearly every delivery repeats unchanged: on PostgreSQL they are only
-# written when they change (see `_upsert_changed_only`).
-WRITTEN_ONLY_WHEN_CHANGED: frozenset[type[models.Model]] = frozenset({RewardRule, Campaign})
 # Columns the hub owns after insert: webhooks set their first value and never change them again.
 INSERT_ONLY: dict[type[models.Model], frozenset[str]] = {
     Reward: frozenset({"status"}),
@@ -112,6 +110,8 @@ class Snapshot:
         pks: dict[Ref, int] = {}
         for model in ORDER:
             refs = sorted((r for r in self.rows if r.model is model), key=lambda r: r.external_id)
+            if refs and (changes := watching(model)) is not None:
+                changes.read_before(model, self.provider, [r.external_id for r in refs])
             groups: dict[tuple[bool, tuple[str, ...]], list[Ref]] = {}
             for ref in refs:
                 shape = (ref in self.shells, tuple(sorted(self.rows[ref])))
@@ -124,6 +124,8 @@ class Snapshot:
                         model, self.provider, [r.external_id for r in batch], columns, rows, at
                     )
                     pks.update({r: ids[r.external_id] for r in batch})
+            if refs and changes is not None:
+                changes.saved(model, (pks[r] for r in refs))
         return pks
 
     @staticmethod
@@ -151,15 +153,6 @@ def upsert(
     Foreign keys are given by field name with a pk value. With `at=None` existing rows are left
     exactly as they are (the statement only returns their pks).
     """
-    if model in WRITTEN_ONLY_WHEN_CHANGED and connection.vendor == "postgresql":
-        pks = _upsert_changed_only(model, provider, external_ids, columns, rows, at)
-        missing = [i for i, e in enumerate(external_ids) if e not in pks]
-        if not missing:
-            return pks
-        # Inserted by a transaction that committed after this one's snapshot: take the usual path.
-        external_ids = [external_ids[i] for i in missing]
-        rows = [rows[i] for i in missing]
-        return pks | _upsert(model, provider, external_ids, columns, rows, at)
     return _upsert(model, provider, external_ids, columns, rows, at)
 
 
@@ -299,57 +292,3 @@ def _recordset(model: type[models.Model]) -> str:
 def _statement_rows(rows: list[Any]) -> int:
     """The row count a statement is built for: any on PostgreSQL, whose rows are one parameter."""
     return 0 if connection.vendor == "postgresql" else len(rows)
-
-
-def _upsert_changed_only(
-    model: type[models.Model],
-    provider: str,
-    external_ids: list[str],
-    columns: tuple[str, ...],
-    rows: list[dict[str, Any]],
-    at: datetime | None,
-) -> dict[str, int]:
-    """PostgreSQL: like `_upsert`, but an existing row is only written (and so locked until
-    commit) when the incoming state is newer *and* different.
-
-    Reference objects (a campaign, its reward rules) ride along in nearly every delivery: with the
-    plain upsert every delivery rewrote and locked them, and concurrent deliveries queued on those
-    few rows. The price: an unchanged row keeps its older `provider_updated_at`, so for an object
-    that went A -> B -> A, a late B could still land. For reference data that is acceptable.
-    Rows another transaction inserted after this statement's snapshot are left out of the result.
-    """
-    sql = _changed_only_sql(model, columns, at is None)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, _params(model, provider, external_ids, rows, at))
-        return {external_id: pk for pk, external_id in cursor.fetchall()}
-
-
-@lru_cache(maxsize=256)
-def _changed_only_sql(model: type[models.Model], columns: tuple[str, ...], shell: bool) -> str:
-    qn = connection.ops.quote_name
-    table = qn(model._meta.db_table)
-    names = ", ".join(qn(f.column) for f in _fields(model))
-    key = (
-        f"t.{qn('provider')} = v.{qn('provider')} AND t.{qn('external_id')} = v.{qn('external_id')}"
-    )
-    ts = qn("provider_updated_at")
-    changing = [qn(c) for c in _updatable(model, columns)]
-    update = ""
-    if not shell and changing:
-        sets = ", ".join(f"{c} = v.{c}" for c in [*changing, ts, qn("updated")])
-        update = (
-            f"upd AS (UPDATE {table} AS t SET {sets} FROM v WHERE {key} "  # noqa: S608
-            f"AND (t.{ts} IS NULL OR t.{ts} <= v.{ts}) "
-            f"AND ROW({', '.join(f't.{c}' for c in changing)}) "
-            f"IS DISTINCT FROM ROW({', '.join(f'v.{c}' for c in changing)})), "
-        )
-    # Only quoted identifiers from the model's own metadata are interpolated; values are params.
-    return prepared(
-        f"WITH v AS ({_recordset(model)}), {update}"  # noqa: S608
-        f"ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM v "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {key}) ORDER BY v.{qn('external_id')} "
-        f"ON CONFLICT ({qn('provider')}, {qn('external_id')}) DO NOTHING "
-        f"RETURNING {qn('id')}, {qn('external_id')}) "
-        f"SELECT {qn('id')}, {qn('external_id')} FROM ins UNION ALL "
-        f"SELECT t.{qn('id')}, t.{qn('external_id')} FROM {table} t JOIN v ON {key}"
-    )

@@ -20,7 +20,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from referralhub.background import enqueue
-from referralhub.models import AuditEntry, Reward
+from referralhub.events.emit import emit
+from referralhub.models import AuditEntry, EventType, Reward
 from webhooks.models import CommissionPush, ImportRun, WebhookEndpoint
 from webhooks.providers.firstpromoter import pull, push
 
@@ -32,6 +33,11 @@ PERMISSIONS: dict[Action, str] = {
     "fulfil": "referralhub.fulfil_reward",
 }
 MAX_BULK = 100
+EVENTS: dict[Action, str] = {
+    "approve": EventType.REWARD_APPROVED,
+    "deny": EventType.REWARD_DENIED,
+    "fulfil": EventType.REWARD_FULFILLED,
+}
 
 
 class RewardNotFound(Exception):
@@ -163,6 +169,7 @@ def rewards_act(
     _record(actor, entries)
     # FirstPromoter's API hears of it once this transaction commits, never if it rolls back.
     push.queue_decision(action, rewards)
+    emit(EVENTS[action], Reward, ids)
     return rewards
 
 

@@ -243,9 +243,31 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "referralhub.models.events.EventType.choices"},
+    # Every event the hub sends (events out), in the document's `webhooks`, which OpenAPI 3.1 has.
+    "OAS_VERSION": "3.1.0",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "referralhub.api.schema.nullable_as_openapi_3_1",
         "referralhub.api.schema.describe_authentication",
+    ],
+    "WEBHOOKS": [
+        f"referralhub.api.event_schema.{name}"
+        for name in (
+            "PROMOTER_CREATED",
+            "PROMOTER_UPDATED",
+            "LEAD_CREATED",
+            "LEAD_UPDATED",
+            "LEAD_CONVERTED",
+            "LEAD_CANCELLED",
+            "REWARD_CREATED",
+            "REWARD_APPROVED",
+            "REWARD_DENIED",
+            "REWARD_FULFILLED",
+            "REWARD_PAID",
+            "CONVERSION_CREATED",
+            "DELIVERY_FAILED",
+        )
     ],
 }
 
@@ -269,6 +291,19 @@ FIRSTPROMOTER_API_URL: str = env.str(
 # InviteReferrals' purchaseValue is whatever the company's own page passed, in its own currency,
 # which the webhook does not name. Empty: amounts are shown as "(no currency)".
 INVITEREFERRALS_CURRENCY: str = _currency("INVITEREFERRALS_CURRENCY", "")
+
+# Events out (docs/events.md). Hosts listed here may have private addresses and plain http: a
+# receiver on the same machine or network. Every other URL must be https to a public address.
+EVENTS_ALLOWED_HOSTS: list[str] = [
+    host.strip().lower().strip("[]") for host in env.list("EVENTS_ALLOWED_HOSTS", default=[])
+]
+EVENTS_TIMEOUT_SECONDS: float = env.float("EVENTS_TIMEOUT_SECONDS", default=15.0)
+# How long another process may go on not knowing of a new subscription (see events/wanted.py).
+EVENTS_SUBSCRIPTIONS_REFRESH_SECONDS: float = env.float(
+    "EVENTS_SUBSCRIPTIONS_REFRESH_SECONDS", default=1.0
+)
+EVENTS_DISABLE_AFTER = timedelta(days=env.int("EVENTS_DISABLE_AFTER_DAYS", default=5))
+EVENTS_ROTATION_GRACE = timedelta(hours=env.int("EVENTS_ROTATION_GRACE_HOURS", default=24))
 
 LOGGING = {
     "version": 1,

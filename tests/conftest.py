@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.test import Client
 
+from referralhub.events.wanted import assume_no_subscriptions
 from webhooks.models import WebhookEndpoint
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -25,6 +26,16 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_event_subscriptions_yet() -> Iterator[None]:
+    """Every test starts on a database without event subscriptions: the process's cache of the
+    event types they want (referralhub/events/wanted.py) is told so rather than reading them in
+    the middle of a test's query budget, or remembering a previous test's rolled-back ones."""
+    assume_no_subscriptions()
+    yield
+    assume_no_subscriptions()
 
 
 def load_payload(name: str) -> dict[str, Any]:

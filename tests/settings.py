@@ -17,3 +17,6 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # No collectstatic before tests: WhiteNoise serves from the finders, as in development.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# The tests' own receiver of events listens on the loopback address.
+EVENTS_ALLOWED_HOSTS = ["127.0.0.1"]

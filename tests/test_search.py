@@ -8,33 +8,41 @@ from django.db import connection
 from referralhub import search
 from referralhub.models import Conversion, Lead, Promoter, Promotion, Reward
 from referralhub.search import SEARCHES, SearchTooLong, search_filter, search_words
-from tests.dashboard.conftest import make_campaign, make_conversion, make_lead, make_promoter
+from tests.factories import CampaignFactory, ConversionFactory, LeadFactory, PromoterFactory
 
 needs_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm indexes")
 
 
 @pytest.fixture
 def people(db) -> dict[str, object]:
-    ada = make_promoter(
+    ada = PromoterFactory(
         first_name="Ada", last_name="Lovelace", company_name="Analytical Engines Ltd"
     )
-    grace = make_promoter(first_name="Grace", last_name="Hopper", code="COBOL-59")
+    grace = PromoterFactory(first_name="Grace", last_name="Hopper", code="COBOL-59")
     promotion = Promotion.objects.create(
         provider="firstpromoter",
         external_id="m1",
         promoter=ada,
-        campaign=make_campaign(),
+        campaign=CampaignFactory(unlinked=True),
         ref_id="ada-spring",
         promo_code="ADAQX10",
     )
     return {
         "ada": ada,
         "grace": grace,
-        "charles": make_lead(
-            ada, promotion=promotion, email="charles@babbage.example", name="Charles Babbage"
+        "charles": LeadFactory(
+            unlinked=True,
+            promoter=ada,
+            promotion=promotion,
+            email="charles@babbage.example",
+            name="Charles Babbage",
         ),
-        "mary": make_lead(grace, email="m.somerville@example.org", username="msomerville"),
-        "alan": make_lead(None, email="alan@turing.example", uid="cus_TURING"),
+        "mary": LeadFactory(
+            unlinked=True, promoter=grace, email="m.somerville@example.org", username="msomerville"
+        ),
+        "alan": LeadFactory(
+            unlinked=True, promoter=None, email="alan@turing.example", uid="cus_TURING"
+        ),
     }
 
 
@@ -80,7 +88,7 @@ def test_it_finds_rewards_and_conversions_by_their_lead_and_promoter(people) -> 
     reward = Reward.objects.create(
         provider="firstpromoter", external_id="r-77", lead=people["charles"], promoter=None
     )
-    conversion = make_conversion(people["grace"], people["mary"], order_id="ORD-5")
+    conversion = ConversionFactory(promoter=people["grace"], lead=people["mary"], order_id="ORD-5")
     assert set(Reward.objects.filter(search_filter(Reward, "babbage"))) == {reward}
     assert set(Reward.objects.filter(search_filter(Reward, "R-7"))) == {reward}
     assert set(Conversion.objects.filter(search_filter(Conversion, "hopper"))) == {conversion}
@@ -120,14 +128,14 @@ def test_it_describes_what_each_list_searches() -> None:
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's LIKE")
 def test_sqlite_folds_the_case_of_ascii_letters_only(db) -> None:
     """SQLite's LIKE ignores the case of A-Z alone; PostgreSQL's UPPER folds every letter."""
-    make_lead(None, name="Élodie Durand")
+    LeadFactory(unlinked=True, promoter=None, name="Élodie Durand")
     assert found(Lead, "élodie") == set()
     assert len(found(Lead, "Élodie")) == 1
 
 
 @needs_postgres
 def test_postgresql_folds_the_case_of_every_letter(db) -> None:
-    make_lead(None, name="Élodie Durand")
+    LeadFactory(unlinked=True, promoter=None, name="Élodie Durand")
     assert len(found(Lead, "élodie")) == 1
 
 

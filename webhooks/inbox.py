@@ -30,6 +30,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from referralhub.events.emit import emit_delivery_failed, mirror_changes
+from referralhub.events.wanted import is_wanted
+from referralhub.models import EventType
 from referralhub.models.base import max_length
 from referralhub.rawsql import column_list, fetch_instance, prepared
 from webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
@@ -148,7 +151,8 @@ def _process_once(delivery: WebhookDelivery, parsed: Parsed, sent: Sent | None) 
             return _repeat(module, parsed, stored)
         if sent is not None and held is not None:
             _replace_body(delivery, sent, held, now)
-        outcome = module.process(parsed, delivery)
+        with mirror_changes():
+            outcome = module.process(parsed, delivery)
         if (outcome.status, outcome.http_status) != (WebhookDelivery.Status.PROCESSED, 200):
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 status=outcome.status, response_status=outcome.http_status
@@ -353,11 +357,24 @@ def _mark(
             _mark(delivery, status, error, http_status)
         return
     delivery.status, delivery.error, delivery.response_status = status, error, http_status
-    WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status__in=FINAL).update(
-        status=status,
-        error=error,
-        response_status=http_status,
-        processing_attempts=F("processing_attempts") + 1,
+    if not is_wanted(EventType.DELIVERY_FAILED):
+        _mark_row(delivery.pk, status, error, http_status)
+        return
+    with transaction.atomic():  # the event with the change, or neither
+        if _mark_row(delivery.pk, status, error, http_status):
+            emit_delivery_failed(delivery.pk)
+
+
+def _mark_row(pk: int, status: str, error: str, http_status: int) -> bool:
+    return bool(
+        WebhookDelivery.objects.filter(pk=pk)
+        .exclude(status__in=FINAL)
+        .update(
+            status=status,
+            error=error,
+            response_status=http_status,
+            processing_attempts=F("processing_attempts") + 1,
+        )
     )
 
 

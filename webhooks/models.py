@@ -16,7 +16,6 @@ from django.db import connection, models
 from django.urls import reverse
 
 from referralhub.models import Provider
-from referralhub.models.base import LoadsWithoutInit
 from referralhub.rawsql import column_list, fetch_instance, prepared
 
 API_CREDENTIALS_ONLY_FIRSTPROMOTER = (
@@ -147,7 +146,7 @@ class WebhookEndpoint(models.Model):
         return reverse("webhooks:receive", kwargs={"provider": self.provider, "token": self.token})
 
 
-class WebhookDelivery(LoadsWithoutInit, models.Model):
+class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         PROCESSED = "processed", "Processed"

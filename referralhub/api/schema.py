@@ -226,6 +226,30 @@ REPLAY_DOCS = extend_schema(
 )
 
 
+def nullable_as_openapi_3_1(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: OpenAPI 3.1 (whose `webhooks` list the events out) says "or null"
+    with a type list; DRF's pagination schemas and hand-written fields still say
+    `nullable: true`, which 3.1 ignores, so a null `next` would break the document. And a
+    nullable JSON field comes out as `oneOf: [{}, null]`, which null itself breaks."""
+
+    def fix(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.pop("nullable", False) and isinstance(node.get("type"), str):
+                node["type"] = [node["type"], "null"]
+            if {} in node.get("oneOf", []):
+                # "any value, or null" (a nullable JSON field): null would match both, and
+                # `oneOf` wants exactly one. Any value already includes null.
+                del node["oneOf"]
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
+
+    fix(result)
+    return result
+
+
 AUTHENTICATION = """
 
 ## Authentication

@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from referralhub.api import views
+from referralhub.api import events, views
 from referralhub.errors import catch_all
 
 router = SimpleRouter()
@@ -17,6 +17,10 @@ router.register("leads", views.LeadViewSet, basename="lead")
 router.register("conversions", views.ConversionViewSet, basename="conversion")
 router.register("rewards", views.RewardViewSet, basename="reward")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
+router.register(
+    "event-subscriptions", events.EventSubscriptionViewSet, basename="event-subscription"
+)
+router.register("event-deliveries", events.EventDeliveryViewSet, basename="event-delivery")
 
 # The schema documents the API only, not the webhook receivers or the dashboard.
 api_patterns = [path("api/v1/", include(router.urls))]

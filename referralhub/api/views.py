@@ -82,6 +82,8 @@ class ReadViewSet(viewsets.ReadOnlyModelViewSet):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         _check_query(request)
+        if self.action is None:
+            return  # a method this URL does not take (TRACE): DRF answers 405 next
         if unknown := sorted(set(request.query_params) - self.known_parameters()):
             # A misspelt filter (?stauts=pending) would otherwise return the whole list, which
             # a script could act on as if it were the filtered one.

@@ -18,6 +18,13 @@ from referralhub.models.base import (
     Unit,
     format_amount,
 )
+from referralhub.models.events import (
+    Event,
+    EventAttempt,
+    EventDelivery,
+    EventSubscription,
+    EventType,
+)
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import (
     LEAD_STATES,
@@ -38,6 +45,11 @@ __all__ = [
     "AuditEntry",
     "Campaign",
     "Conversion",
+    "Event",
+    "EventAttempt",
+    "EventDelivery",
+    "EventSubscription",
+    "EventType",
     "Lead",
     "LeadTally",
     "MirroredModel",

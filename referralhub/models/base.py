@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from decimal import Decimal
-from typing import Any, ClassVar, Self, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from django.db import models
-from django.db.models.base import ModelState
-from django.db.models.signals import post_init, pre_init
 
 
 class Provider(models.TextChoices):
@@ -40,29 +37,7 @@ AMOUNT: DecimalSize = {"max_digits": 18, "decimal_places": 4}
 MAX_ID = 2**63 - 1
 
 
-class LoadsWithoutInit:
-    """Rows read from the database skip `Model.__init__`: a changelist page loads 300 of them.
-
-    Django's `from_db` lines a loaded row up against every concrete field (marking the others
-    deferred), then `__init__` walks all the fields again: for these wide models that was a quarter
-    of the admin's lead and reward pages, and five times the time to fetch the rows. Setting the
-    loaded attributes directly builds the same instance: `__init__` sets plain attributes (a
-    foreign key's `_id` descriptor only clears a cached object, which a new instance lacks) and
-    leaves deferred fields unset, as here. With pre_init/post_init receivers, Django's own path.
-    """
-
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Self:
-        if pre_init.has_listeners(cls) or post_init.has_listeners(cls):
-            return super().from_db(db, field_names, values)  # type: ignore[misc]
-        new = cls.__new__(cls)
-        new._state = state = ModelState()  # type: ignore[attr-defined]
-        state.adding, state.db = False, db
-        new.__dict__.update(zip(field_names, values, strict=True))
-        return new
-
-
-class MirroredModel(LoadsWithoutInit, models.Model):
+class MirroredModel(models.Model):
     provider = models.CharField(max_length=20, choices=Provider.choices, db_index=True)
     external_id = models.CharField(max_length=100)
     payload = models.JSONField(default=dict, blank=True, help_text="The provider's last payload.")

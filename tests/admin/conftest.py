@@ -1,4 +1,4 @@
-"""Admin fixtures: a superuser, demo data through the real webhook URLs, and row builders."""
+"""Admin fixtures: a superuser and demo data through the real webhook URLs."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from referralhub.models import (
     RewardRule,
 )
 from referralhub.services import rewards_act
-from tests.factories import rows_of_every_model
 from webhooks import samples
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -62,11 +61,6 @@ def demo(db) -> None:
     staff = User.objects.get(username="staff")
     pending = Reward.objects.filter(status=Reward.Status.PENDING).order_by("pk")
     rewards_act(action="deny", reward_ids=[pending[0].pk], actor=staff, text="Self-referral")
-
-
-def build_rows(start: int, count: int, actor: User) -> None:
-    """A thin alias of tests.factories.rows_of_every_model, for tests written before it."""
-    rows_of_every_model(count, actor=actor)
 
 
 def fp_delivery(

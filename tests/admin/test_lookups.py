@@ -22,6 +22,11 @@ from webhooks.models import WebhookEndpoint
 REGISTERED = sorted(admin.site._registry.items(), key=lambda pair: pair[0]._meta.label)
 # The models whose rows hold a credential (a key, a token, a secret, a password hash).
 HOLDING_SECRETS = (ApiToken, WebhookEndpoint, User)
+# Admins that show nothing to a user with the view permission alone.
+NEEDED_TO_VIEW = {
+    "referralhub.eventsubscription": ["referralhub.manage_eventsubscription"],
+    "referralhub.eventdelivery": ["referralhub.manage_eventsubscription"],
+}
 
 
 def changelist(model: type[models.Model]) -> str:
@@ -31,7 +36,9 @@ def changelist(model: type[models.Model]) -> str:
 def viewer_of(model: type[models.Model]) -> Client:
     """A staff user who may only view `model`'s rows."""
     name = f"viewer-{model._meta.model_name}"
-    user = make_staff(name, f"{model._meta.app_label}.view_{model._meta.model_name}")
+    perms = [f"{model._meta.app_label}.view_{model._meta.model_name}"]
+    perms += NEEDED_TO_VIEW.get(model._meta.label_lower, [])
+    user = make_staff(name, *perms)
     client = Client()
     client.force_login(user)
     return client

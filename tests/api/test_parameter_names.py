@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.factories import RewardFactory
+from tests.factories import RewardFactory
 
 LISTS = ["campaigns", "promoters", "promotions", "leads", "conversions", "rewards", "deliveries"]
 

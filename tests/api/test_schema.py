@@ -30,6 +30,19 @@ OPERATIONS = {
     ("/api/v1/deliveries/{id}/", "get"),
     ("/api/v1/deliveries/{id}/replay/", "post"),
 }
+EVENT_OPERATIONS = {
+    ("/api/v1/event-subscriptions/", "get"): "200",
+    ("/api/v1/event-subscriptions/", "post"): "201",
+    ("/api/v1/event-subscriptions/{id}/", "get"): "200",
+    ("/api/v1/event-subscriptions/{id}/", "put"): "200",
+    ("/api/v1/event-subscriptions/{id}/", "patch"): "200",
+    ("/api/v1/event-subscriptions/{id}/", "delete"): "204",
+    ("/api/v1/event-subscriptions/{id}/rotate-secret/", "post"): "200",
+    ("/api/v1/event-deliveries/", "get"): "200",
+    ("/api/v1/event-deliveries/{id}/", "get"): "200",
+    ("/api/v1/event-deliveries/{id}/replay/", "post"): "200",
+    ("/api/v1/event-deliveries/replay/", "post"): "200",
+}
 
 
 @pytest.fixture
@@ -50,7 +63,7 @@ def test_it_generates_without_warnings(tmp_path):
 
 def test_it_documents_exactly_the_api(document):
     found = {(path, method) for path, ops in document["paths"].items() for method in ops}
-    assert found == OPERATIONS
+    assert found == OPERATIONS | set(EVENT_OPERATIONS)
 
 
 def test_it_gives_every_parameter_an_example(document):
@@ -63,6 +76,8 @@ def test_it_gives_every_parameter_an_example(document):
 def test_it_gives_every_body_and_error_an_example(document):
     for path, ops in document["paths"].items():
         for method, op in ops.items():
+            if (path, method) in EVENT_OPERATIONS:
+                continue
             codes = set(op["responses"])
             assert {"200", "401", "403", "404"} <= codes, (path, method)
             if method == "post":
@@ -74,6 +89,18 @@ def test_it_gives_every_body_and_error_an_example(document):
             for code, response in op["responses"].items():
                 content = response["content"]["application/json"]
                 assert content.get("examples"), (path, method, code)
+
+
+def test_it_documents_every_event_route_with_its_errors_and_examples(document):
+    for (path, method), success in EVENT_OPERATIONS.items():
+        op = document["paths"][path][method]
+        codes = set(op["responses"])
+        assert {success, "401", "403"} <= codes, (path, method)
+        for code, response in op["responses"].items():
+            if code != "204":
+                assert response["content"]["application/json"].get("examples"), (path, code)
+        if method in ("post", "put", "patch") and "requestBody" in op:
+            assert "400" in codes, (path, method)
 
 
 def test_it_documents_the_filters(document):
@@ -103,6 +130,30 @@ def test_it_serves_swagger_ui_from_its_own_static_files(client, db):
     script = client.get("/api/docs/?script=")
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+def test_it_documents_every_event_sent_with_an_example(document):
+    from referralhub.models import EventType
+
+    webhooks = document["webhooks"]
+    assert set(webhooks) == set(EventType.values)
+    for name, item in webhooks.items():
+        body = item["post"]["requestBody"]["content"]["application/json"]
+        (example,) = body["examples"].values()
+        assert example["value"]["type"] == name
+        assert set(example["value"]) == {"type", "timestamp", "data"}
+
+
+def test_it_says_or_null_as_openapi_3_1_does(document):
+    assert document["openapi"] == "3.1.0"
+    assert "nullable" not in str(document)
+    listed = document["components"]["schemas"]["PaginatedCampaignList"]["properties"]["next"]
+    assert listed["type"] == ["string", "null"]
+
+
+def test_a_nullable_json_field_takes_null_once(document):
+    custom_fields = document["components"]["schemas"]["Lead"]["properties"]["custom_fields"]
+    assert "oneOf" not in custom_fields
 
 
 def test_it_says_how_to_authenticate(document):

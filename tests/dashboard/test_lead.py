@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from referralhub.models import Promotion, Reward
-from tests.dashboard.conftest import (
-    days_ago,
-    make_campaign,
-    make_conversion,
-    make_lead,
-    make_promoter,
-    make_reward,
+from tests.dashboard.conftest import days_ago
+from tests.factories import (
+    CampaignFactory,
+    ConversionFactory,
+    LeadFactory,
+    PromoterFactory,
+    RewardFactory,
 )
 
 
 @pytest.fixture
 def lead(db):
-    promoter = make_promoter(first_name="Grace", last_name="Hopper")
-    campaign = make_campaign(name="Spring")
+    promoter = PromoterFactory(first_name="Grace", last_name="Hopper")
+    campaign = CampaignFactory(unlinked=True, name="Spring")
     promotion = Promotion.objects.create(
         provider="firstpromoter",
         external_id="m1",
@@ -30,8 +32,9 @@ def lead(db):
         ref_id="grace-spring",
         promo_code="GRACE10",
     )
-    return make_lead(
-        promoter,
+    return LeadFactory(
+        unlinked=True,
+        promoter=promoter,
         promotion=promotion,
         campaign=campaign,
         email="ada@example.com",
@@ -62,10 +65,17 @@ def test_it_shows_the_lead_its_promoter_promotion_and_campaign(as_bob: Client, l
 
 
 def test_its_timeline_puts_what_the_hub_knows_in_order(as_bob: Client, lead) -> None:
-    reward = make_reward(lead.promoter, lead, external_id="r-1", provider_created_at=days_ago(19))
+    reward = RewardFactory(
+        unlinked=True,
+        promoter=lead.promoter,
+        lead=lead,
+        external_id="r-1",
+        amount=Decimal("15.00"),
+        provider_created_at=days_ago(19),
+    )
     reward.status, reward.decided_at = Reward.Status.APPROVED, days_ago(10)
     reward.save()
-    make_conversion(lead.promoter, lead, order_id="ORD-5")
+    ConversionFactory(promoter=lead.promoter, lead=lead, order_id="ORD-5")
     html = page(as_bob, lead)
     events = [
         "Signed up",
@@ -83,8 +93,12 @@ def test_its_timeline_puts_what_the_hub_knows_in_order(as_bob: Client, lead) -> 
 
 
 def test_it_lists_rewards_and_conversions_with_their_payloads(as_bob: Client, lead) -> None:
-    reward = make_reward(lead.promoter, lead, payload={"id": "r-9", "amount": 1500})
-    make_conversion(lead.promoter, lead, order_id="ORD-5", payload={"orderID": "ORD-5"})
+    reward = RewardFactory(
+        unlinked=True, promoter=lead.promoter, lead=lead, payload={"id": "r-9", "amount": 1500}
+    )
+    ConversionFactory(
+        promoter=lead.promoter, lead=lead, order_id="ORD-5", payload={"orderID": "ORD-5"}
+    )
     html = page(as_bob, lead)
     assert f'href="{reverse("dashboard:reward", args=[reward.pk])}"' in html
     assert "ORD-5" in html
@@ -95,7 +109,9 @@ def test_it_lists_rewards_and_conversions_with_their_payloads(as_bob: Client, le
 
 
 def test_a_lead_without_promoter_or_anything_else_still_has_a_page(as_bob: Client, db) -> None:
-    lonely = make_lead(None, email="", name="", provider_created_at=None, state="")
+    lonely = LeadFactory(
+        unlinked=True, promoter=None, email="", name="", provider_created_at=None, state=""
+    )
     html = page(as_bob, lonely)
     assert f"Lead {lonely.external_id}" in html
     assert "No reward." in html
@@ -109,8 +125,8 @@ def test_an_unknown_lead_is_404(as_bob: Client, db) -> None:
 
 def test_the_referrals_list_and_the_promoter_page_link_to_it(as_bob: Client, lead) -> None:
     href = f'href="{reverse("dashboard:lead", args=[lead.pk])}"'
-    make_reward(lead.promoter, lead)
-    make_conversion(lead.promoter, lead)
+    RewardFactory(unlinked=True, promoter=lead.promoter, lead=lead)
+    ConversionFactory(promoter=lead.promoter, lead=lead)
     assert href in as_bob.get(reverse("dashboard:referrals")).content.decode()
     promoter_page = as_bob.get(reverse("dashboard:promoter", args=[lead.promoter_id]))
     assert promoter_page.content.decode().count(href) == 3  # leads, rewards, conversions
@@ -121,10 +137,15 @@ def test_it_renders_with_a_fixed_number_of_queries(
     as_bob: Client, lead, django_assert_max_num_queries, related: int
 ) -> None:
     for _ in range(related):
-        reward = make_reward(lead.promoter, lead, campaign=make_campaign())
+        reward = RewardFactory(
+            unlinked=True,
+            promoter=lead.promoter,
+            lead=lead,
+            campaign=CampaignFactory(unlinked=True),
+        )
         reward.status, reward.decided_at = Reward.Status.APPROVED, timezone.now()
         reward.save()
-        make_conversion(lead.promoter, lead)
+        ConversionFactory(promoter=lead.promoter, lead=lead)
     # Session, user, the lead with its promoter, promotion and campaign, rewards,
     # conversions, the rewards' audit trail (its content type is cached).
     with django_assert_max_num_queries(7):

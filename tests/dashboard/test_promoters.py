@@ -9,27 +9,27 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from referralhub.models import Promotion
-from tests.dashboard.conftest import make_campaign, make_promoter
+from tests.factories import CampaignFactory, PromoterFactory
 
 URL = reverse("dashboard:promoters")
 
 
 @pytest.fixture
 def promoters(db) -> dict:
-    spring = make_campaign(name="Spring")
-    rocket = make_campaign(name="Rocket launch")
-    ada = make_promoter(first_name="Ada", last_name="Lovelace", company_name="Engines Ltd")
+    spring = CampaignFactory(unlinked=True, name="Spring")
+    rocket = CampaignFactory(unlinked=True, name="Rocket launch")
+    ada = PromoterFactory(first_name="Ada", last_name="Lovelace", company_name="Engines Ltd")
     Promotion.objects.create(
         provider="firstpromoter", external_id="m1", promoter=ada, campaign=spring, ref_id="ada-1"
     )
-    grace = make_promoter(
+    grace = PromoterFactory(
         provider="referralrocket",
         first_name="Grace",
         last_name="Hopper",
         campaign=rocket,
         code="COBOL-59",
     )
-    linus = make_promoter(provider="invitereferrals", first_name="Linus", last_name="T")
+    linus = PromoterFactory(provider="invitereferrals", first_name="Linus", last_name="T")
     return {"ada": ada, "grace": grace, "linus": linus, "spring": spring, "rocket": rocket}
 
 
@@ -83,7 +83,7 @@ def test_it_explains_a_search_too_long_and_ignores_it(as_bob: Client, promoters)
 
 def test_it_pages_by_fetching_one_row_more_and_never_counts(as_bob: Client, db) -> None:
     for _ in range(30):
-        make_promoter()
+        PromoterFactory()
     with CaptureQueriesContext(connection) as queries:
         first = as_bob.get(URL, {"size": 25})
     assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
@@ -97,9 +97,9 @@ def test_it_pages_by_fetching_one_row_more_and_never_counts(as_bob: Client, db) 
 def test_it_runs_a_fixed_number_of_queries_whatever_the_page_size(
     as_bob: Client, db, django_assert_max_num_queries, size: int
 ) -> None:
-    campaign = make_campaign()
+    campaign = CampaignFactory(unlinked=True)
     for i in range(size + 1):
-        promoter = make_promoter(campaign=campaign if i % 2 else None)
+        promoter = PromoterFactory(campaign=campaign if i % 2 else None)
         Promotion.objects.create(
             provider="firstpromoter", external_id=f"q{i}", promoter=promoter, campaign=campaign
         )

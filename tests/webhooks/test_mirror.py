@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from referralhub.mirror import Snapshot
-from referralhub.models import Conversion, Lead, Promoter
+from referralhub.models import Campaign, Conversion, Lead, Promoter
 
 pytestmark = pytest.mark.django_db
 AT = datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
@@ -88,3 +88,21 @@ def test_it_creates_a_shell_that_never_overwrites_what_arrived() -> None:
     assert Promoter.objects.get(external_id="p-1").email == "ada@partners.example.com"
     shell = Promoter.objects.get(external_id="p-2")
     assert (shell.email, shell.provider_updated_at) == ("new@example.com", None)
+
+
+def test_an_unchanged_campaign_takes_the_newer_time_on_both_databases() -> None:
+    for at in (AT, AT + timedelta(hours=1)):
+        snap = Snapshot("firstpromoter", at)
+        snap.put(Campaign, "c-1", name="Spring")
+        snap.save()
+    campaign = Campaign.objects.get()
+    assert (campaign.name, campaign.provider_updated_at) == ("Spring", AT + timedelta(hours=1))
+
+
+def test_a_changed_campaign_is_written_on_both_databases() -> None:
+    for at, name in ((AT, "Spring"), (AT + timedelta(hours=1), "Summer")):
+        snap = Snapshot("firstpromoter", at)
+        snap.put(Campaign, "c-1", name=name)
+        snap.save()
+    campaign = Campaign.objects.get()
+    assert (campaign.name, campaign.provider_updated_at) == ("Summer", AT + timedelta(hours=1))
