@@ -13,6 +13,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from referralhub.sentry import init_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "referralhub.health.HealthCheckMiddleware",  # first: see its docstring
+    "referralhub.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -305,13 +308,38 @@ EVENTS_SUBSCRIPTIONS_REFRESH_SECONDS: float = env.float(
 EVENTS_DISABLE_AFTER = timedelta(days=env.int("EVENTS_DISABLE_AFTER_DAYS", default=5))
 EVENTS_ROTATION_GRACE = timedelta(hours=env.int("EVENTS_ROTATION_GRACE_HOURS", default=24))
 
+# LOG_FORMAT=json writes one JSON object per line (python-json-logger); every record carries the
+# request's id (referralhub/logs.py), "-" outside requests.
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "referralhub.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Error tracking (referralhub/sentry.py): only with a DSN, and with secrets scrubbed.
+SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
+init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="") or None)
+
 
 # Background work: Django's tasks framework (the django-tasks backport of Django 6's django.tasks).
 # The database backend keeps the queue in the app's own database, so that a task enqueued inside a
@@ -330,6 +358,9 @@ TASKS_ABANDONED_AFTER = timedelta(minutes=env.int("TASKS_ABANDONED_AFTER_MINUTES
 
 # Days the inbox keeps processed and ignored deliveries (`manage.py prune_webhooks`, run daily).
 WEBHOOK_RETENTION_DAYS: int = env.int("WEBHOOK_RETENTION_DAYS", default=90)
+
+# The bearer token Prometheus sends to /metrics (referralhub/metrics.py); empty: /metrics is 404.
+METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
 
 # FirstPromoter's API (webhooks/providers/firstpromoter/api.py): its documented limit per account,
 # which every worker shares; seconds to wait for an answer; how long a decision the API could not
