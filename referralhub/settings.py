@@ -4,6 +4,7 @@ Development reads the `.env` file `make` writes once (DEBUG on, a key of its own
 project folder). Production is `DEBUG=false` and then refuses to start without a real `SECRET_KEY`.
 """
 
+import ipaddress
 import os
 import zoneinfo
 from datetime import timedelta
@@ -118,25 +119,44 @@ CACHES = {
     }
 }
 
-# Guessing a staff password (staff approve payouts): after AXES_FAILURE_LIMIT wrong passwords for
-# one username, that username cannot log in for AXES_COOLOFF_TIME, on the login page and the
-# admin's alike. Counted in the database (django-axes), so every app server agrees. By username,
-# not address: behind the load balancer every request comes from its address.
+# Guessing a staff password (staff approve payouts), counted in the database (django-axes) so that
+# every app server agrees, on the login page and the admin's alike (referralhub/accounts.py):
+# - AXES_FAILURE_LIMIT wrong passwords for one username from one client address lock that pair
+#   for AXES_COOLOFF_TIME. By the pair: by username alone, anyone could lock anyone out.
+# - Past LOGIN_USERNAME_CEILING failures for one username from all addresses together, each
+#   further try waits, from LOGIN_USERNAME_WAIT doubling up to LOGIN_USERNAME_MAX_WAIT: a guesser
+#   with many addresses is slowed down, and the account's owner is delayed, never locked out.
+# - Setting a new password (the reset link, the admin) lifts both.
 AUTHENTICATION_BACKENDS = [
+    "referralhub.accounts.UsernameSlowdownBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# A refused try (locked, or waiting) is not a failure: otherwise it would make the lock last.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "referralhub.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "referralhub.accounts.client_address"
+LOGIN_USERNAME_CEILING: int = env.int("LOGIN_USERNAME_CEILING", default=20)
+LOGIN_USERNAME_WAIT = timedelta(seconds=env.int("LOGIN_USERNAME_WAIT_SECONDS", default=30))
+LOGIN_USERNAME_MAX_WAIT = timedelta(seconds=env.int("LOGIN_USERNAME_MAX_WAIT_SECONDS", default=300))
+# The reverse proxies in front of the app servers (addresses or networks, e.g. 127.0.0.1 for an
+# nginx on the same machine, 10.0.0.0/8 for a load balancer): a request from one of them is from
+# the address its X-Forwarded-For names. From anywhere else that header is ignored, since a
+# client can send it. Empty: every request is from its peer's address.
+TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
+try:
+    TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network(p, strict=False) for p in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXIES must list addresses or networks such as 10.0.0.0/8: {exc}"
+    ) from None
 # Not verbose: it printed a banner ("AXES: BEGIN …") before every manage.py command's output.
 # Failed logins are still logged, with the username they were for.
 AXES_VERBOSE = False
-# django-axes warns when the address is not among the parameters; by username is the point here
-# (the address would be the load balancer's, and a guesser's is easy to change).
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import ipaddress
 import re
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,9 +24,11 @@ RESET = "/accounts/password_reset/"
 LOGIN = "/accounts/login/"
 
 
-def logs_in(username: str, password: str, path: str = LOGIN) -> bool:
+def logs_in(
+    username: str, password: str, path: str = LOGIN, address: str = "127.0.0.1", **meta: str
+) -> bool:
     """Through the login form, as a person does (django-axes needs the request)."""
-    client = Client()
+    client = Client(REMOTE_ADDR=address, **meta)
     client.post(path, {"username": username, "password": password})
     return "_auth_user_id" in client.session
 
@@ -121,9 +127,13 @@ def test_five_wrong_passwords_lock_the_username_out_for_a_while(dana: User) -> N
     assert response.status_code == 429
     page = response.content.decode()
     assert "<title>Too many attempts · ReferralHub</title>" in page
-    assert "5 wrong passwords in a row, so it cannot log in for 15 minutes." in page
+    assert (
+        "5 wrong passwords in a row from this address, so it cannot log in from here for 15 "
+        in page
+    )
     assert not logs_in("dana", "pw", "/admin/login/")  # the admin's login too
     assert logs_in(make_staff("erin").username, "pw")  # other accounts are not locked
+    assert logs_in("dana", "pw", address="192.0.2.7")  # nor is dana from another address
 
 
 def test_the_lock_wears_off(dana: User, settings) -> None:
@@ -184,3 +194,120 @@ def test_the_reset_mail_allowance_comes_back_after_an_hour(
     assert len(mail.outbox) == accounts.RESET_MAILS_PER_HOUR
     at(61)
     assert len(mail.outbox) == accounts.RESET_MAILS_PER_HOUR + 1
+
+
+@contextlib.contextmanager
+def freeze(moment: datetime) -> Iterator[None]:
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+def fail_from_many_addresses(username: str, count: int) -> None:
+    """`count` wrong passwords for `username`, at most 4 from any one address (none locked)."""
+    for i in range(count):
+        assert not logs_in(username, "guess", address=f"198.51.100.{i // 4 + 1}")
+
+
+def test_guesses_from_many_addresses_slow_the_username_down_without_locking_it(
+    dana: User, settings
+) -> None:
+    settings.LOGIN_USERNAME_CEILING = 8
+    fail_from_many_addresses("dana", 8)
+
+    response = Client(REMOTE_ADDR="203.0.113.9").post(LOGIN, {"username": "dana", "password": "pw"})
+
+    assert response.status_code == 429
+    assert "can be tried again in 30 seconds" in response.content.decode()
+    # Waiting lifts it by itself: a slowdown, not a lock.
+    later = timezone.now() + timedelta(seconds=31)
+    with freeze(later):
+        assert logs_in("dana", "pw", address="203.0.113.9")
+
+
+def test_the_wait_doubles_with_each_further_failure_up_to_a_ceiling(dana: User, settings) -> None:
+    settings.LOGIN_USERNAME_CEILING = 4
+    settings.LOGIN_USERNAME_MAX_WAIT = timedelta(seconds=100)
+    start = timezone.now()
+    with freeze(start):
+        fail_from_many_addresses("dana", 4)
+        waits = [accounts.username_wait("dana")]
+    moment = start
+    for step in range(3):
+        moment += waits[-1] + timedelta(seconds=1)  # each try once the wait is over
+        with freeze(moment):
+            assert not logs_in("dana", "guess", address=f"203.0.113.{step}")
+            waits.append(accounts.username_wait("dana"))
+
+    # To the nearest 10 s: the database may round the times it stores.
+    assert [round(w.total_seconds(), -1) for w in waits] == [30, 60, 100, 100]
+
+
+def test_refused_tries_while_waiting_do_not_make_the_wait_longer(dana: User, settings) -> None:
+    settings.LOGIN_USERNAME_CEILING = 4
+    fail_from_many_addresses("dana", 4)
+    before = accounts.username_wait("dana")
+    for _ in range(5):
+        assert not logs_in("dana", "guess", address="203.0.113.50")
+    assert accounts.username_wait("dana") <= before
+
+
+def test_the_forwarded_address_counts_only_from_a_trusted_proxy(dana: User, settings) -> None:
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("10.0.0.0/8")]
+    for _ in range(5):
+        logs_in("dana", "guess", address="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    # Locked for the client behind the proxy, not for every client of that proxy.
+    assert not logs_in("dana", "pw", address="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    assert logs_in("dana", "pw", address="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.2")
+    # From an untrusted peer the header is ignored: it cannot pose as another address.
+    for _ in range(5):
+        logs_in("dana", "guess", address="192.0.2.99", HTTP_X_FORWARDED_FOR="192.0.2.3")
+    assert not logs_in("dana", "pw", address="192.0.2.99", HTTP_X_FORWARDED_FOR="192.0.2.4")
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("192.0.2.5", "", "192.0.2.5"),
+        ("192.0.2.5", "198.51.100.1", "192.0.2.5"),
+        ("10.1.2.3", "198.51.100.1", "198.51.100.1"),
+        ("10.1.2.3", "6.6.6.6, 198.51.100.1, 10.9.9.9", "198.51.100.1"),
+        ("10.1.2.3", "not-an-address", None),
+    ],
+)
+def test_it_reads_the_client_address_through_trusted_proxies_only(
+    settings, rf, peer: str, forwarded: str, client: str | None
+) -> None:
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("10.0.0.0/8")]
+    request = rf.get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    assert accounts.client_address(request) == client
+
+
+@pytest.mark.usefixtures("with_mail")
+def test_a_password_reset_lifts_the_lock(client: Client, dana: User) -> None:
+    for _ in range(5):
+        logs_in("dana", "guess")
+    assert not logs_in("dana", "pw")
+
+    client.post(RESET, {"email": dana.email})
+    link = re.search(r"http://testserver(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    set_password = client.get(link, follow=True).redirect_chain[-1][0]
+    new = "a new passphrase 42"
+    client.post(set_password, {"new_password1": new, "new_password2": new})
+
+    assert logs_in("dana", new)
+
+
+def test_a_password_set_in_the_admin_lifts_the_lock(dana: User) -> None:
+    for _ in range(5):
+        logs_in("dana", "guess")
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    new = "a new passphrase 42"
+
+    response = admin.post(
+        f"/admin/auth/user/{dana.pk}/password/",
+        {"password1": new, "password2": new, "usable_password": "true"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert logs_in("dana", new)

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
 from referralhub.admin.base import (
     EMPTY,
@@ -30,6 +31,7 @@ from webhooks.replays import REPLAYABLE, can_replay, delivery_replay
 
 EventTypeFilter = choices_filter("event_type", "event type", EVENT_TYPES)
 MAX_REPLAY = 100
+OTHER_BODIES_SHOWN = 50
 
 
 @admin.register(WebhookDelivery)
@@ -58,7 +60,14 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     # Matches the (-received_at, -id) index.
     ordering = ("-received_at", "-id")
     actions = ("replay_selected",)
-    readonly_fields = ("query_pretty", "headers_pretty", "body_pretty", "error_pretty", "history")
+    readonly_fields = (
+        "query_pretty",
+        "headers_pretty",
+        "body_pretty",
+        "error_pretty",
+        "other_bodies",
+        "history",
+    )
     fieldsets = (
         (
             None,
@@ -77,6 +86,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
             },
         ),
         ("Request", {"fields": ("method", "query_pretty", "headers_pretty", "body_pretty")}),
+        ("Other bodies sent under this key", {"fields": ("other_bodies",)}),
         ("Staff actions", {"fields": ("history",)}),
     )
 
@@ -121,6 +131,27 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description="body")
     def body_pretty(self, obj: WebhookDelivery) -> str:
         return pretty_text(obj.body)
+
+    @admin.display(description="not applied")
+    def other_bodies(self, obj: WebhookDelivery) -> str:
+        """What the provider sent under this key besides the body above (webhooks.inbox)."""
+        attempts = obj.other_attempts.all()[:OTHER_BODIES_SHOWN]
+        if not attempts:
+            return "None: every attempt carried the body above."
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong>, {} (delivery status then: {})</p>{}{}",
+            (
+                (
+                    a.get_outcome_display(),
+                    localtime(a.recorded_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    a.get_status_display(),
+                    pre_block(a.error) if a.error else "",
+                    pretty_text(a.body),
+                )
+                for a in attempts
+            ),
+        )
 
     @admin.display(description="error")
     def error_pretty(self, obj: WebhookDelivery) -> str:

@@ -9,6 +9,10 @@
    processed and answers as the first did. A failure rolls back every mirrored write (and the
    claim), then the row is marked `failed` with its traceback, and the next redelivery (or
    `replay_webhooks`) processes it again.
+3. A later attempt under the same key whose body differs is what the provider means now: when it
+   is processed its body replaces the row's, and the replaced one is kept as a `DeliveryAttempt`;
+   arriving once the row is final, it is not applied and is kept the same way. The first attempt,
+   the usual case, costs nothing more.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from referralhub.events.wanted import is_wanted
 from referralhub.models import EventType
 from referralhub.models.base import max_length
 from referralhub.rawsql import column_list, fetch_instance, prepared
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.payload import BadPayload, redacted_text
 from webhooks.providers import PROVIDERS
 from webhooks.providers.base import Incoming, Outcome, Parsed, ProviderModule, body_hash
@@ -42,6 +46,9 @@ STRIPPED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 FINAL = frozenset({WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED})
 DEADLOCK_RETRIES = 3
 KEY_LENGTH = max_length(WebhookDelivery, "idempotency_key")
+# What one attempt carried, as the inbox stores it: the columns a later attempt may replace.
+Sent = dict[str, Any]
+CONTENT = ("event_type", "method", "headers", "query_string", "body")
 
 
 @dataclass
@@ -61,11 +68,12 @@ def receive(endpoint: WebhookEndpoint, incoming: Incoming) -> EndpointResponse:
         parsed = module.parse(incoming)
     except BadPayload as exc:
         problem = exc
-    delivery = _store(endpoint, incoming, parsed)
+    delivery, sent = _store(endpoint, incoming, parsed)
     if problem is not None:
+        # Its key is its body's hash: a row found under it holds that very body.
         return _reject(delivery, problem)
     assert parsed is not None
-    return process(delivery, parsed)
+    return process(delivery, parsed, sent if _carries_another_body(delivery, sent) else None)
 
 
 def replay(delivery: WebhookDelivery) -> EndpointResponse:
@@ -105,33 +113,44 @@ def _reopen(delivery: WebhookDelivery) -> None:
         delivery.status = WebhookDelivery.Status.RECEIVED
 
 
-def process(delivery: WebhookDelivery, parsed: Parsed) -> EndpointResponse:
+def process(
+    delivery: WebhookDelivery, parsed: Parsed, sent: Sent | None = None
+) -> EndpointResponse:
+    """Process `delivery` from `parsed`. `sent`: this attempt's stored values, where they differ
+    from the row's (a later attempt under the same key with another body)."""
     for attempt in range(DEADLOCK_RETRIES):
         try:
-            return _process_once(delivery, parsed)
+            return _process_once(delivery, parsed, sent)
         except BadPayload as exc:
-            return _reject(delivery, exc)
+            return _reject(delivery, exc, sent)
         except OperationalError as exc:
             if _is_retryable(exc) and attempt + 1 < DEADLOCK_RETRIES:
                 time.sleep(0.01 * (attempt + 1))
                 continue
             if _is_retryable(exc):
-                return _fail(delivery, exc)
+                return _fail(delivery, exc, sent)
             raise  # the database is unreachable: the view answers 503
         except Exception as exc:
-            return _fail(delivery, exc)
+            return _fail(delivery, exc, sent)
     raise AssertionError("unreachable")
 
 
-def _process_once(delivery: WebhookDelivery, parsed: Parsed) -> EndpointResponse:
+def _process_once(delivery: WebhookDelivery, parsed: Parsed, sent: Sent | None) -> EndpointResponse:
     module = PROVIDERS[delivery.provider]
     with transaction.atomic():
         now = timezone.now()
+        # Another body: the row's as it is now, locked, so that what is set aside is exact.
+        held = _lock_content(delivery.pk) if sent is not None else None
         # The claim. Its row lock is held until commit: a copy of this delivery arriving now
         # waits here, then matches no row (the status is final by then) and answers as a repeat.
         # It records the usual outcome at once, saving a statement; a rollback undoes it.
         if not _claim(delivery.pk, now):
-            return _repeat(module, parsed, WebhookDelivery.objects.get(pk=delivery.pk))
+            stored = WebhookDelivery.objects.get(pk=delivery.pk)
+            if sent is not None:
+                _keep_other(stored.pk, sent, DeliveryAttempt.Outcome.LATE, _content(stored), now)
+            return _repeat(module, parsed, stored)
+        if sent is not None and held is not None:
+            _replace_body(delivery, sent, held, now)
         with mirror_changes():
             outcome = module.process(parsed, delivery)
         if (outcome.status, outcome.http_status) != (WebhookDelivery.Status.PROCESSED, 200):
@@ -175,7 +194,10 @@ def _repeat(module: ProviderModule, parsed: Parsed, stored: WebhookDelivery) -> 
     return _answer(stored, outcome.http_status, outcome.body)
 
 
-def _store(endpoint: WebhookEndpoint, incoming: Incoming, parsed: Parsed | None) -> WebhookDelivery:
+def _store(
+    endpoint: WebhookEndpoint, incoming: Incoming, parsed: Parsed | None
+) -> tuple[WebhookDelivery, Sent]:
+    """The delivery row for this attempt, and what this attempt carried as the row stores it."""
     if parsed is not None:
         key, event_type, body = parsed.idempotency_key, parsed.event_type, parsed.stored_body
     else:
@@ -190,17 +212,74 @@ def _store(endpoint: WebhookEndpoint, incoming: Incoming, parsed: Parsed | None)
         for k, v in incoming.headers.items()
         if k.lower() not in stripped
     }
-    return _insert_or_count_attempt(
+    sent: Sent = {
+        "event_type": event_type[:100],
+        "method": incoming.method,
+        "headers": headers,
+        "query_string": incoming.query_string.replace("\x00", "\ufffd"),
+        "body": body.replace("\x00", "\ufffd"),  # PostgreSQL text cannot hold NUL
+    }
+    delivery = _insert_or_count_attempt(
         endpoint_id=endpoint.pk,
         provider=endpoint.provider,
         idempotency_key=key,
-        event_type=event_type[:100],
         received_at=timezone.now(),
-        method=incoming.method,
-        headers=headers,
-        query_string=incoming.query_string.replace("\x00", "\ufffd"),
-        body=body.replace("\x00", "\ufffd"),  # PostgreSQL text cannot hold NUL
+        **sent,
     )
+    return delivery, sent
+
+
+def _carries_another_body(delivery: WebhookDelivery, sent: Sent) -> bool:
+    """Whether this attempt found a row (a redelivery) holding another body than its own.
+    Headers are not compared: a provider's differ between attempts (times, signatures)."""
+    if delivery.attempts == 1:
+        return False  # just inserted: the usual case, settled without a look at the body
+    return any(getattr(delivery, name) != sent[name] for name in ("body", "query_string", "method"))
+
+
+def _content(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        **{name: getattr(delivery, name) for name in CONTENT},
+        "status": delivery.status,
+        "error": delivery.error,
+    }
+
+
+def _lock_content(pk: int) -> dict[str, Any]:
+    """The row's body, headers, status and error, its row locked until the transaction ends."""
+    return (
+        WebhookDelivery.objects.select_for_update()
+        .filter(pk=pk)
+        .values(*CONTENT, "status", "error")
+        .get()
+    )
+
+
+def _keep_other(
+    pk: int, kept: dict[str, Any], outcome: str, held: dict[str, Any], now: datetime
+) -> None:
+    """Keep a body the row does not hold: `kept`'s content, with the status `held` had."""
+    DeliveryAttempt.objects.create(
+        delivery_id=pk,
+        outcome=outcome,
+        recorded_at=now,
+        status=held["status"],
+        error=held["error"] if outcome == DeliveryAttempt.Outcome.REPLACED else "",
+        **{name: kept[name] for name in CONTENT},
+    )
+
+
+def _replace_body(
+    delivery: WebhookDelivery, sent: Sent, held: dict[str, Any], now: datetime
+) -> None:
+    """The row takes this attempt's body; the one it held is kept, with its status and error.
+    The caller holds the row's lock."""
+    if all(held[name] == sent[name] for name in ("body", "query_string", "method")):
+        return  # a copy of this attempt replaced it a moment ago
+    _keep_other(delivery.pk, held, DeliveryAttempt.Outcome.REPLACED, held, now)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**sent)
+    for name, value in sent.items():
+        setattr(delivery, name, value)
 
 
 # The inbox row's fields other than its id, in the order of the INSERT's values.
@@ -242,15 +321,20 @@ def _answer(delivery: WebhookDelivery, status_code: int, body: dict[str, Any]) -
     return EndpointResponse(status_code, {"delivery_id": delivery.pk, **body})
 
 
-def _reject(delivery: WebhookDelivery, problem: BadPayload) -> EndpointResponse:
-    _mark(delivery, WebhookDelivery.Status.REJECTED, f"{problem.error}: {problem.detail}", 400)
+def _reject(
+    delivery: WebhookDelivery, problem: BadPayload, sent: Sent | None = None
+) -> EndpointResponse:
+    error = f"{problem.error}: {problem.detail}"
+    _mark(delivery, WebhookDelivery.Status.REJECTED, error, 400, sent)
     return _answer(delivery, 400, {"error": problem.error, "detail": problem.detail})
 
 
-def _fail(delivery: WebhookDelivery, exc: BaseException) -> EndpointResponse:
+def _fail(
+    delivery: WebhookDelivery, exc: BaseException, sent: Sent | None = None
+) -> EndpointResponse:
     logger.exception("Processing webhook delivery %s failed", delivery.pk, exc_info=exc)
     text = "".join(traceback.format_exception(exc))
-    _mark(delivery, WebhookDelivery.Status.FAILED, text, 500)
+    _mark(delivery, WebhookDelivery.Status.FAILED, text, 500, sent)
     return _answer(
         delivery,
         500,
@@ -258,7 +342,20 @@ def _fail(delivery: WebhookDelivery, exc: BaseException) -> EndpointResponse:
     )
 
 
-def _mark(delivery: WebhookDelivery, status: str, error: str, http_status: int) -> None:
+def _mark(
+    delivery: WebhookDelivery, status: str, error: str, http_status: int, sent: Sent | None = None
+) -> None:
+    """Record a failed or rejected processing. `sent`: another body was tried, and rolled back
+    with the processing; it replaces the row's all the same, since the error is about it."""
+    if sent is not None:
+        with transaction.atomic():
+            held = _lock_content(delivery.pk)
+            if held["status"] in FINAL:
+                _keep_other(delivery.pk, sent, DeliveryAttempt.Outcome.LATE, held, timezone.now())
+                return
+            _replace_body(delivery, sent, held, timezone.now())
+            _mark(delivery, status, error, http_status)
+        return
     delivery.status, delivery.error, delivery.response_status = status, error, http_status
     if not is_wanted(EventType.DELIVERY_FAILED):
         _mark_row(delivery.pk, status, error, http_status)

@@ -192,6 +192,43 @@ class WebhookDelivery(models.Model):
         return f"#{self.pk} {self.provider} {self.event_type or 'no event type'} ({self.status})"
 
 
+class DeliveryAttempt(models.Model):
+    """A body the provider sent under a delivery's key that the delivery row does not hold.
+
+    The row holds the body that was applied (or the last one tried): a later body with the same
+    key that is processed replaces it, and the replaced one is kept here with the status and error
+    it had; a different body arriving once the delivery is final is not applied, and is kept here
+    too. A copy identical to the row's is only counted (`WebhookDelivery.attempts`).
+    """
+
+    class Outcome(models.TextChoices):
+        REPLACED = "replaced", "Replaced by a later body before it was applied"
+        LATE = "late", "Not applied: the delivery was already final"
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, models.CASCADE, related_name="other_attempts", editable=False
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    recorded_at = models.DateTimeField(help_text="When it was replaced, or when it arrived late.")
+    status = models.CharField(
+        max_length=10,
+        choices=WebhookDelivery.Status.choices,
+        help_text="The delivery's status while it held this body, or when this one came late.",
+    )
+    error = models.TextField(blank=True)
+    event_type = models.CharField(max_length=100, blank=True)
+    method = models.CharField(max_length=10)
+    headers = models.JSONField(default=dict, help_text="Without Authorization and Cookie.")
+    query_string = models.TextField(blank=True)
+    body = models.TextField(blank=True, help_text="Raw body, provider credentials redacted.")
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.recorded_at:%Y-%m-%d %H:%M:%S})"
+
+
 class CommissionPush(models.Model):
     """A staff decision on a FirstPromoter commission, to be told to FirstPromoter's API
     (webhooks.providers.firstpromoter.push): one row per reward and action, whose state says

@@ -80,11 +80,12 @@ def deliveries_prune(
         ids = list(prunable.order_by("received_at", "id").values_list("id", flat=True)[:batch_size])
         if not ids:
             break
-        # Nothing references a delivery by foreign key (the audit trail is generic and keeps
-        # its own description of the object), so Django deletes with one DELETE per batch.
+        # Only a delivery's other attempts reference it by foreign key (the audit trail is
+        # generic and keeps its own description of the object): Django deletes a batch with one
+        # DELETE for them and one for the deliveries.
         with transaction.atomic():
-            count, _ = prunable.filter(id__in=ids).delete()
-        deleted += count
+            _, per_model = prunable.filter(id__in=ids).delete()
+        deleted += per_model.get(WebhookDelivery._meta.label, 0)
         batches += 1
         if len(ids) < batch_size:
             break

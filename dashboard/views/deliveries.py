@@ -14,6 +14,8 @@ from webhooks import replays
 from webhooks.models import WebhookDelivery
 from webhooks.replays import REPLAYABLE, NotReplayable, can_replay
 
+OTHER_ATTEMPTS_SHOWN = 50
+
 
 @staff_required
 def delivery_list(request: HttpRequest) -> HttpResponse:
@@ -29,6 +31,8 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery.objects.select_related("endpoint"), pk=pk)
     context = {
         "delivery": delivery,
+        # Bodies sent under its key that it does not hold (webhooks.inbox): rare, and few.
+        "other_attempts": delivery.other_attempts.all()[:OTHER_ATTEMPTS_SHOWN],
         "history": selectors.audit_history(delivery),
         "can_replay": can_replay(request.user) and delivery.status in REPLAYABLE,
     }

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from referralhub.admin import events, mirrored, referrals, rewards, tokens  # noqa: F401
+from referralhub.admin import events, mirrored, referrals, rewards, tokens, users  # noqa: F401
 from referralhub.admin.base import EMPTY
 
 admin.site.site_header = "ReferralHub admin"

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from referralhub.models import AuditEntry
 from tests.factories import AuditEntryFactory, DeliveryFactory, EndpointFactory, LeadFactory
-from webhooks.models import WebhookDelivery
+from webhooks.models import DeliveryAttempt, WebhookDelivery
 from webhooks.retention import deliveries_prune
 
 pytestmark = pytest.mark.django_db
@@ -95,10 +95,30 @@ def test_deletes_in_bounded_batches():
     with CaptureQueriesContext(connection) as queries:
         result = deliveries_prune(days=90, batch_size=3, now=NOW)
 
-    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
+    table = WebhookDelivery._meta.db_table
+    deletes = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith(f'DELETE FROM "{table}"')
+    ]
     assert (result.deleted, result.batches) == (7, 3)
     assert len(deletes) == 3
     assert _remaining() == {keep}
+
+
+def test_a_pruned_deliverys_other_bodies_go_with_it():
+    delivery = DeliveryFactory(received_at=NOW - 100 * DAY)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        outcome=DeliveryAttempt.Outcome.LATE,
+        recorded_at=NOW - 100 * DAY,
+        status="processed",
+        method="POST",
+        body="{}",
+    )
+
+    result = deliveries_prune(days=90, now=NOW)
+
+    assert result.deleted == 1  # deliveries, not the rows that went with them
+    assert not DeliveryAttempt.objects.exists()
 
 
 def test_dry_run_counts_and_deletes_nothing():
