@@ -23,12 +23,14 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
 
 SAMPLE_MODELS = {  # URL name fragment -> how to find a representative object for <pk>
+    "event_delivery": ("referralhub", "EventDelivery"),  # before "delivery", which it contains
     "promoter": ("referralhub", "Promoter"),
     "reward": ("referralhub", "Reward"),
     "delivery": ("webhooks", "WebhookDelivery"),
@@ -72,6 +74,17 @@ def sample_pk(name: str) -> int | None:
     return None
 
 
+def page_query(name: str) -> str:
+    """The query a page needs to show something: the deny step shows the rewards it is given
+    (a page of pending ones, as "Deny selected…" sends them)."""
+    if name != "reward_deny":
+        return ""
+    from referralhub.models import Reward
+
+    pending = Reward.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)
+    return "?" + urlencode([("ids", pk) for pk in pending[:50]])
+
+
 def dashboard_urls() -> list[tuple[str, str]]:
     from django.urls import reverse
 
@@ -82,7 +95,8 @@ def dashboard_urls() -> list[tuple[str, str]]:
         name = pattern.name or ""
         converters = pattern.pattern.converters
         if not converters:
-            urls.append((f"dashboard {name}", reverse(f"dashboard:{name}")))
+            query = page_query(name)
+            urls.append((f"dashboard {name}", reverse(f"dashboard:{name}") + query))
         elif set(converters) == {"pk"} and (pk := sample_pk(name)) is not None:
             urls.append((f"dashboard {name}", reverse(f"dashboard:{name}", kwargs={"pk": pk})))
     return urls
