@@ -125,6 +125,22 @@ class PromoterFilterForm(forms.Form):
     )
 
 
+class PersonFilterForm(forms.Form):
+    q = SearchField()
+    look_alikes = forms.BooleanField(required=False, label="Look-alike addresses only")
+
+
+class PersonMergeForm(forms.Form):
+    """Staff's confirmation: the person (by id) to merge into the one whose page this is."""
+
+    other = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=2000, label="Why (kept in the history)")
+
+
+class PersonSplitForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2000)
+
+
 class RewardQueueFilterForm(forms.Form):
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
     suspects = forms.BooleanField(required=False, label="Self-referral suspects only")

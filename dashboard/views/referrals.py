@@ -8,6 +8,7 @@ from dashboard.access import staff_required
 from dashboard.forms import ReferralFilterForm
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub.models import Promoter
+from referralhub.people import person_of
 
 
 @staff_required
@@ -28,5 +29,9 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 def promoter_detail(request: HttpRequest, pk: int) -> HttpResponse:
     promoter = get_object_or_404(Promoter.objects.select_related("campaign"), pk=pk)
-    context = {"promoter": promoter, **selectors.promoter_page(promoter)}
+    context = {
+        "promoter": promoter,
+        "person": person_of(promoter),
+        **selectors.promoter_page(promoter),
+    }
     return render(request, "dashboard/promoter.html", context)
