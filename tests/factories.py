@@ -221,6 +221,7 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
             suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
         )
         conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        PersonFactory(key=lead.promoter.person_key)
         RewardFactory(
             lead=lead,
             conversion=conversion,
