@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import factory
 from django.contrib.auth.models import User
@@ -21,6 +22,7 @@ from referralhub.models import (
     Campaign,
     Conversion,
     Lead,
+    MirroredModel,
     Promoter,
     Promotion,
     Reward,
@@ -29,8 +31,11 @@ from referralhub.models import (
 from referralhub.payouts.files import PayoutLine
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
+# The model a mirrored factory makes.
+M = TypeVar("M", bound=MirroredModel)
 
-class UserFactory(factory.django.DjangoModelFactory):
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -40,19 +45,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw")
 
 
-class TokenFactory(factory.django.DjangoModelFactory):
+class TokenFactory(factory.django.DjangoModelFactory[Token]):
     class Meta:
         model = Token
 
     user = factory.SubFactory(UserFactory)
 
 
-class Mirrored(factory.django.DjangoModelFactory):
+class Mirrored(factory.django.DjangoModelFactory[M]):
     provider = "firstpromoter"
     external_id = factory.Sequence(lambda n: str(1000 + n))
 
 
-class RewardRuleFactory(Mirrored):
+class RewardRuleFactory(Mirrored[RewardRule]):
     class Meta:
         model = RewardRule
 
@@ -63,7 +68,7 @@ class RewardRuleFactory(Mirrored):
     per_of_sale = Decimal("20.00")
 
 
-class CampaignFactory(Mirrored):
+class CampaignFactory(Mirrored[Campaign]):
     class Meta:
         model = Campaign
 
@@ -74,7 +79,7 @@ class CampaignFactory(Mirrored):
     referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class PromoterFactory(Mirrored):
+class PromoterFactory(Mirrored[Promoter]):
     class Meta:
         model = Promoter
 
@@ -87,7 +92,7 @@ class PromoterFactory(Mirrored):
     payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
 
 
-class PromotionFactory(Mirrored):
+class PromotionFactory(Mirrored[Promotion]):
     class Meta:
         model = Promotion
 
@@ -101,7 +106,7 @@ class PromotionFactory(Mirrored):
     current_referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class LeadFactory(Mirrored):
+class LeadFactory(Mirrored[Lead]):
     class Meta:
         model = Lead
 
@@ -117,7 +122,7 @@ class LeadFactory(Mirrored):
     provider_created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 
 
-class ConversionFactory(Mirrored):
+class ConversionFactory(Mirrored[Conversion]):
     class Meta:
         model = Conversion
 
@@ -132,7 +137,7 @@ class ConversionFactory(Mirrored):
     purchase_value = Decimal("49.00")
 
 
-class RewardFactory(Mirrored):
+class RewardFactory(Mirrored[Reward]):
     class Meta:
         model = Reward
 
@@ -152,14 +157,14 @@ class RewardFactory(Mirrored):
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
 
 
-class EndpointFactory(factory.django.DjangoModelFactory):
+class EndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
     class Meta:
         model = WebhookEndpoint
 
     provider = "firstpromoter"
 
 
-class DeliveryFactory(factory.django.DjangoModelFactory):
+class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
 
@@ -175,7 +180,7 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     response_status = 200
 
 
-class AuditEntryFactory(factory.django.DjangoModelFactory):
+class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
     """A trail entry written directly; `referralhub.services.audit` is what the product writes."""
 
     class Meta:
@@ -219,7 +224,7 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
         AuditEntryFactory(actor=actor, action="replay", subject=delivery)
 
 
-class PayoutLineFactory(factory.Factory):
+class PayoutLineFactory(factory.Factory[PayoutLine]):
     """A line of a payout batch (not a model: what a batch hands to the payout files)."""
 
     class Meta:
