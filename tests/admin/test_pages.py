@@ -104,7 +104,8 @@ def test_the_whole_list_after_a_dropped_filter_says_so_once(root_client: Client)
 @pytest.mark.usefixtures("demo")
 def test_it_finds_a_lead_by_email_and_by_ref_id(root_client: Client):
     lead = Lead.objects.exclude(promotion=None).select_related("promotion").first()
-    assert lead is not None and lead.promotion is not None
+    assert lead is not None
+    assert lead.promotion is not None
     by_email = root_client.get(admin_url("referralhub", "lead"), {"q": lead.email})
     assert lead in by_email.context["cl"].result_list
     by_ref = root_client.get(admin_url("referralhub", "lead"), {"q": lead.promotion.ref_id})
@@ -233,7 +234,8 @@ def test_it_searches_large_tables_by_exact_values(root_client: Client):
         return set(response.context["cl"].result_list)
 
     lead = Lead.objects.filter(provider="firstpromoter").select_related("promoter").first()
-    assert lead is not None and lead.promoter is not None
+    assert lead is not None
+    assert lead.promoter is not None
     assert lead in found("lead", lead.email.upper())  # emails match whatever the case
     assert found("lead", lead.promoter.email) == set(lead.promoter.leads.all())
     rocket = Promoter.objects.filter(provider="referralrocket", leads__isnull=False).first()
@@ -242,11 +244,13 @@ def test_it_searches_large_tables_by_exact_values(root_client: Client):
     assert found("lead", lead.email[:8]) == set()  # exact values only: no table scans
 
     conversion = Conversion.objects.exclude(lead=None).select_related("lead").first()
-    assert conversion is not None and conversion.lead is not None
+    assert conversion is not None
+    assert conversion.lead is not None
     assert found("conversion", conversion.order_id) == {conversion}
     assert conversion in found("conversion", conversion.lead.email)
     reward = Reward.objects.exclude(conversion=None).select_related("conversion").first()
-    assert reward is not None and reward.conversion is not None
+    assert reward is not None
+    assert reward.conversion is not None
     assert found("reward", reward.conversion.order_id) == {reward}
     assert found("reward", reward.external_id) == {reward}
 
