@@ -21,6 +21,8 @@ from referralhub.models import (
     Campaign,
     Conversion,
     Lead,
+    PayoutBatch,
+    PayoutItem,
     Promoter,
     Promotion,
     Reward,
@@ -149,6 +151,26 @@ class RewardFactory(Mirrored):
     status = "pending"
     # FirstPromoter's legacy webhooks ask for fulfilment; webhooks v2 and the others never do.
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
+
+
+class PayoutBatchFactory(factory.django.DjangoModelFactory):
+    """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
+
+    class Meta:
+        model = PayoutBatch
+
+    created_by = factory.SubFactory(UserFactory)
+
+
+class PayoutItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PayoutItem
+
+    batch = factory.SubFactory(PayoutBatchFactory)
+    reward = factory.SubFactory(RewardFactory, status="approved")
+    amount = factory.SelfAttribute("reward.amount")
+    unit = factory.SelfAttribute("reward.unit")
+    currency = factory.SelfAttribute("reward.currency")
 
 
 class EndpointFactory(factory.django.DjangoModelFactory):

@@ -25,6 +25,7 @@ from referralhub.models.events import (
     EventSubscription,
     EventType,
 )
+from referralhub.models.payouts import ACTIVE_BATCH, PayoutBatch, PayoutItem
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import (
     LEAD_STATES,
@@ -37,6 +38,7 @@ from referralhub.models.rewards import AuditEntry, Reward
 from referralhub.models.tallies import LeadTally
 
 __all__ = [
+    "ACTIVE_BATCH",
     "AMOUNT",
     "LEAD_STATES",
     "MAX_ID",
@@ -53,6 +55,8 @@ __all__ = [
     "Lead",
     "LeadTally",
     "MirroredModel",
+    "PayoutBatch",
+    "PayoutItem",
     "Promoter",
     "Promotion",
     "Provider",
