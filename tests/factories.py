@@ -28,6 +28,7 @@ from referralhub.models import (
     Reward,
     RewardRule,
 )
+from referralhub.payouts.files import PayoutLine
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -238,3 +239,17 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
         )
         delivery = DeliveryFactory(endpoint__secret=f"s3cret-{i}")
         AuditEntryFactory(actor=actor, action="replay", subject=delivery)
+
+
+class PayoutLineFactory(factory.Factory):
+    """A line of a payout batch (not a model: what a batch hands to the payout files)."""
+
+    class Meta:
+        model = PayoutLine
+
+    reference = factory.Sequence(lambda n: f"PL-{n}")
+    name = factory.Sequence(lambda n: f"Promoter {n}")
+    email = factory.Sequence(lambda n: f"promoter{n}@example.com")
+    amount = Decimal("25.00")
+    currency = "EUR"
+    note = "Your referral rewards"
