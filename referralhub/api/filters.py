@@ -150,9 +150,7 @@ def _related(model: type[models.Model], help_text: str, **kwargs: Any) -> df.Mod
     """An id that must exist: an unknown one is a 400 naming it, not an empty page."""
     id_schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     return extend_schema_field(id_schema)(
-        df.ModelChoiceFilter(
-            queryset=model._default_manager.all(), help_text=help_text, **kwargs
-        )
+        df.ModelChoiceFilter(queryset=model._default_manager.all(), help_text=help_text, **kwargs)
     )
 
 

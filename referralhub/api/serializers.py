@@ -299,9 +299,7 @@ class RewardPayoutSerializer(serializers.Serializer):
         help_text="`open`: being paid; `paid`: staff marked the batch paid.",
     )
     paid_at = serializers.DateTimeField(source="payout_paid_at", allow_null=True)
-    paid_by = serializers.CharField(
-        source="payout_paid_by", allow_null=True, help_text="Username."
-    )
+    paid_by = serializers.CharField(source="payout_paid_by", allow_null=True, help_text="Username.")
 
 
 class RewardSerializer(ReadOnlyModelSerializer):

@@ -75,6 +75,8 @@ class PayoutBatch(models.Model):
         return self.status in ACTIVE_BATCH
 
 
+# For the API schema's enum name (drf-spectacular imports it by a path of one attribute).
+BATCH_STATUSES = PayoutBatch.Status.choices
 # Batches whose items hold their rewards: a reward in one of these is not paid again.
 ACTIVE_BATCH = frozenset({PayoutBatch.Status.OPEN, PayoutBatch.Status.PAID})
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
 from itertools import islice
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
@@ -49,11 +49,11 @@ class BatchRefused(Exception):
         super().__init__(message)
 
 
-def can_create(user: User | AnonymousUser) -> bool:
+def can_create(user: User | AnonymousUser) -> TypeGuard[User]:
     return bool(user.is_active and user.is_staff and user.has_perm(ADD_PERMISSION))
 
 
-def can_pay(user: User | AnonymousUser) -> bool:
+def can_pay(user: User | AnonymousUser) -> TypeGuard[User]:
     return bool(user.is_active and user.is_staff and user.has_perm(PAY_PERMISSION))
 
 
@@ -167,7 +167,11 @@ def _locked(batch: PayoutBatch) -> PayoutBatch:
 
 @transaction.atomic
 def payout_batch_mark_paid(
-    *, batch: PayoutBatch, actor: User | AnonymousUser, exclude: Collection[int] = (), note: str = ""
+    *,
+    batch: PayoutBatch,
+    actor: User | AnonymousUser,
+    exclude: Collection[int] = (),
+    note: str = "",
 ) -> PayoutBatch:
     """Record the open batch as paid, without the rewards in `exclude` (back to unpaid)."""
     if not can_pay(actor):
@@ -203,19 +207,23 @@ def payout_batch_mark_paid(
 
 
 @transaction.atomic
-def payout_batch_cancel(*, batch: PayoutBatch, actor: User | AnonymousUser, reason: str) -> PayoutBatch:
+def payout_batch_cancel(
+    *, batch: PayoutBatch, actor: User | AnonymousUser, reason: str
+) -> PayoutBatch:
     """Give up an open batch: its rewards go back to unpaid."""
     return _close(batch, actor, reason, "cancel", PayoutBatch.Status.OPEN)
 
 
 @transaction.atomic
-def payout_batch_reverse(*, batch: PayoutBatch, actor: User | AnonymousUser, reason: str) -> PayoutBatch:
+def payout_batch_reverse(
+    *, batch: PayoutBatch, actor: User | AnonymousUser, reason: str
+) -> PayoutBatch:
     """Undo a paid batch (the payment bounced, or was never sent): a recorded correction that
     puts its rewards back to unpaid. The batch itself keeps what it held, for the record."""
     return _close(batch, actor, reason, "reverse", PayoutBatch.Status.PAID)
 
 
-_A = {PayoutBatch.Status.OPEN: "an open", PayoutBatch.Status.PAID: "a paid"}
+_A: dict[str, str] = {PayoutBatch.Status.OPEN: "an open", PayoutBatch.Status.PAID: "a paid"}
 _CLOSED = {"cancel": PayoutBatch.Status.CANCELLED, "reverse": PayoutBatch.Status.REVERSED}
 
 

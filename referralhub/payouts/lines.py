@@ -58,6 +58,17 @@ def reference(batch: PayoutBatch, row: Any) -> str:
     return f"RH{batch.pk}-{row.reward_id}"
 
 
+class BatchLines:
+    """The batch's lines, read again from the database each time they are iterated: the files
+    check every line before the first byte is sent, then write them."""
+
+    def __init__(self, batch: PayoutBatch) -> None:
+        self.batch = batch
+
+    def __iter__(self) -> Iterator[PayoutLine]:
+        return batch_lines(self.batch)
+
+
 def batch_lines(batch: PayoutBatch) -> Iterator[PayoutLine]:
     if batch.grouping == PayoutBatch.Grouping.PERSON:
         yield from _person_lines(batch)

@@ -124,8 +124,12 @@ WARNINGS: tuple[PayoutWarning, ...] = (
         Q(amount__isnull=True) | Q(amount__lte=0),
         blocking=True,
     ),
-    PayoutWarning("not_cash", "not cash (free months, points, credits or no unit)", ~Q(unit=Unit.CASH)),
-    PayoutWarning("no_payout_email", "no payout email (no PayPal address and no email)", Q(payout_email="")),
+    PayoutWarning(
+        "not_cash", "not cash (free months, points, credits or no unit)", ~Q(unit=Unit.CASH)
+    ),
+    PayoutWarning(
+        "no_payout_email", "no payout email (no PayPal address and no email)", Q(payout_email="")
+    ),
     PayoutWarning(
         "refused_by_provider",
         "the provider has since denied or deleted it",
@@ -250,7 +254,7 @@ def currency_totals(rewards: QuerySet[Any]) -> list[CurrencyTotal]:
     return [CurrencyTotal(r["currency"].upper(), r["count"], r["total"]) for r in rows]
 
 
-_AMOUNT = DecimalField(**AMOUNT)
+_AMOUNT: DecimalField = DecimalField(**AMOUNT)
 
 
 def warned_rewards(rewards: QuerySet[Reward], limit: int = MAX_WARNED_SHOWN) -> list[WarnedReward]:
@@ -331,4 +335,3 @@ def active_ids(batch: PayoutBatch) -> Iterator[int]:
         .values_list("reward_id", flat=True)
         .iterator(chunk_size=2000)
     )
-

@@ -46,11 +46,13 @@ def test_a_batch_takes_approved_unpaid_cash_rewards_without_warnings(pam):
     batch = batches.payout_batch_create(actor=pam, filters=BatchFilters())
 
     assert ids(batch) == {clean.pk, other.pk}
-    assert batch.status == "open" and batch.created_by == pam
+    assert batch.status == "open"
+    assert batch.created_by == pam
     totals = {t.currency: (t.count, t.total) for t in selectors.batch_totals(batch)}
     assert totals == {"EUR": (1, Decimal("5.50")), "USD": (1, Decimal("10.00"))}
     entry = AuditEntry.objects.get(action="create_payout")
-    assert entry.object_id == str(batch.pk) and entry.actor == pam
+    assert entry.object_id == str(batch.pk)
+    assert entry.actor == pam
 
 
 def test_filters_select_by_provider_campaign_currency_and_approval_date(pam):
@@ -89,7 +91,8 @@ def test_warned_rewards_are_listed_and_left_out_unless_included_one_by_one(pam):
         no_email.pk: {"no_payout_email"},
         provider_paid.pk: {"paid_at_provider"},
     }
-    assert preview.count == 1 and preview.warned_count == 5
+    assert preview.count == 1
+    assert preview.warned_count == 5
 
     batch = batches.payout_batch_create(
         actor=pam, filters=BatchFilters(), include=[refused.pk, months.pk]
@@ -117,7 +120,8 @@ def test_including_a_reward_that_is_no_candidate_is_refused_and_writes_nothing(p
             actor=pam, filters=BatchFilters(), include=[clean.pk, pending.pk]
         )
     assert set(refused.value.errors) == {clean.pk, pending.pk}
-    assert not PayoutBatch.objects.exists() and not PayoutItem.objects.exists()
+    assert not PayoutBatch.objects.exists()
+    assert not PayoutItem.objects.exists()
 
 
 def test_nothing_to_pay_is_refused(pam):
@@ -129,9 +133,7 @@ def test_nothing_to_pay_is_refused(pam):
 def test_the_payout_email_is_the_paypal_address_else_the_promoters_email(pam):
     paypal = approved(promoter=PromoterFactory(email="a@x.test", paypal_email="pay@x.test"))
     plain = approved(promoter=PromoterFactory(email="b@x.test", paypal_email=""))
-    emails = dict(
-        selectors.candidates(BatchFilters()).values_list("pk", "payout_email")
-    )
+    emails = dict(selectors.candidates(BatchFilters()).values_list("pk", "payout_email"))
     assert emails == {paypal.pk: "pay@x.test", plain.pk: "b@x.test"}
 
 
@@ -146,8 +148,11 @@ def test_marking_paid_records_who_and_when_and_sends_reward_paid(pam):
     batches.payout_batch_mark_paid(batch=batch, actor=pam, exclude=[left_out.pk])
 
     batch.refresh_from_db()
-    assert batch.status == "paid" and batch.paid_by == pam and batch.paid_at is not None
-    assert ids(batch) == {paid.pk} and ids(batch, "excluded") == {left_out.pk}
+    assert batch.status == "paid"
+    assert batch.paid_by == pam
+    assert batch.paid_at is not None
+    assert ids(batch) == {paid.pk}
+    assert ids(batch, "excluded") == {left_out.pk}
     assert set(Reward.objects.filter(selectors.paid_in_hub()).values_list("pk", flat=True)) == {
         paid.pk
     }
@@ -177,7 +182,8 @@ def test_excluding_every_reward_or_an_unknown_one_is_refused(pam):
         batches.payout_batch_mark_paid(batch=batch, actor=pam, exclude=[reward.pk + 1000])
     assert refused.value.errors == {reward.pk + 1000: "not in this batch"}
     batch.refresh_from_db()
-    assert batch.status == "open" and ids(batch) == {reward.pk}
+    assert batch.status == "open"
+    assert ids(batch) == {reward.pk}
 
 
 def test_reversing_a_paid_batch_needs_a_reason_and_puts_its_rewards_back(pam):
@@ -190,11 +196,13 @@ def test_reversing_a_paid_batch_needs_a_reason_and_puts_its_rewards_back(pam):
     batches.payout_batch_reverse(batch=batch, actor=pam, reason="PayPal returned it")
 
     batch.refresh_from_db()
-    assert batch.status == "reversed" and batch.close_reason == "PayPal returned it"
+    assert batch.status == "reversed"
+    assert batch.close_reason == "PayPal returned it"
     assert ids(batch, "released") == {reward.pk}
     assert not Reward.objects.filter(selectors.paid_in_hub()).exists()
     entry = AuditEntry.objects.get(action="reverse_payout")
-    assert entry.note == "PayPal returned it" and entry.changes["status"] == ["paid", "reversed"]
+    assert entry.note == "PayPal returned it"
+    assert entry.changes["status"] == ["paid", "reversed"]
     assert ids(batches.payout_batch_create(actor=pam, filters=BatchFilters())) == {reward.pk}
 
 
@@ -284,9 +292,9 @@ def test_two_staff_batching_the_same_rewards_at_once_pay_each_reward_once():
 
     made = [o for o in outcomes if isinstance(o, PayoutBatch)]
     lost = [o for o in outcomes if not isinstance(o, PayoutBatch)]
-    assert len(made) == 1 and len(lost) == 1
+    assert len(made) == 1
+    assert len(lost) == 1
     assert isinstance(lost[0], batches.BatchConflict | batches.BatchRefused)
     assert PayoutBatch.objects.count() == 1
     assert PayoutItem.objects.filter(state="active").count() == len(rewards)
     assert ids(made[0]) == {r.pk for r in rewards}
-
