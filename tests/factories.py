@@ -16,6 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
     Campaign,
@@ -23,6 +24,7 @@ from referralhub.models import (
     Lead,
     PayoutBatch,
     PayoutItem,
+    Person,
     Promoter,
     Promotion,
     Reward,
@@ -87,6 +89,18 @@ class PromoterFactory(Mirrored):
     earnings_balance = factory.LazyFunction(lambda: {"cash": "8.82", "free_months": "3"})
     twitter_url = "https://twitter.com/jane"
     payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    """A person as `people_sync` creates one for an address (its promoters are separate)."""
+
+    class Meta:
+        model = Person
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"person{n}@example.com")
+    skeleton = factory.LazyAttribute(lambda o: skeleton(o.key))
+    mixes_scripts = factory.LazyAttribute(lambda o: mixes_scripts(o.key))
 
 
 class PromotionFactory(Mirrored):

@@ -26,6 +26,7 @@ from referralhub.models.events import (
     EventType,
 )
 from referralhub.models.payouts import ACTIVE_BATCH, PayoutBatch, PayoutItem
+from referralhub.models.people import Person, person_key
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import (
     LEAD_STATES,
@@ -57,6 +58,7 @@ __all__ = [
     "MirroredModel",
     "PayoutBatch",
     "PayoutItem",
+    "Person",
     "Promoter",
     "Promotion",
     "Provider",
@@ -65,4 +67,5 @@ __all__ = [
     "Suspicion",
     "Unit",
     "format_amount",
+    "person_key",
 ]
