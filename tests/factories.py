@@ -17,12 +17,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
     Campaign,
     Conversion,
     Lead,
     MirroredModel,
+    PayoutBatch,
+    PayoutItem,
+    Person,
     Promoter,
     Promotion,
     Reward,
@@ -92,6 +96,18 @@ class PromoterFactory(Mirrored[Promoter]):
     payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
 
 
+class PersonFactory(factory.django.DjangoModelFactory[Person]):
+    """A person as `people_sync` creates one for an address (its promoters are separate)."""
+
+    class Meta:
+        model = Person
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"person{n}@example.com")
+    skeleton = factory.LazyAttribute(lambda o: skeleton(o.key))
+    mixes_scripts = factory.LazyAttribute(lambda o: mixes_scripts(o.key))
+
+
 class PromotionFactory(Mirrored[Promotion]):
     class Meta:
         model = Promotion
@@ -155,6 +171,26 @@ class RewardFactory(Mirrored[Reward]):
     status = "pending"
     # FirstPromoter's legacy webhooks ask for fulfilment; webhooks v2 and the others never do.
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
+
+
+class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):
+    """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
+
+    class Meta:
+        model = PayoutBatch
+
+    created_by = factory.SubFactory(UserFactory)
+
+
+class PayoutItemFactory(factory.django.DjangoModelFactory[PayoutItem]):
+    class Meta:
+        model = PayoutItem
+
+    batch = factory.SubFactory(PayoutBatchFactory)
+    reward = factory.SubFactory(RewardFactory, status="approved")
+    amount = factory.SelfAttribute("reward.amount")
+    unit = factory.SelfAttribute("reward.unit")
+    currency = factory.SelfAttribute("reward.currency")
 
 
 class EndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
