@@ -20,6 +20,9 @@ class MessageInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("alerts.view_alert")  # the messages are part of the alert
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from alerts import channels, sending, texts
 from alerts.models import Alert, AlertMessage
 from referralhub.models import EventSubscription
-from webhooks.models import CommissionPush, WebhookDelivery, WebhookEndpoint
+from webhooks.models import CommissionPush, ImportRun, WebhookDelivery, WebhookEndpoint
 
 GROUPING = timedelta(minutes=15)
 Kind = Alert.Kind
@@ -117,4 +117,14 @@ def pushes_failed(pushes: Sequence[CommissionPush], reason: str) -> None:
         window=window,
         text=lambda count: texts.pushes_failed(count, reason),
         occurrences=len(pushes),
+    )
+
+
+def import_failed(run: ImportRun, reason: str) -> None:
+    """An import of FirstPromoter's history stopped for good: once per import."""
+    alert_raise(
+        kind=Kind.IMPORT_FAILED,
+        subject_id=run.pk,
+        window=run.created,
+        text=texts.import_failed(run, reason),
     )

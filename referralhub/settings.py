@@ -354,6 +354,8 @@ LOGGING = {
         # "Watching for file changes with StatReloader", from runserver and the task worker alike.
         "django.utils.autoreload": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # Its debug lines name each request's path, which for a webhook URL is its token.
+        "urllib3": {"level": "INFO"},
     },
 }
 

@@ -15,6 +15,10 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+# The subscriptions and the FirstPromoter double whose problems alerts report.
+from tests.events.conftest import carol, receiver, subscribe  # noqa: F401 (shared fixtures)
+from tests.firstpromoter.conftest import api_endpoint, commission, fp_api  # noqa: F401
+
 # Slack's URLs carry their token in the path, as this one does.
 SLACK_TOKEN = "T0000/B0000/XXXXsecretTOKENxxxx"
 PORTS = range(8160, 8170)

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from alerts.texts import duration
 from referralhub.models import Provider
 from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
@@ -150,7 +151,7 @@ class Command(BaseCommand):
         if endpoint.has_api_credentials:
             self.stdout.write(f"API credentials set for account {endpoint.api_account_id}.")
         if endpoint.expected_every is not None:
-            self.stdout.write(f"Alerts when silent for {endpoint.expected_every}.")
+            self.stdout.write(f"Alerts when silent for {duration(endpoint.expected_every)}.")
         self.stdout.write(PROVIDERS[provider].SETUP)
         self.stdout.write(f"{options['base_url'] or ''}{endpoint.path}")
 
