@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from alerts.checks import check_all, check_endpoints, send_digest
 from alerts.models import Alert
+from alerts.settings_checks import alert_settings
 from tests.factories import DeliveryFactory, EndpointFactory, LeadFactory, RewardFactory
 from webhooks.models import WebhookEndpoint
 
@@ -132,3 +133,17 @@ def test_create_webhook_endpoint_refuses_a_period_it_cannot_use(db, value):
     with pytest.raises(CommandError, match="expect-every"):
         call_command("create_webhook_endpoint", "referralrocket", "--expect-every", value)
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_slack_url_the_hub_would_refuse_fails_the_system_check(settings):
+    settings.ALERT_SLACK_WEBHOOK_URL = "http://hooks.example.com/services/T0/B0/secret-token"
+    (error,) = [p for p in alert_settings() if p.id == "alerts.E001"]
+    assert "must use https" in error.msg
+    assert "secret-token" not in error.msg
+
+
+def test_alerts_without_site_url_warn_that_links_are_paths(settings):
+    settings.ALERT_EMAILS, settings.SITE_URL = ["ops@example.com"], ""
+    assert [p.id for p in alert_settings()] == ["alerts.W001"]
+    settings.SITE_URL = "https://hub.example.com"
+    assert alert_settings() == []
