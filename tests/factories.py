@@ -268,6 +268,7 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
             suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
         )
         conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        assert lead.promoter is not None
         PersonFactory(key=lead.promoter.person_key)
         RewardFactory(
             lead=lead,

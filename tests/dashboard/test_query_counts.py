@@ -116,7 +116,7 @@ def test_it_lists_people_at_several_providers_with_a_fixed_number_of_queries(
 
     # The list's 6, and the search word looked up in promoters and in promotions (search.py).
     with django_assert_max_num_queries(8):
-        response = as_alice.get("/dashboard/people/", {"size": size, "q": "example"})
+        response = as_alice.get("/dashboard/people/", {"size": str(size), "q": "example"})
 
     assert len(response.context["rows"]) == size
     assert len(response.context["rows"][0].promoters) == 4
