@@ -82,7 +82,13 @@ class Lead(MirroredModel):
             # provider and campaign, customers among them, and per promoter. A lead without the
             # provider's signup date is dated by the hub (`dashboard.selectors.signed_up_parts`).
             models.Index(
-                fields=["provider_created_at", "provider", "campaign", "promoter", "customer_since"],
+                fields=[
+                    "provider_created_at",
+                    "provider",
+                    "campaign",
+                    "promoter",
+                    "customer_since",
+                ],
                 name="lead_signup_cohort",
             ),
             models.Index(
