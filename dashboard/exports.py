@@ -6,20 +6,18 @@ every page of it, from a chunked query, so memory stays flat however many rows t
 value goes through `cell`, the one place that writes dates, amounts and formula-safe text.
 
 The payout CSV is one row per promoter and unit, built while the database streams rewards ordered
-by promoter and unit, so memory holds one group at a time.
+by promoter and unit, so memory holds one group at a time. Both are written as every CSV for
+spreadsheets is, by `referralhub.payouts.files` (`cell`, `spreadsheet_csv`).
 """
 
 from __future__ import annotations
 
-import csv
-import itertools
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby
-from typing import Any, Final
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -29,6 +27,7 @@ from django.http.response import HttpResponseBase
 from django.utils import formats, timezone
 
 from referralhub.models import Promoter, Reward
+from referralhub.payouts import files
 
 HEADER = (
     "promoter",
@@ -44,27 +43,14 @@ HEADER = (
     # paying them.
     "refused_by_provider",
 )
-# Every field is quoted, so that a separator inside one (a `;` in a name, Excel's separator in
-# many locales) cannot start a new cell.
-QUOTING: Final = csv.QUOTE_ALL
-# A cell starting with one of these is a formula in spreadsheet programs: names and emails come
-# from the providers, so they are defused with a leading apostrophe, at the start of the cell and
-# after any character a spreadsheet may split cells or lines on (`R1;=1+1;` opened with `;` as
-# the separator is three cells, the second a formula).
-FORMULA = re.compile(r"(^|[,;|\t\r\n])(?=[=+\-@\t\r])")
-
-
 # The query parameter that turns a list's page into its CSV file.
 EXPORT_PARAMETER = "export"
 CHUNK_ROWS = 2000
-# A byte order mark first: without it Excel takes the file for the local code page and garbles
-# every name that is not ASCII.
-BOM = "\ufeff"
 
 
 def cell(value: object) -> str:
     """A value as a CSV cell: dates and times in the dashboard's format and time zone, yes/no,
-    and text that cannot start a formula."""
+    and text that cannot start a formula (`referralhub.payouts.files.cell`)."""
     if value is None:
         text = ""
     elif isinstance(value, datetime):
@@ -79,7 +65,7 @@ def cell(value: object) -> str:
         text = f"{cents:f}" if cents == value else f"{value.normalize():f}"
     else:
         text = str(value)
-    return FORMULA.sub(r"\1'", text)
+    return files.cell(text)
 
 
 @dataclass(frozen=True)
@@ -105,8 +91,7 @@ class ListExport:
             # A server-side cursor on PostgreSQL, fetched CHUNK_ROWS at a time; prefetches run
             # once per chunk.
             items = items.iterator(chunk_size=CHUNK_ROWS)
-        writer = csv.writer(_Echo(), quoting=QUOTING)
-        lines = itertools.chain([BOM], (writer.writerow(row) for row in self.rows(items)))
+        lines = files.spreadsheet_csv(self.rows(items))
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         # The staff's date (TIME_ZONE), as the pages show it.
         filename = f"{self.name}-{timezone.localdate():%Y-%m-%d}.csv"
@@ -137,13 +122,6 @@ def list_url(request: HttpRequest) -> str:
     query = request.GET.copy()
     query.pop(EXPORT_PARAMETER, None)
     return f"{request.path}?{query.urlencode()}" if query else request.path
-
-
-class _Echo:
-    """csv.writer writes into this and gets the line back, to stream it."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def _group_key(row: Any) -> tuple:

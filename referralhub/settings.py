@@ -248,7 +248,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "referralhub.models.events.EventType.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "referralhub.models.events.EventType.choices",
+        "PayoutBatchStatusEnum": "referralhub.models.payouts.BATCH_STATUSES",
+        # A reward's batch, as the reward shows it: only the states that hold a reward.
+        "HeldPayoutStatusEnum": ["open", "paid"],
+    },
     # Every event the hub sends (events out), in the document's `webhooks`, which OpenAPI 3.1 has.
     "OAS_VERSION": "3.1.0",
     "POSTPROCESSING_HOOKS": [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import factory
 from django.contrib.auth.models import User
@@ -16,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
     Campaign,
@@ -24,15 +26,23 @@ from referralhub.models import (
     EventDelivery,
     EventSubscription,
     Lead,
+    MirroredModel,
+    PayoutBatch,
+    PayoutItem,
+    Person,
     Promoter,
     Promotion,
     Reward,
     RewardRule,
 )
+from referralhub.payouts.files import PayoutLine
 from webhooks.models import CommissionPush, WebhookDelivery, WebhookEndpoint
 
+# The model a mirrored factory makes.
+M = TypeVar("M", bound=MirroredModel)
 
-class UserFactory(factory.django.DjangoModelFactory):
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -42,19 +52,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw")
 
 
-class TokenFactory(factory.django.DjangoModelFactory):
+class TokenFactory(factory.django.DjangoModelFactory[Token]):
     class Meta:
         model = Token
 
     user = factory.SubFactory(UserFactory)
 
 
-class Mirrored(factory.django.DjangoModelFactory):
+class Mirrored(factory.django.DjangoModelFactory[M]):
     provider = "firstpromoter"
     external_id = factory.Sequence(lambda n: str(1000 + n))
 
 
-class RewardRuleFactory(Mirrored):
+class RewardRuleFactory(Mirrored[RewardRule]):
     class Meta:
         model = RewardRule
 
@@ -65,7 +75,7 @@ class RewardRuleFactory(Mirrored):
     per_of_sale = Decimal("20.00")
 
 
-class CampaignFactory(Mirrored):
+class CampaignFactory(Mirrored[Campaign]):
     class Meta:
         model = Campaign
 
@@ -76,7 +86,7 @@ class CampaignFactory(Mirrored):
     referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class PromoterFactory(Mirrored):
+class PromoterFactory(Mirrored[Promoter]):
     class Meta:
         model = Promoter
 
@@ -89,7 +99,19 @@ class PromoterFactory(Mirrored):
     payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
 
 
-class PromotionFactory(Mirrored):
+class PersonFactory(factory.django.DjangoModelFactory[Person]):
+    """A person as `people_sync` creates one for an address (its promoters are separate)."""
+
+    class Meta:
+        model = Person
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"person{n}@example.com")
+    skeleton = factory.LazyAttribute(lambda o: skeleton(o.key))
+    mixes_scripts = factory.LazyAttribute(lambda o: mixes_scripts(o.key))
+
+
+class PromotionFactory(Mirrored[Promotion]):
     class Meta:
         model = Promotion
 
@@ -103,7 +125,7 @@ class PromotionFactory(Mirrored):
     current_referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class LeadFactory(Mirrored):
+class LeadFactory(Mirrored[Lead]):
     class Meta:
         model = Lead
 
@@ -119,7 +141,7 @@ class LeadFactory(Mirrored):
     provider_created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 
 
-class ConversionFactory(Mirrored):
+class ConversionFactory(Mirrored[Conversion]):
     class Meta:
         model = Conversion
 
@@ -134,7 +156,7 @@ class ConversionFactory(Mirrored):
     purchase_value = Decimal("49.00")
 
 
-class RewardFactory(Mirrored):
+class RewardFactory(Mirrored[Reward]):
     class Meta:
         model = Reward
 
@@ -154,14 +176,34 @@ class RewardFactory(Mirrored):
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
 
 
-class EndpointFactory(factory.django.DjangoModelFactory):
+class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):
+    """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
+
+    class Meta:
+        model = PayoutBatch
+
+    created_by = factory.SubFactory(UserFactory)
+
+
+class PayoutItemFactory(factory.django.DjangoModelFactory[PayoutItem]):
+    class Meta:
+        model = PayoutItem
+
+    batch = factory.SubFactory(PayoutBatchFactory)
+    reward = factory.SubFactory(RewardFactory, status="approved")
+    amount = factory.SelfAttribute("reward.amount")
+    unit = factory.SelfAttribute("reward.unit")
+    currency = factory.SelfAttribute("reward.currency")
+
+
+class EndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
     class Meta:
         model = WebhookEndpoint
 
     provider = "firstpromoter"
 
 
-class DeliveryFactory(factory.django.DjangoModelFactory):
+class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
 
@@ -177,7 +219,7 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     response_status = 200
 
 
-class CommissionPushFactory(factory.django.DjangoModelFactory):
+class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
     """A decision FirstPromoter's API has not taken yet (failed, by default)."""
 
     class Meta:
@@ -193,7 +235,7 @@ class CommissionPushFactory(factory.django.DjangoModelFactory):
     since = factory.LazyFunction(timezone.now)
 
 
-class EventSubscriptionFactory(factory.django.DjangoModelFactory):
+class EventSubscriptionFactory(factory.django.DjangoModelFactory[EventSubscription]):
     """A subscription written directly; `subscription_create` is what the product calls."""
 
     class Meta:
@@ -204,7 +246,7 @@ class EventSubscriptionFactory(factory.django.DjangoModelFactory):
     secret = factory.Sequence(lambda n: f"whsec_{n:032d}")
 
 
-class EventFactory(factory.django.DjangoModelFactory):
+class EventFactory(factory.django.DjangoModelFactory[Event]):
     class Meta:
         model = Event
 
@@ -213,7 +255,7 @@ class EventFactory(factory.django.DjangoModelFactory):
     created = factory.LazyFunction(timezone.now)
 
 
-class EventDeliveryFactory(factory.django.DjangoModelFactory):
+class EventDeliveryFactory(factory.django.DjangoModelFactory[EventDelivery]):
     class Meta:
         model = EventDelivery
 
@@ -222,7 +264,7 @@ class EventDeliveryFactory(factory.django.DjangoModelFactory):
     status = "pending"
 
 
-class AuditEntryFactory(factory.django.DjangoModelFactory):
+class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
     """A trail entry written directly; `referralhub.services.audit` is what the product writes."""
 
     class Meta:
@@ -264,3 +306,17 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
         )
         delivery = DeliveryFactory(endpoint__secret=f"s3cret-{i}")
         AuditEntryFactory(actor=actor, action="replay", subject=delivery)
+
+
+class PayoutLineFactory(factory.Factory[PayoutLine]):
+    """A line of a payout batch (not a model: what a batch hands to the payout files)."""
+
+    class Meta:
+        model = PayoutLine
+
+    reference = factory.Sequence(lambda n: f"PL-{n}")
+    name = factory.Sequence(lambda n: f"Promoter {n}")
+    email = factory.Sequence(lambda n: f"promoter{n}@example.com")
+    amount = Decimal("25.00")
+    currency = "EUR"
+    note = "Your referral rewards"

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import logging.config
+from collections.abc import Iterator
 
 import pytest
 import sentry_sdk
@@ -19,7 +20,7 @@ TOKEN = "Abc123-very-secret-webhook-token_xyz"
 
 
 @pytest.fixture
-def json_log(monkeypatch) -> io.StringIO:
+def json_log(monkeypatch) -> Iterator[io.StringIO]:
     """The JSON formatter and filter from the settings, on a handler writing to a buffer."""
     stream = io.StringIO()
     config = json.loads(json.dumps(settings.LOGGING))

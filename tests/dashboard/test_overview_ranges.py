@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -198,7 +199,8 @@ def test_the_provider_and_campaign_filters_narrow_the_figures(
 
 def test_the_breakdown_downloads_as_csv(as_bob: Client, two_campaigns) -> None:
     response = as_bob.get(URL, {"provider": "firstpromoter", "export": "csv"})
-    text = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff")
+    assert isinstance(response, StreamingHttpResponse)
+    text = response.getvalue().decode("utf-8").lstrip("\ufeff")
 
     rows = list(csv.reader(io.StringIO(text)))
 

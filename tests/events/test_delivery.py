@@ -24,7 +24,7 @@ from tests.factories import RewardFactory
 
 def approve_one(actor) -> Event:
     rewards_act(action="approve", reward_ids=[RewardFactory().pk], actor=actor)
-    return Event.objects.order_by("pk").last()
+    return Event.objects.latest("pk")
 
 
 def run_due_retry(run_tasks) -> DBTaskResult:
