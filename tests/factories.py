@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from alerts.models import Alert, AlertMessage
 from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
@@ -278,6 +279,25 @@ class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
     content_type = factory.LazyAttribute(lambda o: ContentType.objects.get_for_model(o.subject))
     object_id = factory.LazyAttribute(lambda o: str(o.subject.pk))
     object_repr = factory.LazyAttribute(lambda o: str(o.subject)[:255])
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    kind = Alert.Kind.SUBSCRIPTION_DISABLED
+    subject_id = factory.Sequence(lambda n: n + 1)
+    window = factory.LazyFunction(timezone.now)
+    title = "Event subscription #1 was switched off"
+    text = "The hub stopped sending events to the subscription #1."
+
+
+class AlertMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertMessage
+
+    alert = factory.SubFactory(AlertFactory)
+    channel = AlertMessage.Channel.EMAIL
 
 
 def token_for(user: User) -> str:

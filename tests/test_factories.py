@@ -20,6 +20,8 @@ EVERY_FACTORY = [
     factories.EndpointFactory,
     factories.DeliveryFactory,
     factories.AuditEntryFactory,
+    factories.AlertFactory,
+    factories.AlertMessageFactory,
 ]
 
 
