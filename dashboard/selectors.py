@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from dashboard.forms import REFERRAL_SORTS, SELF_REFERRAL
+from dashboard.periods import start_of
 from referralhub.models import (
     SELF_REFERRAL_SUSPICIONS,
     AuditEntry,
@@ -54,10 +54,6 @@ EXPORT_FIELDS = (
     "promoter__paypal_email",
     "provider_status",
 )
-
-
-def start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def signed_up_between(start: datetime | None, end: datetime | None) -> Q:
