@@ -191,7 +191,12 @@ class RewardActionForm(forms.Form):
     """Bulk actions post `action` and the checked `ids`; a row button posts `row=<action>:<id>`."""
 
     action = forms.ChoiceField(
-        choices=[("approve", "Approve"), ("deny", "Deny"), ("fulfil", "Mark fulfilled")],
+        choices=[
+            ("approve", "Approve"),
+            ("deny", "Deny"),
+            ("fulfil", "Mark fulfilled"),
+            ("reopen", "Reopen"),
+        ],
         required=False,
     )
     ids = forms.TypedMultipleChoiceField(coerce=int, required=False)

@@ -43,9 +43,19 @@ from referralhub.services import (
     rewards_act,
 )
 
-BUTTONS: dict[Action, str] = {"approve": "Approve", "deny": "Deny…", "fulfil": "Mark fulfilled…"}
+BUTTONS: dict[Action, str] = {
+    "approve": "Approve",
+    "deny": "Deny…",
+    "fulfil": "Mark fulfilled…",
+    "reopen": "Reopen…",
+}
 ASK = {
     "deny": ("Deny rewards", "Reason (required, kept in the audit trail)", True),
+    "reopen": (
+        "Reopen decisions (pending again)",
+        "Reason (required, kept in the audit trail)",
+        True,
+    ),
     "fulfil": ("Mark rewards fulfilled", "Note (optional, e.g. how it was delivered)", False),
 }
 
@@ -114,7 +124,7 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
     )
     autocomplete_fields = ("promoter", "lead", "promotion", "campaign", "conversion", "rule")
     ordering = ("-id",)
-    actions = ("approve_selected", "deny_selected", "fulfil_selected")
+    actions = ("approve_selected", "deny_selected", "fulfil_selected", "reopen_selected")
     readonly_fields = (*MirroredAdmin.readonly_fields, "amount_display", "history")
     fieldsets = (
         (None, {"fields": ("amount_display", "beneficiary", "promoter", "lead", "has_issues")}),
@@ -213,6 +223,10 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
     @admin.action(permissions=["fulfil"], description="Mark selected rewards fulfilled…")
     def fulfil_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._ask_then_act(request, queryset, "fulfil")
+
+    @admin.action(permissions=["approve"], description="Reopen selected decisions…")
+    def reopen_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._ask_then_act(request, queryset, "reopen")
 
     def _back_to_reward(self, request: HttpRequest, ids: list[int]) -> HttpResponse | None:
         """Acting from a reward's own page returns there; from the list, to the list."""
