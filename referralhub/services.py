@@ -192,6 +192,23 @@ def rewards_act(
     return rewards
 
 
+@transaction.atomic
+def rewards_approve_still_pending(
+    *, reward_ids: Sequence[int], actor: User | AnonymousUser, text: str = ""
+) -> tuple[list[int], list[int]]:
+    """Approve those of `reward_ids` that may still be approved, by the same rules and with the
+    same side effects as `rewards_act`, and skip the others (decided since, paid, or gone):
+    a bulk approval's chunk. Returns (approved ids, skipped ids)."""
+    if not can_act(actor, "approve"):
+        raise PermissionDenied("You do not have permission to approve rewards.")
+    locked = Reward.objects.select_for_update().filter(pk__in=reward_ids).order_by("pk")
+    rewards = [r for r in locked if refusal_reason(r, "approve") is None]
+    if rewards:
+        _apply("approve", rewards, actor, text.strip())
+    approved = {r.pk for r in rewards}
+    return sorted(approved), [pk for pk in reward_ids if pk not in approved]
+
+
 def _apply(action: Action, rewards: list[Reward], actor: User, text: str) -> None:
     """Make the move on locked rewards that may make it: the change, its audit entries, the
     FirstPromoter push and the event, a fixed number of statements however many rewards."""

@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 
 from referralhub.models import (
     AuditEntry,
+    BulkApproval,
     Campaign,
     Conversion,
     Lead,
@@ -149,6 +150,17 @@ class RewardFactory(Mirrored):
     status = "pending"
     # FirstPromoter's legacy webhooks ask for fulfilment; webhooks v2 and the others never do.
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
+
+
+class BulkApprovalFactory(factory.django.DjangoModelFactory):
+    """A confirmed "approve all matching": pass `reward_ids`; the count follows them."""
+
+    class Meta:
+        model = BulkApproval
+
+    actor = factory.SubFactory(UserFactory)
+    reward_ids = factory.LazyFunction(list)
+    count = factory.LazyAttribute(lambda o: len(o.reward_ids))
 
 
 class EndpointFactory(factory.django.DjangoModelFactory):

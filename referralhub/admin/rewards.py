@@ -31,7 +31,13 @@ from referralhub.admin.referrals import (
     promoters_by_email_or_code,
     suspicion_badge,
 )
-from referralhub.models import SELF_REFERRAL_SUSPICIONS, AuditEntry, Conversion, Reward
+from referralhub.models import (
+    SELF_REFERRAL_SUSPICIONS,
+    AuditEntry,
+    BulkApproval,
+    Conversion,
+    Reward,
+)
 from referralhub.services import (
     MAX_BULK,
     Action,
@@ -332,3 +338,16 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="changes")
     def changes_summary(self, obj: AuditEntry) -> str:
         return changes_text(obj) or EMPTY
+
+
+@admin.register(BulkApproval)
+class BulkApprovalAdmin(ReadOnlyAdmin):
+    """ "Approve all matching" runs, as confirmed and as far as they went (the dashboard shows
+    their progress); the ids are left out of the page, which would list thousands."""
+
+    list_display = ("id", "actor", "state", "count", "approved", "skipped", "created_at")
+    list_select_related = ("actor",)
+    list_filter = ("state",)
+    exclude = ("reward_ids", "skipped_ids")
+
+    created_at = datetime_column("created", "confirmed")
