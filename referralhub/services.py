@@ -22,6 +22,7 @@ from django.utils import timezone
 from referralhub.background import enqueue
 from referralhub.events.emit import emit
 from referralhub.models import AuditEntry, EventType, Reward
+from referralhub.payouts.selectors import attach_payout_batches, payout_batch_of
 from webhooks.models import CommissionPush, ImportRun, WebhookEndpoint
 from webhooks.providers.firstpromoter import pull, push
 
@@ -68,9 +69,12 @@ class _Transition:
 
 def _refuse_decision(reward: Reward, *, reopening: bool = False) -> str | None:
     """Why the hub's decision on `reward` cannot change now, or None: approving and denying take
-    a pending reward, reopening a decided one, and none of them a reward already paid."""
+    a pending reward, reopening a decided one, and none of them a reward paid or being paid."""
     if reward.date_paid is not None:
         return "already paid"
+    # A reward being paid, or paid, keeps its decision: release it from its batch first.
+    if (batch_id := payout_batch_of(reward)) is not None:
+        return f"in payout batch #{batch_id}"
     if reopening:
         return "already pending" if reward.status == Reward.Status.PENDING else None
     if reward.status != Reward.Status.PENDING:
@@ -182,6 +186,9 @@ def rewards_act(
 
     # Locked in id order so that two staff acting on overlapping batches cannot deadlock.
     rewards = list(Reward.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    # Read once the locks are held: a batch being created locks its rewards, so this waits for
+    # it and then sees it (a subquery in the locking SELECT would read the older snapshot).
+    attach_payout_batches(rewards)
     if missing := sorted(set(ids) - {r.pk for r in rewards}):
         raise RewardNotFound(missing)
     transition = TRANSITIONS[action]
@@ -201,7 +208,8 @@ def rewards_approve_still_pending(
     a bulk approval's chunk. Returns (approved ids, skipped ids)."""
     if not can_act(actor, "approve"):
         raise PermissionDenied("You do not have permission to approve rewards.")
-    locked = Reward.objects.select_for_update().filter(pk__in=reward_ids).order_by("pk")
+    locked = list(Reward.objects.select_for_update().filter(pk__in=reward_ids).order_by("pk"))
+    attach_payout_batches(locked)  # as in rewards_act: read once the locks are held
     rewards = [r for r in locked if refusal_reason(r, "approve") is None]
     if rewards:
         _apply("approve", rewards, actor, text.strip())

@@ -47,7 +47,7 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
     )
     bulk = BulkApprovalFactory(actor=root, reward_ids=pending, totals=["45.00 USD"])
     approve_chunk(bulk.pk, size=1)  # under way: the progress page as it refreshes
-    approved = Reward.objects.filter(status="approved").order_by("pk").first()
+    approved = Reward.objects.filter(status="approved").earliest("pk")
     failed = DeliveryFactory(
         endpoint=WebhookEndpoint.objects.get(name="Demo FirstPromoter"),
         status="failed",
@@ -64,15 +64,15 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         "/dashboard/",
         "/dashboard/referrals/",
         "/dashboard/referrals/?signed_up_from=2026-12-10&signed_up_to=2026-01-01",  # errors
-        f"/dashboard/promoters/{Promoter.objects.order_by('pk').first().pk}/",
+        f"/dashboard/promoters/{Promoter.objects.earliest('pk').pk}/",
         "/dashboard/promoters/",
         "/dashboard/promoters/?q=" + "+".join("abcdefghijk"),  # a search too long: an error
-        f"/dashboard/leads/{Reward.objects.exclude(lead=None).first().lead_id}/",
+        f"/dashboard/leads/{Reward.objects.exclude(lead=None).earliest('pk').lead_id}/",
         "/dashboard/api-token/",
         "/dashboard/rewards/approvals/",
         "/dashboard/rewards/fulfilments/",
-        f"/dashboard/rewards/{Reward.objects.order_by('pk').first().pk}/",
-        f"/dashboard/rewards/deny/?ids={Reward.objects.order_by('pk').first().pk}",
+        f"/dashboard/rewards/{Reward.objects.earliest('pk').pk}/",
+        f"/dashboard/rewards/deny/?ids={Reward.objects.earliest('pk').pk}",
         f"/dashboard/rewards/{approved.pk}/",  # decided: the reopen form
         "/dashboard/rewards/approvals/approve-all/",
         f"/dashboard/rewards/bulk-approvals/{bulk.pk}/",

@@ -36,7 +36,7 @@ def _start(client: Client, query: dict[str, str], note: str = "") -> BulkApprova
     fingerprint = page.context["preview"].fingerprint
     response = client.post(CONFIRM, {**query, "fingerprint": fingerprint, "note": note})
     assert response.status_code == 302, response.content
-    progress = response.url.removesuffix("?auto=1")  # staff who just started it watch it
+    progress = response["Location"].removesuffix("?auto=1")  # staff who just started it watch it
     return BulkApproval.objects.get(pk=progress.rstrip("/").rsplit("/", 1)[1])
 
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referralhub', '0012_event_subscriptions'),
+        ('referralhub', '0014_payout_batches'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
