@@ -24,6 +24,9 @@ from referralhub.models import (
     BulkApproval,
     Campaign,
     Conversion,
+    Event,
+    EventDelivery,
+    EventSubscription,
     Lead,
     MirroredModel,
     PayoutBatch,
@@ -35,7 +38,7 @@ from referralhub.models import (
     RewardRule,
 )
 from referralhub.payouts.files import PayoutLine
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import CommissionPush, WebhookDelivery, WebhookEndpoint
 
 # The model a mirrored factory makes.
 M = TypeVar("M", bound=MirroredModel)
@@ -229,6 +232,51 @@ class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     response_status = 200
 
 
+class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
+    """A decision FirstPromoter's API has not taken yet (failed, by default)."""
+
+    class Meta:
+        model = CommissionPush
+
+    reward = factory.SubFactory(RewardFactory, provider="firstpromoter")
+    endpoint = factory.SubFactory(EndpointFactory)
+    action = "approve"
+    state = "failed"
+    error = "FirstPromoter answered 500"
+    attempts = 3
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    since = factory.LazyFunction(timezone.now)
+
+
+class EventSubscriptionFactory(factory.django.DjangoModelFactory[EventSubscription]):
+    """A subscription written directly; `subscription_create` is what the product calls."""
+
+    class Meta:
+        model = EventSubscription
+
+    url = factory.Sequence(lambda n: f"https://receiver{n}.example.com/hooks?token=secret{n}")
+    description = factory.Sequence(lambda n: f"Receiver {n}")
+    secret = factory.Sequence(lambda n: f"whsec_{n:032d}")
+
+
+class EventFactory(factory.django.DjangoModelFactory[Event]):
+    class Meta:
+        model = Event
+
+    type = "lead.created"
+    data = factory.LazyFunction(dict)
+    created = factory.LazyFunction(timezone.now)
+
+
+class EventDeliveryFactory(factory.django.DjangoModelFactory[EventDelivery]):
+    class Meta:
+        model = EventDelivery
+
+    event = factory.SubFactory(EventFactory)
+    subscription = factory.SubFactory(EventSubscriptionFactory)
+    status = "pending"
+
+
 class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
     """A trail entry written directly; `referralhub.services.audit` is what the product writes."""
 
@@ -280,6 +328,8 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
             suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
         )
         conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        assert lead.promoter is not None
+        PersonFactory(key=lead.promoter.person_key)
         RewardFactory(
             lead=lead,
             conversion=conversion,
