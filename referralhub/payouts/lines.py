@@ -13,7 +13,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from django.db.models import Case, CharField, F, Value, When
+from django.db.models import Case, CharField, F, Q, Value, When
 from django.db.models.functions import Concat
 
 from referralhub.models import PayoutBatch, PayoutItem, Promoter, Reward, person_key
@@ -36,14 +36,36 @@ _FIELDS = (
 )
 
 
+CHUNK = 5000
+
+
 def _rows(batch: PayoutBatch, *order: str) -> Iterator[Any]:
-    return (
+    """The batch's active items, `CHUNK` rows per query, each query starting after the last row
+    of the one before (keyset): memory holds one chunk, and no database cursor stays open
+    between chunks, so a download abandoned half-way leaves nothing behind on the connection."""
+    keys = ("currency", *order, "id")
+    rows = (
         PayoutItem.objects.filter(batch=batch, state=PayoutItem.State.ACTIVE)
         .annotate(payout_email=payout_email("reward__"), payee=_payee())
-        .order_by("currency", *order, "reward_id")
-        .values_list(*_FIELDS, "payee", named=True)
-        .iterator(chunk_size=2000)
+        .order_by(*keys)
+        .values_list(*_FIELDS, "payee", "id", named=True)
     )
+    chunk = list(rows[:CHUNK])
+    while chunk:
+        yield from chunk
+        if len(chunk) < CHUNK:
+            return
+        last = chunk[-1]
+        chunk = list(rows.filter(_after(keys, [getattr(last, key) for key in keys]))[:CHUNK])
+
+
+def _after(keys: tuple[str, ...], values: list[Any]) -> Q:
+    """Rows that come after `values` in the order of `keys` (all ascending, none null)."""
+    condition = Q(pk__in=[])
+    for i, key in enumerate(keys):
+        equal = {k: v for k, v in zip(keys[:i], values[:i], strict=True)}
+        condition |= Q(**equal, **{f"{key}__gt": values[i]})
+    return condition
 
 
 def _payee() -> Case:

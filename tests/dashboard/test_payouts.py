@@ -46,6 +46,7 @@ def test_a_batch_from_preview_to_paid(as_pam):
     download = as_pam.get(f"/dashboard/payouts/{batch.pk}/files/csv/")
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment")
+    assert b"".join(download.streaming_content).count(b"\n") == 4  # the header and 3 lines
 
     as_pam.post(f"/dashboard/payouts/{batch.pk}/pay/", {"ids": [left_out.pk], "text": "PP-1"})
 

@@ -62,3 +62,25 @@ def test_by_person_one_line_per_person_and_currency_across_providers_and_merges(
     assert lines == {("EUR", Decimal("7")), ("USD", Decimal("13.5")), ("USD", Decimal("4"))}
     references = [line.reference for line in batch_lines(batch)]
     assert len(set(references)) == len(references)
+
+
+def test_lines_and_items_are_the_same_read_a_few_rows_at_a_time(db, monkeypatch):
+    from referralhub.payouts import lines
+
+    promoters = [PromoterFactory(email=f"p{i}@x.test", paypal_email="") for i in range(3)]
+    for i in range(7):
+        approved(promoters[i % 3], f"{i + 1}", "USD" if i % 2 else "EUR")
+    actor = make_staff("pam", *PAYER)
+    whole = batches.payout_batch_create(actor=actor, filters=BatchFilters(), grouping="person")
+    expected = list(batch_lines(whole))
+    batches.payout_batch_cancel(batch=whole, actor=actor, reason="again, in small chunks")
+
+    monkeypatch.setattr(lines, "CHUNK", 2)
+    monkeypatch.setattr(batches, "CHUNK", 2)
+    chunked = batches.payout_batch_create(actor=actor, filters=BatchFilters(), grouping="person")
+
+    assert chunked.items.count() == 7
+    assert [(x.email, x.currency, x.amount) for x in batch_lines(chunked)] == [
+        (x.email, x.currency, x.amount) for x in expected
+    ]
+    assert len(expected) == 6  # three people, two currencies
