@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import factory
 from django.contrib.auth.models import User
@@ -16,12 +17,17 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from alerts.models import Alert, AlertMessage
 from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
     Campaign,
     Conversion,
+    Event,
+    EventDelivery,
+    EventSubscription,
     Lead,
+    MirroredModel,
     PayoutBatch,
     PayoutItem,
     Person,
@@ -31,10 +37,13 @@ from referralhub.models import (
     RewardRule,
 )
 from referralhub.payouts.files import PayoutLine
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import CommissionPush, WebhookDelivery, WebhookEndpoint
+
+# The model a mirrored factory makes.
+M = TypeVar("M", bound=MirroredModel)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -44,19 +53,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw")
 
 
-class TokenFactory(factory.django.DjangoModelFactory):
+class TokenFactory(factory.django.DjangoModelFactory[Token]):
     class Meta:
         model = Token
 
     user = factory.SubFactory(UserFactory)
 
 
-class Mirrored(factory.django.DjangoModelFactory):
+class Mirrored(factory.django.DjangoModelFactory[M]):
     provider = "firstpromoter"
     external_id = factory.Sequence(lambda n: str(1000 + n))
 
 
-class RewardRuleFactory(Mirrored):
+class RewardRuleFactory(Mirrored[RewardRule]):
     class Meta:
         model = RewardRule
 
@@ -67,7 +76,7 @@ class RewardRuleFactory(Mirrored):
     per_of_sale = Decimal("20.00")
 
 
-class CampaignFactory(Mirrored):
+class CampaignFactory(Mirrored[Campaign]):
     class Meta:
         model = Campaign
 
@@ -78,7 +87,7 @@ class CampaignFactory(Mirrored):
     referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class PromoterFactory(Mirrored):
+class PromoterFactory(Mirrored[Promoter]):
     class Meta:
         model = Promoter
 
@@ -91,7 +100,7 @@ class PromoterFactory(Mirrored):
     payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
 
 
-class PersonFactory(factory.django.DjangoModelFactory):
+class PersonFactory(factory.django.DjangoModelFactory[Person]):
     """A person as `people_sync` creates one for an address (its promoters are separate)."""
 
     class Meta:
@@ -103,7 +112,7 @@ class PersonFactory(factory.django.DjangoModelFactory):
     mixes_scripts = factory.LazyAttribute(lambda o: mixes_scripts(o.key))
 
 
-class PromotionFactory(Mirrored):
+class PromotionFactory(Mirrored[Promotion]):
     class Meta:
         model = Promotion
 
@@ -117,7 +126,7 @@ class PromotionFactory(Mirrored):
     current_referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class LeadFactory(Mirrored):
+class LeadFactory(Mirrored[Lead]):
     class Meta:
         model = Lead
 
@@ -133,7 +142,7 @@ class LeadFactory(Mirrored):
     provider_created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 
 
-class ConversionFactory(Mirrored):
+class ConversionFactory(Mirrored[Conversion]):
     class Meta:
         model = Conversion
 
@@ -148,7 +157,7 @@ class ConversionFactory(Mirrored):
     purchase_value = Decimal("49.00")
 
 
-class RewardFactory(Mirrored):
+class RewardFactory(Mirrored[Reward]):
     class Meta:
         model = Reward
 
@@ -168,7 +177,7 @@ class RewardFactory(Mirrored):
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
 
 
-class PayoutBatchFactory(factory.django.DjangoModelFactory):
+class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):
     """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
 
     class Meta:
@@ -177,7 +186,7 @@ class PayoutBatchFactory(factory.django.DjangoModelFactory):
     created_by = factory.SubFactory(UserFactory)
 
 
-class PayoutItemFactory(factory.django.DjangoModelFactory):
+class PayoutItemFactory(factory.django.DjangoModelFactory[PayoutItem]):
     class Meta:
         model = PayoutItem
 
@@ -188,14 +197,14 @@ class PayoutItemFactory(factory.django.DjangoModelFactory):
     currency = factory.SelfAttribute("reward.currency")
 
 
-class EndpointFactory(factory.django.DjangoModelFactory):
+class EndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
     class Meta:
         model = WebhookEndpoint
 
     provider = "firstpromoter"
 
 
-class DeliveryFactory(factory.django.DjangoModelFactory):
+class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
 
@@ -211,7 +220,52 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     response_status = 200
 
 
-class AuditEntryFactory(factory.django.DjangoModelFactory):
+class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
+    """A decision FirstPromoter's API has not taken yet (failed, by default)."""
+
+    class Meta:
+        model = CommissionPush
+
+    reward = factory.SubFactory(RewardFactory, provider="firstpromoter")
+    endpoint = factory.SubFactory(EndpointFactory)
+    action = "approve"
+    state = "failed"
+    error = "FirstPromoter answered 500"
+    attempts = 3
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    since = factory.LazyFunction(timezone.now)
+
+
+class EventSubscriptionFactory(factory.django.DjangoModelFactory[EventSubscription]):
+    """A subscription written directly; `subscription_create` is what the product calls."""
+
+    class Meta:
+        model = EventSubscription
+
+    url = factory.Sequence(lambda n: f"https://receiver{n}.example.com/hooks?token=secret{n}")
+    description = factory.Sequence(lambda n: f"Receiver {n}")
+    secret = factory.Sequence(lambda n: f"whsec_{n:032d}")
+
+
+class EventFactory(factory.django.DjangoModelFactory[Event]):
+    class Meta:
+        model = Event
+
+    type = "lead.created"
+    data = factory.LazyFunction(dict)
+    created = factory.LazyFunction(timezone.now)
+
+
+class EventDeliveryFactory(factory.django.DjangoModelFactory[EventDelivery]):
+    class Meta:
+        model = EventDelivery
+
+    event = factory.SubFactory(EventFactory)
+    subscription = factory.SubFactory(EventSubscriptionFactory)
+    status = "pending"
+
+
+class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
     """A trail entry written directly; `referralhub.services.audit` is what the product writes."""
 
     class Meta:
@@ -225,6 +279,25 @@ class AuditEntryFactory(factory.django.DjangoModelFactory):
     content_type = factory.LazyAttribute(lambda o: ContentType.objects.get_for_model(o.subject))
     object_id = factory.LazyAttribute(lambda o: str(o.subject.pk))
     object_repr = factory.LazyAttribute(lambda o: str(o.subject)[:255])
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    kind = Alert.Kind.SUBSCRIPTION_DISABLED
+    subject_id = factory.Sequence(lambda n: n + 1)
+    window = factory.LazyFunction(timezone.now)
+    title = "Event subscription #1 was switched off"
+    text = "The hub stopped sending events to the subscription #1."
+
+
+class AlertMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertMessage
+
+    alert = factory.SubFactory(AlertFactory)
+    channel = AlertMessage.Channel.EMAIL
 
 
 def token_for(user: User) -> str:
@@ -243,6 +316,8 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
             suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
         )
         conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        assert lead.promoter is not None
+        PersonFactory(key=lead.promoter.person_key)
         RewardFactory(
             lead=lead,
             conversion=conversion,
@@ -255,7 +330,7 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
         AuditEntryFactory(actor=actor, action="replay", subject=delivery)
 
 
-class PayoutLineFactory(factory.Factory):
+class PayoutLineFactory(factory.Factory[PayoutLine]):
     """A line of a payout batch (not a model: what a batch hands to the payout files)."""
 
     class Meta:

@@ -6,6 +6,7 @@ from referralhub.admin import (  # noqa: F401
     events,
     mirrored,
     payouts,
+    people,
     referrals,
     rewards,
     tokens,
