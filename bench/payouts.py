@@ -31,15 +31,17 @@ CURRENCIES = ("AUD", "CAD", "CHF", "DKK", "NOK", "SEK")
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,100000", help="rewards per batch, comma-separated")
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="rewards per batch, comma-separated"
+    )
     parser.add_argument("--db-name", default="referralhub_bench_payouts")
     return parser.parse_args()
 
 
-def measured(label: str, step: Callable[[], Any]) -> Any:
+def measured(label: str, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     tracemalloc.start()
     started, cpu = time.perf_counter(), time.process_time()
-    result = step()
+    result = step(*args, **kwargs)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -76,8 +78,16 @@ def approve(size: int, currency: str) -> None:
     )
 
 
-def drain(response: Any) -> int:
-    return sum(len(chunk) for chunk in response.streaming_content)
+def download(batch: Any, fmt: str) -> int:
+    """The file's size, read to its last byte as a client would."""
+    from referralhub.payouts.files import payout_response
+    from referralhub.payouts.lines import BatchLines
+
+    response = payout_response(fmt, BatchLines(batch), label="bench")
+    size = 0
+    for chunk in response:  # a synchronous stream, read as a WSGI server reads it
+        size += len(chunk)
+    return size
 
 
 def run(sizes: list[int], url: str) -> None:
@@ -87,8 +97,7 @@ def run(sizes: list[int], url: str) -> None:
     from django.contrib.auth import get_user_model
 
     from referralhub.payouts import batches, selectors
-    from referralhub.payouts.files import FORMATS, payout_response
-    from referralhub.payouts.lines import BatchLines
+    from referralhub.payouts.files import FORMATS
 
     user, _ = get_user_model().objects.get_or_create(
         username="bench", defaults={"is_staff": True, "is_superuser": True}
@@ -97,19 +106,14 @@ def run(sizes: list[int], url: str) -> None:
         approve(size, currency)
         filters = selectors.BatchFilters(currency=currency)
         print(f"{size} rewards ({currency}):")
-        preview = measured("preview", lambda f=filters: selectors.batch_preview(f))
+        preview = measured("preview", selectors.batch_preview, filters)
         print(f"  {'':<28} {preview.count} without warnings, {preview.warned_count} warned")
-        batch = measured(
-            "create the batch",
-            lambda f=filters: batches.payout_batch_create(actor=user, filters=f),
-        )
+        create = batches.payout_batch_create
+        batch = measured("create the batch", create, actor=user, filters=filters)
         for fmt in FORMATS:
-            size_bytes = measured(
-                f"download {fmt}",
-                lambda b=batch, f=fmt: drain(payout_response(f, BatchLines(b), label="bench")),
-            )
+            size_bytes = measured(f"download {fmt}", download, batch, fmt)
             print(f"  {'':<28} {size_bytes / 2**20:.1f} MiB")
-        measured("mark paid", lambda b=batch: batches.payout_batch_mark_paid(batch=b, actor=user))
+        measured("mark paid", batches.payout_batch_mark_paid, batch=batch, actor=user)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS (seeding included): {peak_rss:.0f} MiB")
 

@@ -197,6 +197,16 @@ class RewardQueueFilterForm(forms.Form):
     suspects = forms.BooleanField(required=False, label="Self-referral suspects only")
 
 
+class ApproveAllForm(RewardQueueFilterForm):
+    """ "Approve all matching": the queue's filter, the fingerprint of the rewards the
+    confirmation page counted (referralhub.bulk_approvals) and the note every approval gets."""
+
+    fingerprint = forms.RegexField(
+        regex=r"^[0-9a-f]{64}$", required=False, widget=forms.HiddenInput
+    )
+    note = forms.CharField(required=False, max_length=2000, strip=True, label="Note (optional)")
+
+
 # "Received": the periods the deliveries list offers; the overview's problems card opens the first.
 RECEIVED_WITHIN = {
     "24h": ("Last 24 hours", timedelta(hours=24)),
@@ -261,7 +271,12 @@ class RewardActionForm(forms.Form):
     """Bulk actions post `action` and the checked `ids`; a row button posts `row=<action>:<id>`."""
 
     action = forms.ChoiceField(
-        choices=[("approve", "Approve"), ("deny", "Deny"), ("fulfil", "Mark fulfilled")],
+        choices=[
+            ("approve", "Approve"),
+            ("deny", "Deny"),
+            ("fulfil", "Mark fulfilled"),
+            ("reopen", "Reopen"),
+        ],
         required=False,
     )
     ids = forms.TypedMultipleChoiceField(coerce=int, required=False)

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 
 from dashboard.forms import REFERRAL_SORTS, SELF_REFERRAL
 from dashboard.periods import start_of
+from referralhub.bulk_approvals import pending_matching
 from referralhub.models import (
     SELF_REFERRAL_SUSPICIONS,
     AuditEntry,
@@ -324,12 +325,7 @@ def lead_timeline(lead: Lead, rewards: list[Reward], conversions: list[Any]) -> 
 
 def approval_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
     """Oldest first, in the order of the partial index `reward_approval_queue`."""
-    rewards = Reward.objects.filter(status=Reward.Status.PENDING)
-    if provider := filters.get("provider"):
-        rewards = rewards.filter(provider=provider)
-    if filters.get("suspects"):
-        rewards = rewards.filter(lead__suspicion__in=SELF_REFERRAL_SUSPICIONS)
-    rewards = push.with_sync_state(rewards)
+    rewards = push.with_sync_state(pending_matching(filters))
     return rewards.select_related("promoter", "lead", "campaign").order_by("created", "id")
 
 

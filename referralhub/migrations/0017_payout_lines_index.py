@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referralhub', '0015_overview_cohort_indexes'),
+        ('referralhub', '0016_bulk_approval'),
     ]
 
     operations = [
