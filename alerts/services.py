@@ -73,12 +73,11 @@ def alert_count(
 
 
 def _queue_messages(alert: Alert, send_at: datetime | None) -> None:
-    messages = AlertMessage.objects.bulk_create(
+    AlertMessage.objects.bulk_create(
         AlertMessage(alert=alert, channel=channel, next_attempt_at=send_at or timezone.now())
         for channel in channels.configured()
     )
-    for message in messages:
-        sending.queue(message, run_after=send_at)
+    sending.queue_alert(alert, run_after=send_at)
 
 
 def delivery_failed(delivery: WebhookDelivery, now: datetime | None = None) -> None:
