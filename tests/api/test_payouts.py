@@ -106,7 +106,7 @@ def test_a_file_downloads_with_one_line_per_reward(pam):
     answer = api.get(f"{URL}{batch['id']}/files/csv/")
 
     assert answer.status_code == 200
-    text = b"".join(answer.streaming_content).decode("utf-8-sig")
+    text = answer.getvalue().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {r["email"] for r in rows} == {"first@pay.test", "second@x.test"}
     assert f"RH{batch['id']}-{first.pk}" in {r["reference"] for r in rows}
