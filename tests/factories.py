@@ -21,8 +21,12 @@ from alerts.models import Alert, AlertMessage
 from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
+    BulkApproval,
     Campaign,
     Conversion,
+    Event,
+    EventDelivery,
+    EventSubscription,
     Lead,
     MirroredModel,
     PayoutBatch,
@@ -34,7 +38,7 @@ from referralhub.models import (
     RewardRule,
 )
 from referralhub.payouts.files import PayoutLine
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import CommissionPush, WebhookDelivery, WebhookEndpoint
 
 # The model a mirrored factory makes.
 M = TypeVar("M", bound=MirroredModel)
@@ -174,6 +178,17 @@ class RewardFactory(Mirrored[Reward]):
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
 
 
+class BulkApprovalFactory(factory.django.DjangoModelFactory[BulkApproval]):
+    """A confirmed "approve all matching": pass `reward_ids`; the count follows them."""
+
+    class Meta:
+        model = BulkApproval
+
+    actor = factory.SubFactory(UserFactory)
+    reward_ids = factory.LazyFunction(list)
+    count = factory.LazyAttribute(lambda o: len(o.reward_ids))
+
+
 class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):
     """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
 
@@ -215,6 +230,51 @@ class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     body = '{"event": {"id": 1}}'
     status = "processed"
     response_status = 200
+
+
+class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
+    """A decision FirstPromoter's API has not taken yet (failed, by default)."""
+
+    class Meta:
+        model = CommissionPush
+
+    reward = factory.SubFactory(RewardFactory, provider="firstpromoter")
+    endpoint = factory.SubFactory(EndpointFactory)
+    action = "approve"
+    state = "failed"
+    error = "FirstPromoter answered 500"
+    attempts = 3
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    since = factory.LazyFunction(timezone.now)
+
+
+class EventSubscriptionFactory(factory.django.DjangoModelFactory[EventSubscription]):
+    """A subscription written directly; `subscription_create` is what the product calls."""
+
+    class Meta:
+        model = EventSubscription
+
+    url = factory.Sequence(lambda n: f"https://receiver{n}.example.com/hooks?token=secret{n}")
+    description = factory.Sequence(lambda n: f"Receiver {n}")
+    secret = factory.Sequence(lambda n: f"whsec_{n:032d}")
+
+
+class EventFactory(factory.django.DjangoModelFactory[Event]):
+    class Meta:
+        model = Event
+
+    type = "lead.created"
+    data = factory.LazyFunction(dict)
+    created = factory.LazyFunction(timezone.now)
+
+
+class EventDeliveryFactory(factory.django.DjangoModelFactory[EventDelivery]):
+    class Meta:
+        model = EventDelivery
+
+    event = factory.SubFactory(EventFactory)
+    subscription = factory.SubFactory(EventSubscriptionFactory)
+    status = "pending"
 
 
 class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
@@ -268,6 +328,8 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
             suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
         )
         conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        assert lead.promoter is not None
+        PersonFactory(key=lead.promoter.person_key)
         RewardFactory(
             lead=lead,
             conversion=conversion,
