@@ -15,7 +15,7 @@ from django.utils import timezone
 from referralhub.models import LEAD_STATES, MAX_ID, Campaign, Provider, Suspicion
 from referralhub.search import MAX_SEARCH, SearchTooLong, search_words
 from referralhub.services import MAX_BULK
-from webhooks.models import WebhookDelivery
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.providers import EVENT_TYPES
 from webhooks.providers.firstpromoter import pull
 
@@ -144,6 +144,9 @@ class DeliveryFilterForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,  # none ticked: any status
     )
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    endpoint = forms.ModelChoiceField(
+        WebhookEndpoint.objects.order_by("provider", "pk"), required=False, empty_label="Any"
+    )
     event_type = forms.ChoiceField(required=False, label="Event type")
     received = forms.ChoiceField(
         choices=[("", "Any time"), *((key, label) for key, (label, _) in RECEIVED_WITHIN.items())],

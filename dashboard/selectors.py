@@ -240,7 +240,7 @@ def deliveries(filters: dict[str, Any]) -> QuerySet[WebhookDelivery]:
     rows = WebhookDelivery.objects.select_related("endpoint")
     if statuses := filters.get("status"):
         rows = rows.filter(status__in=statuses)
-    for field in ("provider", "event_type"):
+    for field in ("provider", "endpoint", "event_type"):
         if value := filters.get(field):
             rows = rows.filter(**{field: value})
     if since := filters.get("received_since"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import factory
 from django.contrib.auth.models import User
@@ -16,20 +17,30 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from alerts.models import Alert, AlertMessage
+from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
     Campaign,
     Conversion,
     Lead,
+    MirroredModel,
+    PayoutBatch,
+    PayoutItem,
+    Person,
     Promoter,
     Promotion,
     Reward,
     RewardRule,
 )
+from referralhub.payouts.files import PayoutLine
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
+# The model a mirrored factory makes.
+M = TypeVar("M", bound=MirroredModel)
 
-class UserFactory(factory.django.DjangoModelFactory):
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -39,19 +50,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw")
 
 
-class TokenFactory(factory.django.DjangoModelFactory):
+class TokenFactory(factory.django.DjangoModelFactory[Token]):
     class Meta:
         model = Token
 
     user = factory.SubFactory(UserFactory)
 
 
-class Mirrored(factory.django.DjangoModelFactory):
+class Mirrored(factory.django.DjangoModelFactory[M]):
     provider = "firstpromoter"
     external_id = factory.Sequence(lambda n: str(1000 + n))
 
 
-class RewardRuleFactory(Mirrored):
+class RewardRuleFactory(Mirrored[RewardRule]):
     class Meta:
         model = RewardRule
 
@@ -62,7 +73,7 @@ class RewardRuleFactory(Mirrored):
     per_of_sale = Decimal("20.00")
 
 
-class CampaignFactory(Mirrored):
+class CampaignFactory(Mirrored[Campaign]):
     class Meta:
         model = Campaign
 
@@ -73,7 +84,7 @@ class CampaignFactory(Mirrored):
     referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class PromoterFactory(Mirrored):
+class PromoterFactory(Mirrored[Promoter]):
     class Meta:
         model = Promoter
 
@@ -86,7 +97,19 @@ class PromoterFactory(Mirrored):
     payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
 
 
-class PromotionFactory(Mirrored):
+class PersonFactory(factory.django.DjangoModelFactory[Person]):
+    """A person as `people_sync` creates one for an address (its promoters are separate)."""
+
+    class Meta:
+        model = Person
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"person{n}@example.com")
+    skeleton = factory.LazyAttribute(lambda o: skeleton(o.key))
+    mixes_scripts = factory.LazyAttribute(lambda o: mixes_scripts(o.key))
+
+
+class PromotionFactory(Mirrored[Promotion]):
     class Meta:
         model = Promotion
 
@@ -100,7 +123,7 @@ class PromotionFactory(Mirrored):
     current_referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class LeadFactory(Mirrored):
+class LeadFactory(Mirrored[Lead]):
     class Meta:
         model = Lead
 
@@ -116,7 +139,7 @@ class LeadFactory(Mirrored):
     provider_created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 
 
-class ConversionFactory(Mirrored):
+class ConversionFactory(Mirrored[Conversion]):
     class Meta:
         model = Conversion
 
@@ -131,7 +154,7 @@ class ConversionFactory(Mirrored):
     purchase_value = Decimal("49.00")
 
 
-class RewardFactory(Mirrored):
+class RewardFactory(Mirrored[Reward]):
     class Meta:
         model = Reward
 
@@ -151,14 +174,34 @@ class RewardFactory(Mirrored):
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
 
 
-class EndpointFactory(factory.django.DjangoModelFactory):
+class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):
+    """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
+
+    class Meta:
+        model = PayoutBatch
+
+    created_by = factory.SubFactory(UserFactory)
+
+
+class PayoutItemFactory(factory.django.DjangoModelFactory[PayoutItem]):
+    class Meta:
+        model = PayoutItem
+
+    batch = factory.SubFactory(PayoutBatchFactory)
+    reward = factory.SubFactory(RewardFactory, status="approved")
+    amount = factory.SelfAttribute("reward.amount")
+    unit = factory.SelfAttribute("reward.unit")
+    currency = factory.SelfAttribute("reward.currency")
+
+
+class EndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
     class Meta:
         model = WebhookEndpoint
 
     provider = "firstpromoter"
 
 
-class DeliveryFactory(factory.django.DjangoModelFactory):
+class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
 
@@ -174,7 +217,7 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     response_status = 200
 
 
-class AuditEntryFactory(factory.django.DjangoModelFactory):
+class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
     """A trail entry written directly; `referralhub.services.audit` is what the product writes."""
 
     class Meta:
@@ -188,6 +231,25 @@ class AuditEntryFactory(factory.django.DjangoModelFactory):
     content_type = factory.LazyAttribute(lambda o: ContentType.objects.get_for_model(o.subject))
     object_id = factory.LazyAttribute(lambda o: str(o.subject.pk))
     object_repr = factory.LazyAttribute(lambda o: str(o.subject)[:255])
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    kind = Alert.Kind.SUBSCRIPTION_DISABLED
+    subject_id = factory.Sequence(lambda n: n + 1)
+    window = factory.LazyFunction(timezone.now)
+    title = "Event subscription #1 was switched off"
+    text = "The hub stopped sending events to the subscription #1."
+
+
+class AlertMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertMessage
+
+    alert = factory.SubFactory(AlertFactory)
+    channel = AlertMessage.Channel.EMAIL
 
 
 def token_for(user: User) -> str:
@@ -216,3 +278,17 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
         )
         delivery = DeliveryFactory(endpoint__secret=f"s3cret-{i}")
         AuditEntryFactory(actor=actor, action="replay", subject=delivery)
+
+
+class PayoutLineFactory(factory.Factory[PayoutLine]):
+    """A line of a payout batch (not a model: what a batch hands to the payout files)."""
+
+    class Meta:
+        model = PayoutLine
+
+    reference = factory.Sequence(lambda n: f"PL-{n}")
+    name = factory.Sequence(lambda n: f"Promoter {n}")
+    email = factory.Sequence(lambda n: f"promoter{n}@example.com")
+    amount = Decimal("25.00")
+    currency = "EUR"
+    note = "Your referral rewards"

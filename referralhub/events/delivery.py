@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_tasks import task
 from standardwebhooks.webhooks import Webhook
 
+import alerts.services
 from referralhub.background import enqueue
 from referralhub.events import network
 from referralhub.events.wanted import forget_wanted
@@ -176,6 +177,7 @@ def disable(subscription: EventSubscription, now: datetime, reason: str) -> None
         is_active=False, disabled_at=now, disabled_reason=reason
     )
     forget_wanted()
+    alerts.services.subscription_disabled(subscription, now, reason)
 
 
 def _meaning(status_code: int | None) -> str:

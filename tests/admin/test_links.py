@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
@@ -14,7 +15,7 @@ from referralhub.models import Lead, Promoter, Reward
 from tests.admin.conftest import admin_url
 
 
-def _change(model: type, pk: int) -> str:
+def _change(model: type[Model], pk: int) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
 
 
@@ -38,6 +39,7 @@ def test_it_links_each_reward_to_its_page_promoter_and_lead(root_client: Client)
 def test_it_keeps_the_filters_in_each_rows_link(root_client: Client):
     html = root_client.get(admin_url("referralhub", "lead"), {"provider": "firstpromoter"})
     lead = Lead.objects.filter(provider="firstpromoter").first()
+    assert lead is not None
     back = "_changelist_filters=provider%3Dfirstpromoter"
     assert f'<a href="{_change(Lead, lead.pk)}?{back}">' in html.content.decode()
 
@@ -49,4 +51,5 @@ def test_a_timestamp_keeps_its_date_and_its_time_whole_but_may_wrap_between_them
     assert column(None, lead) == (
         '<span class="rh-nowrap">2026-12-01</span> <span class="rh-nowrap">10:47</span>'
     )
-    assert column(None, Lead(created=None)) == "—"
+    # A row without its date (never saved), to see what the column shows for a missing one.
+    assert column(None, Lead(created=None)) == "—"  # type: ignore[misc]

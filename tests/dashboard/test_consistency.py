@@ -110,8 +110,9 @@ def test_the_fulfilment_queue_explains_itself_without_status_codes(as_alice: Cli
 def test_every_page_starts_with_a_link_to_its_main_content(as_bob: Client, db) -> None:
     html = as_bob.get("/dashboard/").content.decode()
     body = html[html.index("<body>") :]
-    first_link = re.search(r"<a [^>]*>[^<]*</a>", body)[0]
-    assert first_link == '<a class="skip-link" href="#main">Skip to the main content</a>'
+    first_link = re.search(r"<a [^>]*>[^<]*</a>", body)
+    assert first_link is not None
+    assert first_link[0] == '<a class="skip-link" href="#main">Skip to the main content</a>'
     assert '<main class="container" id="main" tabindex="-1">' in html
 
 

@@ -131,6 +131,7 @@ def test_the_delivery_problems_card_opens_the_deliveries_it_counts(
     link = re.search(
         r'href="([^"]+)">\s*<div class="kpi-label">Delivery problems', overview.content.decode()
     )
+    assert link is not None
 
     listed = as_bob.get(unescape(link[1])).context["page"].items
 

@@ -69,7 +69,7 @@ def test_it_filters_referrals_with_a_fixed_number_of_queries(
         LeadFactory(unlinked=True, promoter=promoter)
     with django_assert_max_num_queries(7):
         response = as_alice.get(
-            "/dashboard/referrals/", {"size": size, "promoter": promoter.pk, "q": "lead"}
+            "/dashboard/referrals/", {"size": str(size), "promoter": str(promoter.pk), "q": "lead"}
         )
     assert len(response.context["page"].items) == size
 
