@@ -34,7 +34,7 @@ from referralhub.models import (
     RewardRule,
 )
 from referralhub.payouts.files import PayoutLine
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import CommissionPush, ImportRun, WebhookDelivery, WebhookEndpoint
 
 # The model a mirrored factory makes.
 M = TypeVar("M", bound=MirroredModel)
@@ -215,6 +215,31 @@ class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     body = '{"event": {"id": 1}}'
     status = "processed"
     response_status = 200
+
+
+class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
+    """A staff decision waiting to be told to FirstPromoter's API."""
+
+    class Meta:
+        model = CommissionPush
+
+    reward = factory.SubFactory(
+        RewardFactory, provider="firstpromoter", status="approved", unit="points"
+    )
+    endpoint = factory.SubFactory(EndpointFactory)
+    action = CommissionPush.Action.APPROVE
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    since = factory.LazyFunction(timezone.now)
+
+
+class ImportRunFactory(factory.django.DjangoModelFactory[ImportRun]):
+    class Meta:
+        model = ImportRun
+
+    endpoint = factory.SubFactory(EndpointFactory)
+    resources = factory.LazyFunction(lambda: ["promoters", "referrals", "commissions"])
+    state = ImportRun.State.DONE
+    counts = factory.LazyFunction(lambda: {"promoters": 3, "referrals": 5})
 
 
 class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
