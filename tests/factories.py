@@ -23,6 +23,9 @@ from referralhub.models import (
     AuditEntry,
     Campaign,
     Conversion,
+    Event,
+    EventDelivery,
+    EventSubscription,
     Lead,
     MirroredModel,
     PayoutBatch,
@@ -218,16 +221,17 @@ class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
 
 
 class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
-    """A staff decision waiting to be told to FirstPromoter's API."""
+    """A decision FirstPromoter's API has not taken yet (failed, by default)."""
 
     class Meta:
         model = CommissionPush
 
-    reward = factory.SubFactory(
-        RewardFactory, provider="firstpromoter", status="approved", unit="points"
-    )
+    reward = factory.SubFactory(RewardFactory, provider="firstpromoter")
     endpoint = factory.SubFactory(EndpointFactory)
-    action = CommissionPush.Action.APPROVE
+    action = "approve"
+    state = "failed"
+    error = "FirstPromoter answered 500"
+    attempts = 3
     next_attempt_at = factory.LazyFunction(timezone.now)
     since = factory.LazyFunction(timezone.now)
 
@@ -240,6 +244,35 @@ class ImportRunFactory(factory.django.DjangoModelFactory[ImportRun]):
     resources = factory.LazyFunction(lambda: ["promoters", "referrals", "commissions"])
     state = ImportRun.State.DONE
     counts = factory.LazyFunction(lambda: {"promoters": 3, "referrals": 5})
+
+
+class EventSubscriptionFactory(factory.django.DjangoModelFactory[EventSubscription]):
+    """A subscription written directly; `subscription_create` is what the product calls."""
+
+    class Meta:
+        model = EventSubscription
+
+    url = factory.Sequence(lambda n: f"https://receiver{n}.example.com/hooks?token=secret{n}")
+    description = factory.Sequence(lambda n: f"Receiver {n}")
+    secret = factory.Sequence(lambda n: f"whsec_{n:032d}")
+
+
+class EventFactory(factory.django.DjangoModelFactory[Event]):
+    class Meta:
+        model = Event
+
+    type = "lead.created"
+    data = factory.LazyFunction(dict)
+    created = factory.LazyFunction(timezone.now)
+
+
+class EventDeliveryFactory(factory.django.DjangoModelFactory[EventDelivery]):
+    class Meta:
+        model = EventDelivery
+
+    event = factory.SubFactory(EventFactory)
+    subscription = factory.SubFactory(EventSubscriptionFactory)
+    status = "pending"
 
 
 class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
@@ -293,6 +326,8 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
             suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
         )
         conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        assert lead.promoter is not None
+        PersonFactory(key=lead.promoter.person_key)
         RewardFactory(
             lead=lead,
             conversion=conversion,

@@ -55,6 +55,8 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
     page.wait_for_url(f"{base}/dashboard/")
     paths = [
         "/dashboard/",
+        "/dashboard/?start=2025-06-01&end=2026-05-31&provider=firstpromoter",  # months
+        "/dashboard/?start=2026-03-10&end=2026-03-01",  # an error
         "/dashboard/referrals/",
         "/dashboard/referrals/?signed_up_from=2026-12-10&signed_up_to=2026-01-01",  # errors
         f"/dashboard/promoters/{Promoter.objects.earliest('pk').pk}/",

@@ -66,6 +66,8 @@ def test_no_page_scrolls_sideways_and_every_target_is_24_px(
     base = live_server.url
     pages = [
         "/dashboard/",
+        "/dashboard/?days=90",
+        "/dashboard/?start=2026-03-10&end=2026-03-01",  # an error
         "/dashboard/referrals/",
         "/dashboard/rewards/approvals/",
         "/dashboard/rewards/fulfilments/",
