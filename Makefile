@@ -7,7 +7,7 @@ DOCS_HOST ?= 127.0.0.1:8001
 # pip's warnings and setuptools' banner mean nothing to someone trying the app; errors still show.
 PIP_INSTALL := $(BIN)/pip install --quiet --quiet
 
-.PHONY: run test lint install install-test env demo docs bench-ingest bench-pages clean
+.PHONY: run test lint install install-test env demo docs bench-ingest bench-pages bench-bulk-approve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,9 @@ bench-ingest: install-test
 
 bench-pages: install-test
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
+
+bench-bulk-approve: install-test
+	$(BIN)/python bench/bulk_approve.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache site

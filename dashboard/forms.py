@@ -176,9 +176,35 @@ class PromoterFilterForm(forms.Form):
     )
 
 
+class PersonFilterForm(forms.Form):
+    q = SearchField()
+    look_alikes = forms.BooleanField(required=False, label="Look-alike addresses only")
+
+
+class PersonMergeForm(forms.Form):
+    """Staff's confirmation: the person (by id) to merge into the one whose page this is."""
+
+    other = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=2000, label="Why (kept in the history)")
+
+
+class PersonSplitForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2000)
+
+
 class RewardQueueFilterForm(forms.Form):
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
     suspects = forms.BooleanField(required=False, label="Self-referral suspects only")
+
+
+class ApproveAllForm(RewardQueueFilterForm):
+    """ "Approve all matching": the queue's filter, the fingerprint of the rewards the
+    confirmation page counted (referralhub.bulk_approvals) and the note every approval gets."""
+
+    fingerprint = forms.RegexField(
+        regex=r"^[0-9a-f]{64}$", required=False, widget=forms.HiddenInput
+    )
+    note = forms.CharField(required=False, max_length=2000, strip=True, label="Note (optional)")
 
 
 # "Received": the periods the deliveries list offers; the overview's problems card opens the first.
@@ -245,7 +271,12 @@ class RewardActionForm(forms.Form):
     """Bulk actions post `action` and the checked `ids`; a row button posts `row=<action>:<id>`."""
 
     action = forms.ChoiceField(
-        choices=[("approve", "Approve"), ("deny", "Deny"), ("fulfil", "Mark fulfilled")],
+        choices=[
+            ("approve", "Approve"),
+            ("deny", "Deny"),
+            ("fulfil", "Mark fulfilled"),
+            ("reopen", "Reopen"),
+        ],
         required=False,
     )
     ids = forms.TypedMultipleChoiceField(coerce=int, required=False)

@@ -21,6 +21,7 @@ from alerts.models import Alert, AlertMessage
 from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
+    BulkApproval,
     Campaign,
     Conversion,
     Event,
@@ -177,6 +178,17 @@ class RewardFactory(Mirrored[Reward]):
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
 
 
+class BulkApprovalFactory(factory.django.DjangoModelFactory[BulkApproval]):
+    """A confirmed "approve all matching": pass `reward_ids`; the count follows them."""
+
+    class Meta:
+        model = BulkApproval
+
+    actor = factory.SubFactory(UserFactory)
+    reward_ids = factory.LazyFunction(list)
+    count = factory.LazyAttribute(lambda o: len(o.reward_ids))
+
+
 class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):
     """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
 
@@ -316,6 +328,8 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
             suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
         )
         conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        assert lead.promoter is not None
+        PersonFactory(key=lead.promoter.person_key)
         RewardFactory(
             lead=lead,
             conversion=conversion,

@@ -11,6 +11,7 @@ from dashboard.forms import ReferralFilterForm
 from dashboard.pagination import PAGE_SIZES, paginate
 from dashboard.templatetags.dashboard import suspicion_label
 from referralhub.models import Promoter
+from referralhub.people import person_of
 
 REFERRALS = ListExport(
     "referrals",
@@ -53,5 +54,9 @@ def referral_list(request: HttpRequest) -> HttpResponseBase:
 @staff_required
 def promoter_detail(request: HttpRequest, pk: int) -> HttpResponse:
     promoter = get_object_or_404(Promoter.objects.select_related("campaign"), pk=pk)
-    context = {"promoter": promoter, **selectors.promoter_page(promoter)}
+    context = {
+        "promoter": promoter,
+        "person": person_of(promoter),
+        **selectors.promoter_page(promoter),
+    }
     return render(request, "dashboard/promoter.html", context)

@@ -146,6 +146,7 @@ def reward_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": selectors.audit_history(reward),
         "approve_refused": services.refusal_reason(reward, "approve"),
         "fulfil_refused": services.refusal_reason(reward, "fulfil"),
+        "reopen_refused": services.refusal_reason(reward, "reopen"),
         **_permissions(request),
     }
     return render(request, "dashboard/reward.html", context)

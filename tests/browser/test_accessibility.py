@@ -10,8 +10,9 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from playwright.sync_api import Page
 
+from referralhub.bulk_approvals import approve_chunk
 from referralhub.models import Promoter, Reward
-from tests.factories import DeliveryFactory
+from tests.factories import BulkApprovalFactory, DeliveryFactory
 from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,7 +41,13 @@ def test_every_dashboard_page_passes_axe(browser, live_server, width: int, schem
 
 def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
     call_command("load_demo", stdout=io.StringIO())
-    User.objects.create_superuser("root", "root@example.com", "pw")
+    root = User.objects.create_superuser("root", "root@example.com", "pw")
+    pending = list(
+        Reward.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)
+    )
+    bulk = BulkApprovalFactory(actor=root, reward_ids=pending, totals=["45.00 USD"])
+    approve_chunk(bulk.pk, size=1)  # under way: the progress page as it refreshes
+    approved = Reward.objects.filter(status="approved").earliest("pk")
     failed = DeliveryFactory(
         endpoint=WebhookEndpoint.objects.get(name="Demo FirstPromoter"),
         status="failed",
@@ -68,6 +75,9 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         "/dashboard/rewards/fulfilments/",
         f"/dashboard/rewards/{Reward.objects.earliest('pk').pk}/",
         f"/dashboard/rewards/deny/?ids={Reward.objects.earliest('pk').pk}",
+        f"/dashboard/rewards/{approved.pk}/",  # decided: the reopen form
+        "/dashboard/rewards/approvals/approve-all/",
+        f"/dashboard/rewards/bulk-approvals/{bulk.pk}/",
         "/dashboard/deliveries/",
         "/dashboard/firstpromoter/sync/",
         f"/dashboard/deliveries/{failed.pk}/",
