@@ -37,10 +37,12 @@ demo: install env
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
 	@$(BIN)/python manage.py load_demo --base-url http://$(HOST)
 
-# The task worker runs beside the server and stops with it (Ctrl-C stops both).
+# The task worker and a loop of the alerts' checks (cron's job in production) run beside the
+# server and stop with it (Ctrl-C stops all three).
 run: demo
 	@$(BIN)/python manage.py db_worker --worker-id dev-1 & worker=$$!; \
-	trap 'pkill -P $$worker 2>/dev/null; kill $$worker 2>/dev/null' EXIT; \
+	while sleep 60; do $(BIN)/python manage.py check_alerts; done & checks=$$!; \
+	trap 'pkill -P $$worker 2>/dev/null; kill $$worker $$checks 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 test: install-test

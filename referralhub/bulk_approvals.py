@@ -17,12 +17,13 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django_tasks import task
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 500  # rewards per transaction: a few statements each, whatever the size
 RUN_FOR = 60.0  # seconds a task works before it hands over to a fresh one
+RETRY_AFTER = timedelta(seconds=30)  # after a database error
 MAX_REWARDS = 100_000  # one confirmation at most: the ids are kept in the row
 
 
@@ -183,9 +185,19 @@ def _stop(bulk: BulkApproval, reason: str) -> None:
 @task()
 def approve_in_chunks(bulk_pk: int) -> None:
     """Chunks for up to RUN_FOR seconds, then a fresh task for the rest (a task put back after
-    its worker died starts again at the saved position)."""
+    its worker died starts again at the saved position). A database error (a failover, a lost
+    connection) tries again a little later; anything else stops it, saying why, rather than
+    leaving it shown as running with nothing to run it."""
     stop_at = time.monotonic() + RUN_FOR
-    while approve_chunk(bulk_pk):
-        if time.monotonic() > stop_at:
-            enqueue(approve_in_chunks, bulk_pk)
-            return
+    try:
+        while approve_chunk(bulk_pk):
+            if time.monotonic() > stop_at:
+                enqueue(approve_in_chunks, bulk_pk)
+                return
+    except DatabaseError as error:
+        logger.warning("Bulk approval #%s waits after a database error: %s", bulk_pk, error)
+        enqueue(approve_in_chunks.using(run_after=timezone.now() + RETRY_AFTER), bulk_pk)
+    except Exception as error:
+        bulk = BulkApproval(pk=bulk_pk)
+        _stop(bulk, f"An error stopped it ({type(error).__name__}); the task's result has details.")
+        raise

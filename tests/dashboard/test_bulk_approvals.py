@@ -257,6 +257,31 @@ def test_it_stops_when_the_actor_may_no_longer_approve(alice: User):
     assert "may no longer approve" in bulk.error
 
 
+def test_a_database_error_tries_again_later_and_a_bug_stops_it_saying_so(alice: User, run_tasks):
+    from django.db import OperationalError
+
+    rewards = _pending(3)
+    bulk = BulkApprovalFactory(actor=alice, reward_ids=[r.pk for r in rewards])
+    failing = mock.patch.object(
+        bulk_approvals, "approve_chunk", side_effect=OperationalError("gone")
+    )
+    with failing:
+        bulk_approvals.approve_in_chunks.enqueue(bulk.pk)
+        run_tasks()
+    bulk.refresh_from_db()
+    assert bulk.state == "queued"
+    later = DBTaskResult.objects.filter(status="READY").get()
+    assert later.run_after is not None
+
+    later.delete()
+    with mock.patch.object(bulk_approvals, "approve_chunk", side_effect=KeyError("bug")):
+        bulk_approvals.approve_in_chunks.enqueue(bulk.pk)
+        run_tasks()
+    bulk.refresh_from_db()
+    assert bulk.state == "failed"
+    assert "KeyError" in bulk.error
+
+
 def test_the_counts_always_add_up(db):
     """A database rule, not only the code's: approved + skipped is what is settled."""
     from django.db import IntegrityError, transaction
