@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from dashboard import selectors
+from dashboard import people_pages
 from dashboard.access import forbidden, staff_required
 from dashboard.forms import PersonFilterForm, PersonMergeForm, PersonSplitForm
 from dashboard.pagination import PAGE_SIZES, paginate
@@ -34,7 +34,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         search=filters.get("q", ""), look_alikes_only=filters.get("look_alikes", False)
     )
     page = paginate(people, request)
-    rows = selectors.people_rows(list(page.items))
+    rows = people_pages.people_rows(list(page.items))
     context = {"form": form, "page": page, "rows": rows, "sizes": PAGE_SIZES}
     return render(request, "dashboard/people.html", context)
 
@@ -48,7 +48,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "can_merge": can_merge(request.user),
-        **selectors.person_page(person),
+        **people_pages.person_page(person),
     }
     return render(request, "dashboard/person.html", context)
 
@@ -71,9 +71,9 @@ def person_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "search": search,
-        "rows": selectors.people_rows(list(candidates[:MERGE_CANDIDATES])),
+        "rows": people_pages.people_rows(list(candidates[:MERGE_CANDIDATES])),
         "other": other,
-        "other_rows": selectors.people_rows([other]) if other else [],
+        "other_rows": people_pages.people_rows([other]) if other else [],
         "form": confirm or PersonMergeForm(),
     }
     return render(request, "dashboard/person_merge.html", context)
