@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from dashboard import selectors
+from dashboard import people_pages
 from dashboard.access import forbidden, staff_required
 from dashboard.exports import Column, ListExport, in_chunks, wanted
 from dashboard.forms import PersonFilterForm, PersonMergeForm, PersonSplitForm
@@ -63,7 +63,7 @@ def person_list(request: HttpRequest) -> HttpResponseBase:
     filters = form.cleaned_data if form.is_valid() else {}
     people = _people(filters)
     page = paginate(people, request)
-    rows = selectors.people_rows(list(page.items))
+    rows = people_pages.people_rows(list(page.items))
     context = {"form": form, "page": page, "rows": rows, "sizes": PAGE_SIZES}
     return render(request, "dashboard/people.html", context)
 
@@ -77,7 +77,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "can_merge": can_merge(request.user),
-        **selectors.person_page(person),
+        **people_pages.person_page(person),
     }
     return render(request, "dashboard/person.html", context)
 
@@ -100,9 +100,9 @@ def person_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "search": search,
-        "rows": selectors.people_rows(list(candidates[:MERGE_CANDIDATES])),
+        "rows": people_pages.people_rows(list(candidates[:MERGE_CANDIDATES])),
         "other": other,
-        "other_rows": selectors.people_rows([other]) if other else [],
+        "other_rows": people_pages.people_rows([other]) if other else [],
         "form": confirm or PersonMergeForm(),
     }
     return render(request, "dashboard/person_merge.html", context)
