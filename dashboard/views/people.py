@@ -58,7 +58,7 @@ def person_list(request: HttpRequest) -> HttpResponseBase:
     form = PersonFilterForm(request.GET)
     if wanted(request):
         return PEOPLE.download(
-            request, form, lambda filters: in_chunks(_people(filters), selectors.people_rows)
+            request, form, lambda filters: in_chunks(_people(filters), people_pages.people_rows)
         )
     filters = form.cleaned_data if form.is_valid() else {}
     people = _people(filters)
