@@ -11,7 +11,7 @@ from django.core.management import call_command
 from playwright.sync_api import Page
 
 from referralhub.bulk_approvals import approve_chunk
-from referralhub.models import PayoutBatch, Promoter, Reward
+from referralhub.models import PayoutBatch, Person, Promoter, Reward
 from tests.factories import BulkApprovalFactory, DeliveryFactory
 from webhooks.models import WebhookEndpoint
 
@@ -54,6 +54,8 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         error="Traceback (most recent call last):\n  …\nValueError: boom",
         response_status=500,
     )
+    look_alike = Person.objects.get(mixes_scripts=True)
+    imitated = Person.objects.get(skeleton=look_alike.skeleton, mixes_scripts=False)
     page.goto(f"{base}/accounts/login/")
     found = {"/accounts/login/": _violations(page)}
     page.get_by_label("Username").fill("root")
@@ -69,6 +71,11 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         f"/dashboard/promoters/{Promoter.objects.earliest('pk').pk}/",
         "/dashboard/promoters/",
         "/dashboard/promoters/?q=" + "+".join("abcdefghijk"),  # a search too long: an error
+        "/dashboard/people/",
+        "/dashboard/people/?look_alikes=on",
+        f"/dashboard/people/{imitated.pk}/",
+        f"/dashboard/people/{imitated.pk}/merge/?q=partners",
+        f"/dashboard/people/{imitated.pk}/merge/?other={look_alike.pk}",
         f"/dashboard/leads/{Reward.objects.exclude(lead=None).earliest('pk').lead_id}/",
         "/dashboard/api-token/",
         "/dashboard/rewards/approvals/",

@@ -3,6 +3,7 @@ provider sent through the real webhook URLs so that the admin shows what ingest 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -33,6 +34,7 @@ USERNAME = "staff"
 # Where `make` keeps the demo user's password (in .env), so that it stays the same on every run.
 PASSWORD_VARIABLE = "DEMO_PASSWORD"
 V2_ENDPOINT = "Demo FirstPromoter v2"
+V2_USER = "firstpromoter"
 
 
 class Command(BaseCommand):
@@ -76,11 +78,15 @@ class Command(BaseCommand):
             )[0]
             for provider, label in Provider.choices
         }
-        # FirstPromoter's webhooks v2 sign their deliveries, so they get an endpoint of their own.
+        # FirstPromoter's webhooks v2 get an endpoint of their own, behind HTTP Basic auth as
+        # FirstPromoter's v2 subscriptions offer it (their signature is undocumented now).
         v2 = WebhookEndpoint.objects.get_or_create(
             provider=Provider.FIRSTPROMOTER,
             name=V2_ENDPOINT,
-            defaults={"secret": secrets.token_hex(32)},
+            defaults={
+                "basic_auth_user": V2_USER,
+                "basic_auth_password": secrets.token_urlsafe(24),
+            },
         )[0]
         # Sent to the host and scheme the app is served at, so that they pass the same
         # ALLOWED_HOSTS and HTTPS checks as a provider's deliveries would.
@@ -99,8 +105,9 @@ class Command(BaseCommand):
         for provider, endpoint in endpoints.items():
             self.stdout.write(f"  {provider:16} {base}{endpoint.path}")
         self.stdout.write(
-            f"  {'firstpromoter v2':16} {base}{v2.path} (its secret must be the v2 subscription's "
-            f"secret key: set it in the admin, Webhook endpoints, {V2_ENDPOINT!r})"
+            f"  {'firstpromoter v2':16} {base}{v2.path} (HTTP Basic auth: give the v2 "
+            f"subscription the user and password you set in the admin, Webhook endpoints, "
+            f"{V2_ENDPOINT!r})"
         )
         return password
 
@@ -230,7 +237,7 @@ def _staff_user(wanted: str) -> str | None:
 
 
 def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[HttpResponseBase]:
-    """FirstPromoter webhooks v2, signed with the endpoint's secret as FirstPromoter signs them:
+    """FirstPromoter webhooks v2, with the endpoint's credentials as FirstPromoter sends them:
     two promoters and their referrals; commissions in cash, one in points approved on
     FirstPromoter (so it waits in the fulfilment queue) and one deleted there."""
     at = samples.EPOCH + timedelta(days=310)
@@ -261,17 +268,25 @@ def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[Ht
     responses: list[HttpResponseBase] = []
     for event in events:
         body = json.dumps(event).encode()
-        signature = samples.signature(endpoint.secret.encode(), body)
+        headers = {**_credentials(endpoint, body), "X-Event-Id": event["event_id"]}
         responses.append(
             client.post(
-                endpoint.path,
-                body,
-                content_type="application/json",
-                secure=secure,
-                headers={SIGNATURE_HEADER: signature, "X-Event-Id": event["event_id"]},
+                endpoint.path, body, content_type="application/json", secure=secure, headers=headers
             )
         )
     return responses
+
+
+def _credentials(endpoint: WebhookEndpoint, body: bytes) -> dict[str, str]:
+    """The headers that pass the checks `endpoint` turns on: Basic auth, and a signature where
+    an older demo database's endpoint has a secret."""
+    headers = {}
+    if endpoint.basic_auth_password:
+        pair = f"{endpoint.basic_auth_user}:{endpoint.basic_auth_password}".encode()
+        headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
+    if endpoint.secret:
+        headers[SIGNATURE_HEADER] = samples.signature(endpoint.secret.encode(), body)
+    return headers
 
 
 def _check_host(host: str) -> None:
