@@ -110,11 +110,9 @@ def _decide(status: str) -> Callable[[Reward, User, str], None]:
 
 def _approve(reward: Reward, actor: User, text: str) -> None:
     _decide(Reward.Status.APPROVED)(reward, actor, text)
-    # Approved, a non-monetary reward is something to deliver: it joins the fulfilment queue now,
-    # not when (if ever) its provider asks. A later ask counts against the same entry.
-    if reward.needs_delivery and reward.fulfilment == Reward.Fulfilment.NOT_REQUESTED:
-        reward.fulfilment = Reward.Fulfilment.PENDING
-        reward.fulfilment_requested_at = reward.decided_at
+    # A later ask from the provider counts against the same queue entry.
+    if reward.joins_fulfilment_queue:
+        reward.queue_for_fulfilment(reward.decided_at or timezone.now())
 
 
 def _reopen(reward: Reward, actor: User, text: str) -> None:

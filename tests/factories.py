@@ -38,7 +38,7 @@ from referralhub.models import (
     RewardRule,
 )
 from referralhub.payouts.files import PayoutLine
-from webhooks.models import CommissionPush, WebhookDelivery, WebhookEndpoint
+from webhooks.models import CommissionPush, ImportRun, WebhookDelivery, WebhookEndpoint
 
 # The model a mirrored factory makes.
 M = TypeVar("M", bound=MirroredModel)
@@ -246,6 +246,16 @@ class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
     attempts = 3
     next_attempt_at = factory.LazyFunction(timezone.now)
     since = factory.LazyFunction(timezone.now)
+
+
+class ImportRunFactory(factory.django.DjangoModelFactory[ImportRun]):
+    class Meta:
+        model = ImportRun
+
+    endpoint = factory.SubFactory(EndpointFactory)
+    resources = factory.LazyFunction(lambda: ["promoters", "referrals", "commissions"])
+    state = ImportRun.State.DONE
+    counts = factory.LazyFunction(lambda: {"promoters": 3, "referrals": 5})
 
 
 class EventSubscriptionFactory(factory.django.DjangoModelFactory[EventSubscription]):

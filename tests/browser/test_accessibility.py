@@ -11,7 +11,7 @@ from django.core.management import call_command
 from playwright.sync_api import Page
 
 from referralhub.bulk_approvals import approve_chunk
-from referralhub.models import Person, Promoter, Reward
+from referralhub.models import PayoutBatch, Person, Promoter, Reward
 from tests.factories import BulkApprovalFactory, DeliveryFactory
 from webhooks.models import WebhookEndpoint
 
@@ -85,6 +85,9 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         f"/dashboard/rewards/{approved.pk}/",  # decided: the reopen form
         "/dashboard/rewards/approvals/approve-all/",
         f"/dashboard/rewards/bulk-approvals/{bulk.pk}/",
+        "/dashboard/payouts/",
+        "/dashboard/payouts/new/?preview=1",  # the preview, with warned rewards to include
+        *(f"/dashboard/payouts/{pk}/" for pk in PayoutBatch.objects.values_list("pk", flat=True)),
         "/dashboard/deliveries/",
         "/dashboard/firstpromoter/sync/",
         f"/dashboard/deliveries/{failed.pk}/",

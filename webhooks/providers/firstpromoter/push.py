@@ -154,7 +154,8 @@ def _note_waiting(reward_pks: Sequence[int]) -> None:
 
 def with_sync_state(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
     """Annotate each reward with `provider_sync` (None, "pending", "done" or "failed": the worst
-    of its pushes) and `provider_sync_error`, in the rewards' own query."""
+    of its pushes), `provider_sync_error`, and `fulfilment_pushed` (its fulfilment is being or
+    was told to FirstPromoter's API), in the rewards' own query."""
     worst_first = CommissionPush.objects.filter(reward=OuterRef("pk")).order_by(
         Case(
             When(state=State.FAILED, then=Value(0)),
@@ -166,6 +167,11 @@ def with_sync_state(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
     return rewards.annotate(
         provider_sync=Subquery(worst_first.values("state")[:1]),
         provider_sync_error=Subquery(worst_first.values("error")[:1]),
+        fulfilment_pushed=Exists(
+            CommissionPush.objects.filter(
+                reward=OuterRef("pk"), action=Action.MARK_FULFILLED
+            ).exclude(state=State.FAILED)
+        ),
     )
 
 
