@@ -16,12 +16,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
+from weakref import WeakSet
 
 import urllib3
 from django.conf import settings
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 RESPONSE_KEPT = 1024  # bytes of each answer kept on its attempt
@@ -202,7 +207,7 @@ class Connection:
             response.read(RESPONSE_DRAINED, decode_content=False)
         except urllib3.exceptions.HTTPError:
             kept = b""
-        self._reused = response.isclosed()
+        self._reused = cast(urllib3.HTTPResponse, response).isclosed()
         if self._reused:
             response.release_conn()  # read to its end: the next request may use it
         else:
@@ -216,19 +221,24 @@ class _CheckedPool(urllib3.HTTPConnectionPool):
 
     target: Target
 
-    def _new_conn(self) -> Any:
+    def _new_conn(self) -> BaseHTTPConnection:
         self.host = str(resolve(self.target))
         return super()._new_conn()
 
-    def _get_conn(self, timeout: float | None = None) -> Any:
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
         connection = super()._get_conn(timeout=timeout)
-        if connection.sock is None and getattr(connection, "was_used", False):
+        if not connection.is_connected and connection in self.used:
             connection = self._new_conn()  # the receiver closed it: not reopened as it was
-        connection.was_used = True
+        self.used.add(connection)
         return connection
 
+    @cached_property
+    def used(self) -> WeakSet[BaseHTTPConnection]:
+        return WeakSet()
 
-class _CheckedHTTPSPool(_CheckedPool, urllib3.HTTPSConnectionPool):
+
+class _CheckedHTTPSPool(_CheckedPool, urllib3.HTTPSConnectionPool):  # type: ignore[misc]
+    # (misc: the https pool narrows _new_conn's type; ours returns what the https one does)
     pass
 
 
