@@ -1,19 +1,19 @@
 """The payout CSV: one row per promoter and unit, with the rewards it sums up.
 
 Rows are built while the database streams rewards ordered by promoter and unit, so memory holds
-one group at a time however large the export.
+one group at a time however large the export. The file is written as every payout CSV for
+spreadsheets is, by `referralhub.payouts.files` (`cell`, `spreadsheet_csv`).
 """
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from itertools import groupby
-from typing import Any, Final
+from typing import Any
 
 from referralhub.models import Promoter, Reward
+from referralhub.payouts.files import cell
 
 HEADER = (
     "promoter",
@@ -29,19 +29,6 @@ HEADER = (
     # paying them.
     "refused_by_provider",
 )
-# Every field is quoted, so that a separator inside one (a `;` in a name, Excel's separator in
-# many locales) cannot start a new cell.
-QUOTING: Final = csv.QUOTE_ALL
-# A cell starting with one of these is a formula in spreadsheet programs: names and emails come
-# from the providers, so they are defused with a leading apostrophe, at the start of the cell and
-# after any character a spreadsheet may split cells or lines on (`R1;=1+1;` opened with `;` as
-# the separator is three cells, the second a formula).
-FORMULA = re.compile(r"(^|[,;|\t\r\n])(?=[=+\-@\t\r])")
-
-
-def cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return FORMULA.sub(r"\1'", text)
 
 
 def _group_key(row: Any) -> tuple:

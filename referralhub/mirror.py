@@ -89,7 +89,7 @@ class Snapshot:
     def put(self, model: type[models.Model], external_id: object, **values: Any) -> Ref:
         """Record the object's state as of `at`; later puts of the same object add fields."""
         ref = Ref(model, external_key(external_id))
-        self.rows.setdefault(ref, {}).update(values)
+        self.rows.setdefault(ref, {}).update(values, **_derived(model, values))
         self.shells.discard(ref)
         return ref
 
@@ -102,7 +102,7 @@ class Snapshot:
             return None
         ref = Ref(model, external_key(external_id))
         if ref not in self.rows:
-            self.rows[ref] = dict(values)
+            self.rows[ref] = {**values, **_derived(model, values)}
             self.shells.add(ref)
         return ref
 
@@ -131,6 +131,12 @@ class Snapshot:
     @staticmethod
     def _resolve(values: dict[str, Any], pks: dict[Ref, int]) -> dict[str, Any]:
         return {k: pks[v] if isinstance(v, Ref) else v for k, v in values.items()}
+
+
+def _derived(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
+    """Columns computed from others in Python (a promoter's person key from its address), saved
+    in the same statement as them so that they never disagree."""
+    return Promoter.derived(values) if model is Promoter else {}
 
 
 def _batches(model: type[models.Model], refs: list[Ref]) -> list[list[Ref]]:

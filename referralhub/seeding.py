@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import models
 
+from referralhub.addresses import address_key
 from referralhub.models import (
     Campaign,
     Conversion,
@@ -180,6 +181,7 @@ class Seeder:
                     else self.xid("p"),
                     campaign=campaign if provider != FP else None,
                     email=email,
+                    person_key=address_key(email),  # bulk_create skips Promoter.save
                     status=rng.choice(["active"] * 9 + ["inactive"]),
                     first_name=first,
                     last_name=last,

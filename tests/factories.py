@@ -16,16 +16,19 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
     Campaign,
     Conversion,
     Lead,
+    Person,
     Promoter,
     Promotion,
     Reward,
     RewardRule,
 )
+from referralhub.payouts.files import PayoutLine
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -84,6 +87,18 @@ class PromoterFactory(Mirrored):
     earnings_balance = factory.LazyFunction(lambda: {"cash": "8.82", "free_months": "3"})
     twitter_url = "https://twitter.com/jane"
     payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    """A person as `people_sync` creates one for an address (its promoters are separate)."""
+
+    class Meta:
+        model = Person
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"person{n}@example.com")
+    skeleton = factory.LazyAttribute(lambda o: skeleton(o.key))
+    mixes_scripts = factory.LazyAttribute(lambda o: mixes_scripts(o.key))
 
 
 class PromotionFactory(Mirrored):
@@ -216,3 +231,17 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
         )
         delivery = DeliveryFactory(endpoint__secret=f"s3cret-{i}")
         AuditEntryFactory(actor=actor, action="replay", subject=delivery)
+
+
+class PayoutLineFactory(factory.Factory):
+    """A line of a payout batch (not a model: what a batch hands to the payout files)."""
+
+    class Meta:
+        model = PayoutLine
+
+    reference = factory.Sequence(lambda n: f"PL-{n}")
+    name = factory.Sequence(lambda n: f"Promoter {n}")
+    email = factory.Sequence(lambda n: f"promoter{n}@example.com")
+    amount = Decimal("25.00")
+    currency = "EUR"
+    note = "Your referral rewards"

@@ -107,3 +107,22 @@ def tallies() -> dict[str, tuple[int, int]]:
 def _sql(sql: str, params: list | None = None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_gives_the_promoters_mirrored_before_people_their_person_key() -> None:
+    before, after = [("referralhub", "0012_event_subscriptions")], [("referralhub", "0013_people")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    Promoter = executor.loader.project_state(before).apps.get_model("referralhub", "Promoter")
+    Promoter.objects.create(provider="firstpromoter", external_id="1", email=" Ada@Example.com")
+    Promoter.objects.create(provider="firstpromoter", external_id="2", email="")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    Promoter = executor.loader.project_state(after).apps.get_model("referralhub", "Promoter")
+    keys = dict(Promoter.objects.values_list("external_id", "person_key"))
+
+    assert keys == {"1": "ada@example.com", "2": ""}
+    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())

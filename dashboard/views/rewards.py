@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -28,12 +26,12 @@ from dashboard.forms import DenyForm, ExportFilterForm, RewardActionForm, Reward
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub import services
 from referralhub.models import Reward, format_amount
+from referralhub.payouts.files import spreadsheet_csv
 from webhooks.models import CommissionPush
 from webhooks.providers.firstpromoter import push
 
 # The query parameter that carries a refused export's own query back to the approvals page.
 EXPORT_REFUSED = "export"
-BOM = "\ufeff"
 
 
 def _permissions(request: HttpRequest) -> dict[str, bool]:
@@ -203,13 +201,6 @@ def _totals(rewards: list[Reward]) -> list[str]:
     ]
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, to stream it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @staff_required
 def export_approved(request: HttpRequest) -> HttpResponseBase:
     form = ExportFilterForm(request.GET)
@@ -223,11 +214,8 @@ def export_approved(request: HttpRequest) -> HttpResponseBase:
         refused = urlencode({EXPORT_REFUSED: request.GET.urlencode()})
         return HttpResponseRedirect(f"{reverse('dashboard:approvals')}?{refused}#export")
     filters = form.cleaned_data
-    writer = csv.writer(_Echo(), quoting=exports.QUOTING)
     rows = exports.payout_rows(selectors.approved_rewards_for_export(filters))
-    # A byte order mark first: without it Excel, where payouts are mostly read, takes the file
-    # for the local code page and garbles every name that is not ASCII.
-    lines = itertools.chain([BOM], (writer.writerow(row) for row in rows))
+    lines = spreadsheet_csv(rows)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     # The staff's date (TIME_ZONE), as the pages show it.
     name = f"approved-rewards-{timezone.localdate():%Y-%m-%d}.csv"

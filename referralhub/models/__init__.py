@@ -25,6 +25,7 @@ from referralhub.models.events import (
     EventSubscription,
     EventType,
 )
+from referralhub.models.people import Person, person_key
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import (
     LEAD_STATES,
@@ -53,6 +54,7 @@ __all__ = [
     "Lead",
     "LeadTally",
     "MirroredModel",
+    "Person",
     "Promoter",
     "Promotion",
     "Provider",
@@ -61,4 +63,5 @@ __all__ = [
     "Suspicion",
     "Unit",
     "format_amount",
+    "person_key",
 ]

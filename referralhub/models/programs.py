@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
+from referralhub.addresses import address_key
 from referralhub.models.base import AMOUNT, MirroredModel, unique_per_provider
 
 
@@ -68,6 +71,10 @@ class Promoter(MirroredModel):
         Campaign, models.SET_NULL, null=True, blank=True, related_name="promoters"
     )
     email = models.CharField(max_length=254, blank=True, db_index=True)
+    # The person it belongs to (referralhub.models.people): written with `email`, never alone.
+    person_key = models.CharField(
+        max_length=800, blank=True, editable=False, help_text="The email, case-folded."
+    )
     status = models.CharField(max_length=30, blank=True)
     cust_id = models.CharField(max_length=100, blank=True)
     provider_created_at = models.DateTimeField(null=True, blank=True)
@@ -136,12 +143,27 @@ class Promoter(MirroredModel):
 
     class Meta:
         constraints = [unique_per_provider("uniq_promoter_provider_id")]
-        indexes = [models.Index(fields=["provider", "code"], name="promoter_provider_code")]
+        indexes = [
+            models.Index(fields=["provider", "code"], name="promoter_provider_code"),
+            # Not db_index: on PostgreSQL that adds a second, pattern-matching index to maintain.
+            models.Index(fields=["person_key"], name="promoter_person_key"),
+        ]
 
     str_fields = ("first_name", "last_name", "email", "external_id")
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.person_key = address_key(self.email)
+        if (fields := kwargs.get("update_fields")) is not None and "email" in fields:
+            kwargs["update_fields"] = {*fields, "person_key"}
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def derived(values: dict[str, Any]) -> dict[str, Any]:
+        """The columns a write of `values` changes besides them (the mirror's upserts)."""
+        return {"person_key": address_key(values["email"])} if "email" in values else {}
 
     @property
     def display_name(self) -> str:

@@ -1,0 +1,1 @@
+"""Paying promoters: the payout files staff upload to PayPal or Wise, and the hub's own CSV."""
