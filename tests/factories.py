@@ -17,10 +17,15 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from referralhub.addresses import mixes_scripts, skeleton
+from referralhub.events.subscriptions import new_secret
 from referralhub.models import (
     AuditEntry,
     Campaign,
     Conversion,
+    Event,
+    EventAttempt,
+    EventDelivery,
+    EventSubscription,
     Lead,
     Person,
     Promoter,
@@ -29,7 +34,7 @@ from referralhub.models import (
     RewardRule,
 )
 from referralhub.payouts.files import PayoutLine
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import CommissionPush, ImportRun, WebhookDelivery, WebhookEndpoint
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -203,6 +208,81 @@ class AuditEntryFactory(factory.django.DjangoModelFactory):
     content_type = factory.LazyAttribute(lambda o: ContentType.objects.get_for_model(o.subject))
     object_id = factory.LazyAttribute(lambda o: str(o.subject.pk))
     object_repr = factory.LazyAttribute(lambda o: str(o.subject)[:255])
+
+
+class EventSubscriptionFactory(factory.django.DjangoModelFactory):
+    """A subscription written directly; `subscription_create` checks the URL and makes the
+    secret."""
+
+    class Meta:
+        model = EventSubscription
+
+    url = factory.Sequence(lambda n: f"https://hooks{n}.example.com/referralhub")
+    secret = factory.LazyFunction(new_secret)
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Event
+
+    type = "reward.approved"
+    data = factory.LazyFunction(lambda: {"id": 1, "status": "approved"})
+    created = factory.LazyFunction(timezone.now)
+    fanned_out = True
+
+
+class EventDeliveryFactory(factory.django.DjangoModelFactory):
+    """An event's delivery to a subscription; `status` and `attempts` say how far it got, with
+    that many attempt rows (the last one succeeded when the delivery did)."""
+
+    class Meta:
+        model = EventDelivery
+        skip_postgeneration_save = True
+
+    event = factory.SubFactory(EventFactory)
+    subscription = factory.SubFactory(EventSubscriptionFactory)
+    status = "succeeded"
+    attempt_count = factory.LazyAttribute(lambda o: 0 if o.status == "pending" else 1)
+    round_attempts = factory.SelfAttribute("attempt_count")
+    last_attempt_at = factory.LazyAttribute(lambda o: o.event.created if o.attempt_count else None)
+    next_attempt_at = factory.LazyAttribute(
+        lambda o: o.event.created if o.status == "pending" else None
+    )
+
+    @factory.post_generation
+    def attempts(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if not create:
+            return
+        EventAttempt.objects.bulk_create(
+            EventAttempt(
+                delivery=self,
+                attempted_at=self.last_attempt_at or self.event.created,
+                succeeded=self.status == "succeeded" and n == self.attempt_count - 1,
+                status_code=204
+                if self.status == "succeeded" and n == self.attempt_count - 1
+                else 500,
+            )
+            for n in range(self.attempt_count)
+        )
+
+
+class CommissionPushFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CommissionPush
+
+    reward = factory.SubFactory(RewardFactory)
+    endpoint = factory.SubFactory(EndpointFactory, provider="firstpromoter")
+    action = "approve"
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    since = factory.LazyFunction(timezone.now)
+
+
+class ImportRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportRun
+
+    endpoint = factory.SubFactory(EndpointFactory, provider="firstpromoter")
+    resources = factory.LazyFunction(lambda: ["promoters", "referrals", "commissions"])
 
 
 def token_for(user: User) -> str:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("referralhub", "0012_event_subscriptions"),
+        ("referralhub", "0013_people"),
     ]
 
     operations = [
