@@ -10,9 +10,9 @@ carry no state of their own, they only wake the sender: the rows are the work.
   subscription at a time, another one leaves it alone, and the same task, put back in the queue
   after its worker died, takes it back and sends again, with the same `webhook-id`. A task sends
   for `RUN_FOR` seconds at most, then hands the rest to a fresh one.
-- A delivery's row says what is due (`attempt_count` is the attempt's ticket). The HTTP request is
-  made outside any transaction; its outcome, the attempt's row and the next retry's wake-up task
-  are written together.
+- A delivery's row says what is due (`attempt_count` is the attempt's ticket). The HTTP requests
+  are made outside any transaction; their outcomes, the attempts' rows and the retries' wake-up
+  tasks are written together, for up to `RECORD_EVERY` successes at a time (a failure at once).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -52,6 +53,18 @@ USER_AGENT = "ReferralHub-Events/1"
 RUN_FOR = 30.0  # seconds a task sends before it hands over to a fresh one
 FAN_OUT_BATCH = 500  # events whose deliveries are made in one transaction
 SEND_BATCH = 100  # due deliveries read at a time
+# Successful attempts recorded together, in one transaction: a worker that dies sends at most
+# that many again (with the same webhook-ids). A failure is recorded at once.
+RECORD_EVERY = 25
+RECORDED = [
+    "status",
+    "attempt_count",
+    "round_attempts",
+    "next_attempt_at",
+    "last_attempt_at",
+    "last_status_code",
+    "last_error",
+]
 NOT_ACTIVE = "Not sent: the subscription is not active."
 
 
@@ -186,15 +199,23 @@ def _send_leased(subscription_id: int, stop_at: float) -> bool:
             if connection.url != subscription.url:
                 connection.close()
                 connection = network.Connection(subscription.url)
+            sent: list[Sent] = []
             for delivery in batch:
                 if time.monotonic() > stop_at:
+                    _record(subscription_id, sent)
                     return False
                 last = delivery.pk
-                if not _attempt(connection, delivery, subscription):
+                sent.append(_send(connection, delivery, subscription))
+                if succeeded(sent[-1].answer.status_code) and len(sent) < RECORD_EVERY:
+                    continue
+                _record(subscription_id, sent)
+                if not succeeded(sent[-1].answer.status_code):
                     # A 410, or days of failures, switch it off.
                     subscription.refresh_from_db()
                     if not subscription.is_active:
                         return True
+                sent = []
+            _record(subscription_id, sent)
     finally:
         connection.close()
     return True
@@ -205,15 +226,23 @@ def _next_batch(subscription_id: int, *, after: int) -> list[EventDelivery]:
     return list(ordered.select_related("event")[:SEND_BATCH])
 
 
-def _attempt(
+@dataclass(frozen=True)
+class Sent:
+    """An attempt made and not yet recorded: `attempts` is the delivery's count when sent."""
+
+    delivery_id: int
+    attempts: int
+    at: datetime
+    answer: network.Answer
+
+
+def _send(
     connection: network.Connection, delivery: EventDelivery, subscription: EventSubscription
-) -> bool:
-    """Send one delivery and record what came of it; whether it succeeded."""
+) -> Sent:
     now = timezone.now()
     body = json.dumps(delivery.event.payload(), ensure_ascii=False, separators=(",", ":"))
     answer = connection.post(body.encode(), signed_headers(delivery.event, subscription, body, now))
-    _record(delivery.pk, delivery.attempt_count, now, answer)
-    return succeeded(answer.status_code)
+    return Sent(delivery.pk, delivery.attempt_count, now, answer)
 
 
 def signed_headers(
@@ -238,26 +267,46 @@ def succeeded(status_code: int | None) -> bool:
 
 
 @transaction.atomic
-def _record(delivery_id: int, expected: int, now: datetime, answer: network.Answer) -> None:
-    locked = EventDelivery.objects.select_for_update().select_related("subscription")
-    delivery = locked.get(pk=delivery_id)
-    EventAttempt.objects.create(
-        delivery=delivery,
-        attempted_at=now,
-        succeeded=succeeded(answer.status_code),
-        status_code=answer.status_code,
-        error=answer.error or _meaning(answer.status_code),
-        response_body=answer.body,
-        duration_ms=answer.duration_ms,
-    )
-    current = delivery.attempt_count == expected and delivery.status == EventDelivery.Status.PENDING
-    delivery.attempt_count += 1
-    delivery.last_attempt_at = now
-    delivery.last_status_code = answer.status_code
-    delivery.last_error = (answer.error or _meaning(answer.status_code))[:500]
-    if current:
-        _next(delivery, now, answer)
-    delivery.save()
+def _record(subscription_id: int, sent: list[Sent]) -> None:
+    """Write attempts' outcomes, their deliveries' new states and the retries' wake-up tasks,
+    in one transaction: one commit per batch, not per attempt."""
+    if not sent:
+        return
+    locked = EventDelivery.objects.select_for_update()
+    deliveries = locked.in_bulk([s.delivery_id for s in sent])
+    # One instance for the batch, which `_next` keeps as the database has it.
+    subscription = EventSubscription.objects.get(pk=subscription_id)
+    attempts = []
+    for attempt in sent:
+        delivery = deliveries.get(attempt.delivery_id)
+        if delivery is None:
+            continue  # deleted with its subscription meanwhile
+        answer = attempt.answer
+        delivery.subscription = subscription
+        attempts.append(
+            EventAttempt(
+                delivery=delivery,
+                attempted_at=attempt.at,
+                succeeded=succeeded(answer.status_code),
+                status_code=answer.status_code,
+                error=answer.error or _meaning(answer.status_code),
+                response_body=answer.body,
+                duration_ms=answer.duration_ms,
+            )
+        )
+        current = (
+            delivery.attempt_count == attempt.attempts
+            and delivery.status == EventDelivery.Status.PENDING
+        )
+        delivery.attempt_count += 1
+        delivery.last_attempt_at = attempt.at
+        delivery.last_status_code = answer.status_code
+        delivery.last_error = (answer.error or _meaning(answer.status_code))[:500]
+        if current:
+            _next(delivery, attempt.at, answer)
+    EventAttempt.objects.bulk_create(attempts)
+    for delivery in deliveries.values():
+        delivery.save(update_fields=RECORDED)  # cheaper than bulk_update's CASE per column
 
 
 def _next(delivery: EventDelivery, now: datetime, answer: network.Answer) -> None:
@@ -269,18 +318,25 @@ def _next(delivery: EventDelivery, now: datetime, answer: network.Answer) -> Non
         delivery.status = EventDelivery.Status.SUCCEEDED
         if subscription.failing_since is not None:
             EventSubscription.objects.filter(pk=subscription.pk).update(failing_since=None)
+            subscription.failing_since = None
         return
     failing_since = subscription.failing_since or now
     if subscription.failing_since is None:
         EventSubscription.objects.filter(pk=subscription.pk).update(failing_since=now)
+        subscription.failing_since = now
+    if not subscription.is_active:
+        delivery.status = EventDelivery.Status.FAILED  # switched off by an earlier attempt
+        return
     if answer.status_code == 410:
         delivery.status = EventDelivery.Status.FAILED
         disable(subscription, now, "The endpoint answered 410 Gone: it asked for no more events.")
+        subscription.is_active = False
         return
     if now - failing_since >= settings.EVENTS_DISABLE_AFTER:
         delivery.status = EventDelivery.Status.FAILED
         days = settings.EVENTS_DISABLE_AFTER.days
         disable(subscription, now, f"Every attempt failed for {days} days.")
+        subscription.is_active = False
         return
     if delivery.round_attempts > len(SCHEDULE):
         delivery.status = EventDelivery.Status.FAILED

@@ -53,8 +53,9 @@ def test_queries_per_event_sent_do_not_grow_with_the_number_of_events(alice, sub
     ten = queries_to_send(10)
     forty = queries_to_send(30)
     assert len(receiver.received) == 40
-    # Per event: its attempt's transaction (a lock, two writes); the rest is per batch.
-    assert forty - ten <= 30 * 5 - 10 * 5
+    # Per event: its delivery's UPDATE; the lock, the attempts' INSERT and the commit are per
+    # batch of attempts recorded together.
+    assert forty - ten <= (30 - 10) * 2
 
 
 def test_a_subscription_another_task_sends_to_is_left_alone(
@@ -176,3 +177,39 @@ def test_two_tasks_sending_at_once_send_each_event_once(alice, subscribe, receiv
     assert sorted(ids) == sorted(e.webhook_id for e in events)  # each once
     assert ids == [e.webhook_id for e in events]  # and in order: one sender at a time
     assert EventDelivery.objects.filter(status="succeeded").count() == 20
+
+
+def test_a_failure_among_successes_is_retried_alone(alice, subscribe, receiver, run_tasks):
+    subscribe()
+    receiver.answer(204)
+    receiver.answer(500)
+    first, second, third = approve(alice, 3)
+    run_tasks()
+    by_event = {d.event_id: d for d in EventDelivery.objects.all()}
+    assert [by_event[e.pk].status for e in (first, second, third)] == [
+        "succeeded",
+        "pending",
+        "succeeded",
+    ]
+    retry = by_event[second.pk]
+    assert retry.next_attempt_at - retry.last_attempt_at == sending.SCHEDULE[0]
+    assert EventSubscription.objects.get().failing_since is None  # the last attempt succeeded
+
+
+def test_a_410_stops_the_sending_and_fails_the_rest_as_not_sent(
+    alice, subscribe, receiver, run_tasks
+):
+    subscribe()
+    receiver.answer(204)
+    receiver.answer(410)
+    first, second, third = approve(alice, 3)
+    run_tasks()
+    assert len(receiver.received) == 2
+    by_event = {d.event_id: d for d in EventDelivery.objects.all()}
+    assert by_event[first.pk].status == "succeeded"
+    assert by_event[second.pk].status == "failed"
+    assert (by_event[third.pk].status, by_event[third.pk].last_error) == (
+        "failed",
+        sending.NOT_ACTIVE,
+    )
+    assert not EventSubscription.objects.get().is_active
