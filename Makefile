@@ -39,7 +39,7 @@ demo: install env
 
 # The task worker runs beside the server and stops with it (Ctrl-C stops both).
 run: demo
-	@$(BIN)/python manage.py db_worker --worker-id dev-1 & worker=$$!; \
+	@$(BIN)/python manage.py db_worker --worker-id dev-1 --interval 0.2 & worker=$$!; \
 	trap 'pkill -P $$worker 2>/dev/null; kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver $(HOST)
 

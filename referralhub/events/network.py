@@ -3,9 +3,10 @@
 A URL is refused unless it is https and every address its host resolves to is public (not
 loopback, private, link-local, multicast, reserved, shared or a cloud metadata address, nor an
 IPv6 form wrapping such an IPv4 address), or its host is in `EVENTS_ALLOWED_HOSTS` (then plain
-http is allowed too). The check runs on save and again on every send, and the request goes to the
-very address checked (the host name is only sent as Host and TLS server name), so a DNS answer
-that changes in between (rebinding) cannot redirect it. Redirects are not followed.
+http is allowed too). The check runs on save and again for every connection opened to send, and
+the connection goes to the very address checked (the host name is only sent as Host and TLS server
+name), so a DNS answer that changes in between (rebinding) cannot redirect it. Redirects are not
+followed.
 """
 
 from __future__ import annotations
@@ -237,8 +238,8 @@ class _CheckedPool(urllib3.HTTPConnectionPool):
         return WeakSet()
 
 
+# (misc: the https pool narrows _new_conn's return type; ours returns what the https one does)
 class _CheckedHTTPSPool(_CheckedPool, urllib3.HTTPSConnectionPool):  # type: ignore[misc]
-    # (misc: the https pool narrows _new_conn's type; ours returns what the https one does)
     pass
 
 
