@@ -72,14 +72,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def gunicorn(args: argparse.Namespace, url: str, port: int, **kw: str) -> common.Gunicorn:
+def gunicorn(args: argparse.Namespace, url: str, port: int, settings: str) -> common.Gunicorn:
     return common.Gunicorn(
         url,
         port=port,
         workers=args.workers,
         threads=args.threads,
         worker_class=args.worker_class,
-        **kw,
+        settings=settings,
     )
 
 
@@ -290,7 +290,7 @@ def last_steps(args: argparse.Namespace, paths: dict[str, str]) -> None:
 def print_ratios(rounds: list[dict[str, dict]]) -> None:
     """Each round's ratios (the three servers ran one after the other, minutes apart at most),
     and their medians: the machine's speed drifts between rounds far more than within one."""
-    ratios = {"full/floor": [], "least/floor": [], "full/least": []}
+    ratios: dict[str, list[float]] = {"full/floor": [], "least/floor": [], "full/least": []}
     for summaries in rounds:
         speed = {name: summary["per_second"] for name, summary in summaries.items()}
         for label in ratios:

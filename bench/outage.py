@@ -85,11 +85,19 @@ def request(
         connection.close()
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text`; the drill cannot go on without it."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"{pattern!r} not found in the answer")
+    return match.group(1)
+
+
 def staff_session(base: str, username: str, password: str) -> str:
     """Log in through the login form as a person would: the session cookie it sets."""
     _, headers, page = request(base, "GET", "/accounts/login/", {})
-    csrf_cookie = re.search(r"csrftoken=([^;]+)", headers["Set-Cookie"]).group(1)
-    csrf_field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    csrf_cookie = _found(r"csrftoken=([^;]+)", headers["Set-Cookie"])
+    csrf_field = _found(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     form = f"username={username}&password={password}&csrfmiddlewaretoken={csrf_field}"
     form_headers = {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -97,7 +105,7 @@ def staff_session(base: str, username: str, password: str) -> str:
     }
     status, headers, _ = request(base, "POST", "/accounts/login/", form_headers, form)
     assert status == 302, f"login answered {status}"
-    return re.search(r"sessionid=([^;]+)", headers["Set-Cookie"]).group(1)
+    return _found(r"sessionid=([^;]+)", headers["Set-Cookie"])
 
 
 def staff_probes(base: str, token: str, session: str) -> dict[str, tuple[int, dict, str]]:

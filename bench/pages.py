@@ -6,8 +6,9 @@ changelist, every `/api/v1/` list, the lists' searches (terms taken from the dat
 changelist again through two stock `ModelAdmin`s, one with the same columns and one bare
 (bench/pages_urls.py), in-process with Django's test client and production settings. Per page: the
 first request ("cold": new database connection, nothing of that page cached in the process), the
-median of the next runs ("warm"), its SQL statements and status. Prints numbers; asserts nothing
-about time.
+median of the next runs ("warm"), its SQL statements and status; then the overview over long
+ranges, from its cache and recounted on every request. Prints numbers; asserts nothing about
+time.
 
     python bench/pages.py                                  # 1M leads (a few minutes of seeding)
     python bench/pages.py --leads 20000 --runs 3           # CI
@@ -83,6 +84,29 @@ def page_query(name: str) -> str:
 
     pending = Reward.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)
     return "?" + urlencode([("ids", pk) for pk in pending[:50]])
+
+
+# The overview over its longest range and a filtered one, beside 90 days: (label, days, provider).
+OVERVIEW_RANGES = (
+    ("366 days", 366, ""),
+    ("366 days, one provider", 366, "firstpromoter"),
+    ("90 days", 90, ""),
+)
+
+
+def overview_urls() -> list[tuple[str, str]]:
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    urls = []
+    for label, days, provider in OVERVIEW_RANGES:
+        start = today - timedelta(days=days - 1)
+        params = {"start": start.isoformat(), "end": today.isoformat(), "provider": provider}
+        urls.append((f"overview {label}", f"{reverse('dashboard:overview')}?{urlencode(params)}"))
+    return urls
 
 
 def dashboard_urls() -> list[tuple[str, str]]:
@@ -169,7 +193,9 @@ def api_urls() -> list[tuple[str, str]]:
     return [(label, url) for label, url in found if url.startswith("/api/v1/")]
 
 
-def measure(client: Any, url: str, runs: int) -> dict[str, Any]:
+def measure(client: Any, url: str, runs: int, recount: bool = False) -> dict[str, Any]:
+    """`recount`: empty the cache before every request, so that the overview counts again."""
+    from django.core.cache import cache
     from django.db import connection, connections
     from django.test.utils import CaptureQueriesContext
 
@@ -179,6 +205,8 @@ def measure(client: Any, url: str, runs: int) -> dict[str, Any]:
     for _ in range(runs):
         if status == 405:
             break  # an action URL (POST only): nothing to time
+        if recount:
+            cache.clear()
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url)
@@ -263,10 +291,12 @@ def run(args: argparse.Namespace, url: str) -> None:
     }
     failed: list[str] = []
 
-    def timed(label: str, url: str, baseline_of: dict[str, Any] | None = None) -> dict[str, Any]:
+    def timed(
+        label: str, url: str, baseline_of: dict[str, Any] | None = None, recount: bool = False
+    ) -> dict[str, Any]:
         if not re.search(args.only, label):
             return {"warm": 0, "sql": 0}
-        result = measure(client, url, args.runs)
+        result = measure(client, url, args.runs, recount=recount)
         if result["status"] == 405:
             print(f"  {label:<42} POST only, not timed")
             return result
@@ -285,6 +315,10 @@ def run(args: argparse.Namespace, url: str) -> None:
             print(title)
             for label, path in urls:
                 timed(label, path)
+        print("Overview ranges: cached (the 5-minute cache), then recounted on every request")
+        for label, path in overview_urls():
+            timed(label, path)
+            timed(f"{label}, recounted", path, recount=True)
         print("Admin changelists, each beside two stock ModelAdmins (bench/pages_urls.py)")
         for (label, tuned_url), (_, same_url), (_, stock_url) in zip(
             admin_urls("admin", "admin"),

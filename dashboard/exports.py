@@ -1,19 +1,33 @@
-"""The payout CSV: one row per promoter and unit, with the rewards it sums up.
+"""CSV files: every list's "Download CSV", and the payout CSV.
 
-Rows are built while the database streams rewards ordered by promoter and unit, so memory holds
-one group at a time however large the export. The file is written as every payout CSV for
+A list's export is a `ListExport`: a file name and the columns, each a header in words and a
+function from a row to its value. `ListExport.download` streams what the list's filters select,
+every page of it, from a chunked query, so memory stays flat however many rows there are; every
+value goes through `cell`, the one place that writes dates, amounts and formula-safe text.
+
+The payout CSV is one row per promoter and unit, built while the database streams rewards ordered
+by promoter and unit, so memory holds one group at a time. Both are written as every CSV for
 spreadsheets is, by `referralhub.payouts.files` (`cell`, `spreadsheet_csv`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
+from django import forms
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils import formats, timezone
+
 from referralhub.models import Promoter, Reward
-from referralhub.payouts.files import cell
+from referralhub.payouts import files
 
 HEADER = (
     "promoter",
@@ -29,6 +43,85 @@ HEADER = (
     # paying them.
     "refused_by_provider",
 )
+# The query parameter that turns a list's page into its CSV file.
+EXPORT_PARAMETER = "export"
+CHUNK_ROWS = 2000
+
+
+def cell(value: object) -> str:
+    """A value as a CSV cell: dates and times in the dashboard's format and time zone, yes/no,
+    and text that cannot start a formula (`referralhub.payouts.files.cell`)."""
+    if value is None:
+        text = ""
+    elif isinstance(value, datetime):
+        text = formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    elif isinstance(value, date):
+        text = formats.date_format(value, "DATE_FORMAT")
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, Decimal):
+        # Amounts keep cents (12.50), and any finer digits a provider sent (0.125).
+        cents = value.quantize(Decimal("0.01"))
+        text = f"{cents:f}" if cents == value else f"{value.normalize():f}"
+    else:
+        text = str(value)
+    return files.cell(text)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Any], object]
+
+
+@dataclass(frozen=True)
+class ListExport:
+    """The CSV of one list: `name` starts the file's name, `columns` say what each row shows."""
+
+    name: str
+    columns: Sequence[Column]
+
+    def rows(self, items: Iterable[Any]) -> Iterator[list[str]]:
+        yield [column.header for column in self.columns]
+        for item in items:
+            yield [cell(column.value(item)) for column in self.columns]
+
+    def stream(self, items: QuerySet | Iterable[Any]) -> StreamingHttpResponse:
+        if isinstance(items, QuerySet):
+            # A server-side cursor on PostgreSQL, fetched CHUNK_ROWS at a time; prefetches run
+            # once per chunk.
+            items = items.iterator(chunk_size=CHUNK_ROWS)
+        lines = files.spreadsheet_csv(self.rows(items))
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        # The staff's date (TIME_ZONE), as the pages show it.
+        filename = f"{self.name}-{timezone.localdate():%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def download(
+        self,
+        request: HttpRequest,
+        form: forms.Form,
+        select: Callable[[dict[str, Any]], QuerySet | Iterable[Any]],
+    ) -> HttpResponseBase:
+        """What the list shows with the same filters, every page of it. Where the list ignores
+        a filter it cannot read (and says so), the export refuses: ignoring it would export
+        more than was asked for."""
+        if not form.is_valid():
+            messages.error(request, "Nothing was exported: correct the filters first.")
+            return HttpResponseRedirect(list_url(request))
+        return self.stream(select(form.cleaned_data))
+
+
+def wanted(request: HttpRequest) -> bool:
+    return request.GET.get(EXPORT_PARAMETER) == "csv"
+
+
+def list_url(request: HttpRequest) -> str:
+    """The page the export link was on: the same path and filters."""
+    query = request.GET.copy()
+    query.pop(EXPORT_PARAMETER, None)
+    return f"{request.path}?{query.urlencode()}" if query else request.path
 
 
 def _group_key(row: Any) -> tuple:

@@ -12,10 +12,11 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from dashboard.periods import MAX_DAYS, Period, Scope
 from referralhub.models import LEAD_STATES, MAX_ID, Campaign, Provider, Suspicion
 from referralhub.search import MAX_SEARCH, SearchTooLong, search_words
 from referralhub.services import MAX_BULK
-from webhooks.models import WebhookDelivery
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.providers import EVENT_TYPES
 from webhooks.providers.firstpromoter import pull
 
@@ -65,13 +66,63 @@ def check_range(form: forms.Form, start: str, end: str) -> None:
         form.add_error(end, "The end of the range is before its start.")
 
 
-class PeriodForm(forms.Form):
+DEFAULT_DAYS = 30
+# The overview's dates: a period and the one before it must stay within what Python's dates hold.
+OVERVIEW_EARLIEST = date(2000, 1, 1)
+OVERVIEW_LATEST = date(2099, 12, 31)
+
+
+class OverviewForm(forms.Form):
+    """A preset (`days`) or a range of days (`start` to `end`), and what to narrow it to. An
+    invalid one is shown with its errors, and the overview shows the last 30 days of everything
+    meanwhile."""
+
     days = forms.TypedChoiceField(
         choices=[(d, f"{d} days") for d in PERIODS], coerce=int, required=False
     )
+    start = forms.DateField(required=False, label="From", widget=DateInput)
+    end = forms.DateField(required=False, label="To", widget=DateInput)
+    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name", "id"), required=False, empty_label="Any"
+    )
 
-    def period(self) -> int:
-        return (self.cleaned_data.get("days") or 30) if self.is_valid() else 30
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        start, end = data.get("start"), data.get("end")
+        for name in ("start", "end"):
+            day = data.get(name)
+            if day is not None and not OVERVIEW_EARLIEST <= day <= OVERVIEW_LATEST:
+                self.add_error(name, f"Enter a date from {OVERVIEW_EARLIEST} to {OVERVIEW_LATEST}.")
+        if self.errors:
+            return data
+        if bool(start) != bool(end):
+            missing = "end" if start else "start"
+            self.add_error(missing, "Give both the first and the last day.")
+        elif start and end:
+            check_range(self, "start", "end")
+            if (end - start).days + 1 > MAX_DAYS:
+                self.add_error("end", f"Choose at most {MAX_DAYS} days.")
+        return data
+
+    @property
+    def is_range(self) -> bool:
+        return self.is_valid() and self.cleaned_data.get("start") is not None
+
+    def period(self) -> Period:
+        if not self.is_valid():
+            return Period.last_days(DEFAULT_DAYS)
+        data = self.cleaned_data
+        if data.get("start"):
+            return Period(data["start"], data["end"])
+        return Period.last_days(data.get("days") or DEFAULT_DAYS)
+
+    def scope(self) -> Scope:
+        if not self.is_valid():
+            return Scope()
+        campaign = self.cleaned_data.get("campaign")
+        return Scope(self.cleaned_data.get("provider", ""), campaign.pk if campaign else None)
 
 
 class SearchField(forms.CharField):
@@ -125,6 +176,22 @@ class PromoterFilterForm(forms.Form):
     )
 
 
+class PersonFilterForm(forms.Form):
+    q = SearchField()
+    look_alikes = forms.BooleanField(required=False, label="Look-alike addresses only")
+
+
+class PersonMergeForm(forms.Form):
+    """Staff's confirmation: the person (by id) to merge into the one whose page this is."""
+
+    other = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=2000, label="Why (kept in the history)")
+
+
+class PersonSplitForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2000)
+
+
 class RewardQueueFilterForm(forms.Form):
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
     suspects = forms.BooleanField(required=False, label="Self-referral suspects only")
@@ -144,6 +211,9 @@ class DeliveryFilterForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,  # none ticked: any status
     )
     provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    endpoint = forms.ModelChoiceField(
+        WebhookEndpoint.objects.order_by("provider", "pk"), required=False, empty_label="Any"
+    )
     event_type = forms.ChoiceField(required=False, label="Event type")
     received = forms.ChoiceField(
         choices=[("", "Any time"), *((key, label) for key, (label, _) in RECEIVED_WITHIN.items())],

@@ -3,33 +3,37 @@
 Definitions (also shown on the page):
 - leads: leads that signed up in the period (the provider's signup date, else when the hub first
   heard of them);
-- customers: leads whose `customer_since` falls in the period;
-- conversion rate: customers / leads of the same period;
+- customers: of those leads, the ones that are customers now (`customer_since` set, whenever it
+  came): a signup cohort, so the conversion rate (customers / leads) never exceeds 100%;
 - referred revenue: successful InviteReferrals conversions' `purchase_value` plus FirstPromoter
-  rewards' `conversion_amount` (the sale that earned the reward), each sale counted once however
-  many rewards it earned (tiers, splits), per currency. Referral Rocket sends no sale amounts;
-  FirstPromoter's v2 commissions name no sale (`sale_external_id` stays empty): left out.
-  The two sources never describe the same sale: conversions only come from InviteReferrals.
+  rewards' `conversion_amount` (the sale that earned the reward), each sale counted once, on the
+  day of its first reward, however many rewards it earned (tiers, splits), per currency. Referral
+  Rocket sends no sale amounts; FirstPromoter's v2 commissions name no sale (`sale_external_id`
+  stays empty): left out. The two sources never describe the same sale: conversions only come
+  from InviteReferrals;
+- commissions: cash rewards not denied, on the day the provider created them, per currency.
+Amounts in different currencies are never added together.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from dashboard.periods import Period, Scope
 from dashboard.selectors import signed_up_parts
 from referralhub.models import (
+    Campaign,
     Conversion,
     Lead,
-    LeadTally,
     Promoter,
     Provider,
     Reward,
@@ -38,24 +42,10 @@ from referralhub.models import (
 from webhooks.models import WebhookDelivery
 
 TOP_PROMOTERS = 5
-# Top promoters and revenue read up to two periods of customers and rewards (hundreds of
-# thousands of rows at scale): the period's figures are computed at most this often. Queue sizes
-# and delivery problems are always live.
+# Lead and money figures read up to two years of leads, rewards and conversions: a period's are
+# computed at most this often. Queue sizes and delivery problems are always live.
 LEAD_FIGURES_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime
-    end: datetime
-
-    def previous(self) -> Window:
-        return Window(self.start - (self.end - self.start), self.start)
-
-    @property
-    def last_day(self) -> date:
-        """The end is exclusive (midnight after today): people read the last day included."""
-        return timezone.localtime(self.end - timedelta(days=1)).date()
+CACHE_VERSION = 2  # bumped when Figures changes shape
 
 
 @dataclass(frozen=True)
@@ -74,131 +64,234 @@ class Metric:
         return cls(label, shown[0], shown[1], change)
 
 
-def window(days: int, now: datetime | None = None) -> Window:
-    """The last `days` whole days up to now (today included)."""
-    now = now or timezone.now()
-    end = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    end += timedelta(days=1)
-    return Window(end - timedelta(days=days), end)
+@dataclass(frozen=True)
+class Cohort:
+    leads: int = 0
+    customers: int = 0
+
+    def __add__(self, other: Cohort) -> Cohort:
+        return Cohort(self.leads + other.leads, self.customers + other.customers)
+
+    @property
+    def rate(self) -> float:
+        """Percent of the leads that are customers now: 0 to 100."""
+        return self.customers * 100 / self.leads if self.leads else 0.0
 
 
 @dataclass(frozen=True)
-class Activity:
-    """Leads and customers per day over a period and the one before it."""
-
-    period: Window
-    leads: dict[date, int]
-    customers: dict[date, int]
-
-    def days(self, window: Window) -> list[date]:
-        first = timezone.localtime(window.start).date()
-        return [first + timedelta(days=i) for i in range((window.end - window.start).days)]
-
-    def total(self, counts: dict[date, int], window: Window) -> int:
-        return sum(counts.get(day, 0) for day in self.days(window))
+class BreakdownRow:
+    provider: str
+    campaign: str
+    cohort: Cohort
 
 
-def activity(period: Window) -> Activity:
-    """From the hourly tallies the database keeps (`referralhub.models.tallies`): a few thousand
-    rows for 180 days, where counting the leads themselves read up to a million index entries.
+@dataclass(frozen=True)
+class MoneyTrend:
+    """One currency's referred revenue and commissions per bucket of the period."""
 
-    Tallies are whole UTC hours, so they can only be summed into days that start on a whole
-    hour. In a zone whose midnight falls mid-hour (India's +5:30, Nepal's +5:45, Adelaide's
-    +9:30) the leads themselves are counted instead: slower, but the days are right.
-    """
-    both = Window(period.previous().start, period.end)
-    leads, customers = _tallied(both) if _days_start_on_the_hour(both) else _counted(both)
-    return Activity(period, leads, customers)
-
-
-def _days_start_on_the_hour(window: Window) -> bool:
-    days = (window.end - window.start).days
-    midnights = (window.start + timedelta(days=i) for i in range(days + 1))  # wall-clock days
-    return all(not (m.utcoffset() or timedelta()) % timedelta(hours=1) for m in midnights)
+    currency: str
+    buckets: list[tuple[date, Decimal, Decimal]]
+    revenue: Decimal
+    commissions: Decimal
+    revenue_before: Decimal
+    commissions_before: Decimal
 
 
-def _tallied(window: Window) -> tuple[dict[date, int], dict[date, int]]:
+@dataclass(frozen=True)
+class Figures:
+    metrics: list[Metric]
+    buckets: list[tuple[date, int, int]]  # (first day, leads, customers of those leads)
+    breakdown: list[BreakdownRow]
+    money: list[MoneyTrend]
+    top_promoters: list[dict] = field(default_factory=list)
+
+
+# Leads: cohorts per day, provider and campaign.
+
+CohortKey = tuple[date, str, int | None]
+
+
+def cohorts(period: Period, scope: Scope) -> dict[CohortKey, Cohort]:
+    """Leads that signed up on each day of the period, and how many of them are customers now.
+
+    Two queries, one per half of `signed_up_parts`, each read from its covering index
+    (`lead_signup_cohort`, `lead_hub_signup_cohort`) without visiting the leads; days are the
+    hub's, whatever its offset (+5:30 too)."""
+    counted: dict[CohortKey, Cohort] = defaultdict(Cohort)
+    halves = signed_up_parts(period.start, period.end)
+    for signed_up, at in zip(halves, ("provider_created_at", "created"), strict=True):
+        rows = (
+            Lead.objects.filter(signed_up, scope.of())
+            .annotate(day=TruncDate(at))
+            .values("day", "provider", "campaign")
+            .annotate(leads=Count("*"), customers=Count("customer_since"))
+            .values_list("day", "provider", "campaign", "leads", "customers")
+            .order_by()
+        )
+        for day, provider, campaign, leads, customers in rows:
+            counted[(day, provider, campaign)] += Cohort(leads, customers)
+    return counted
+
+
+def total(counted: dict[CohortKey, Cohort], period: Period) -> Cohort:
+    return sum((c for (day, _, _), c in counted.items() if day in period), Cohort())
+
+
+def per_bucket(counted: dict[CohortKey, Cohort], period: Period) -> list[tuple[date, int, int]]:
+    """(first day, leads, customers) for every bucket of the period, empty ones included."""
+    sums: dict[date, Cohort] = defaultdict(Cohort)
+    for (day, _, _), cohort in counted.items():
+        if day in period:
+            sums[period.bucket_of(day)] += cohort
+    return [(b, sums[b].leads, sums[b].customers) for b in period.buckets()]
+
+
+def breakdown(counted: dict[CohortKey, Cohort], period: Period) -> list[BreakdownRow]:
+    """The period's cohorts per provider and campaign, most leads first."""
+    sums: dict[tuple[str, int | None], Cohort] = defaultdict(Cohort)
+    for (day, provider, campaign), cohort in counted.items():
+        if day in period:
+            sums[(provider, campaign)] += cohort
+    names = Campaign.objects.in_bulk([c for _, c in sums if c is not None])
+    labels = dict(Provider.choices)
+    rows = [
+        BreakdownRow(
+            labels.get(provider, provider),
+            str(names[campaign]) if campaign in names else "(no campaign)",
+            cohort,
+        )
+        for (provider, campaign), cohort in sums.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.cohort.leads, row.provider, row.campaign))
+
+
+def headline(counted: dict[CohortKey, Cohort], money: list[MoneyTrend], period: Period) -> list:
+    now, before = total(counted, period), total(counted, period.previous())
+    revenue = {m.currency: m.revenue for m in money if m.revenue}
+    revenue_before = {m.currency: m.revenue_before for m in money if m.revenue_before}
+    return [
+        Metric.of("Leads", now.leads, before.leads, (f"{now.leads:,}", f"{before.leads:,}")),
+        Metric.of(
+            "Customers",
+            now.customers,
+            before.customers,
+            (f"{now.customers:,}", f"{before.customers:,}"),
+        ),
+        Metric.of(
+            "Conversion rate", now.rate, before.rate, (f"{now.rate:.1f}%", f"{before.rate:.1f}%")
+        ),
+        _revenue_metric(revenue, revenue_before),
+    ]
+
+
+# Money: per day and currency, never added across currencies.
+
+MoneyKey = tuple[date, str]
+
+
+def referred_revenue(period: Period, scope: Scope) -> dict[MoneyKey, Decimal]:
+    totals: dict[MoneyKey, Decimal] = defaultdict(Decimal)
+    if scope.includes(Provider.INVITEREFERRALS):
+        conversions = (
+            Conversion.objects.filter(
+                scope.of(campaign_field="lead__campaign"),
+                status=Conversion.Status.SUCCESS,
+                purchase_value__isnull=False,
+            )
+            .annotate(at=Coalesce("provider_updated_at", "created"))
+            .filter(at__gte=period.start, at__lt=period.end)
+            .values_list(TruncDate("at"), "currency")
+            .annotate(total=Sum("purchase_value"))
+            .order_by()
+        )
+        for day, currency, amount in conversions:
+            totals[(day, currency)] += amount
+    if scope.includes(Provider.FIRSTPROMOTER):
+        for day, amount in _firstpromoter_sales(period, scope):
+            totals[(day, settings.FIRSTPROMOTER_CURRENCY)] += amount
+    return totals
+
+
+def _firstpromoter_sales(period: Period, scope: Scope) -> list[tuple[date, Decimal]]:
+    """One amount per sale, that of its first reward: a sale that earned several rewards (tiers,
+    splits) has them all carry its amount."""
+    sales = Reward.objects.filter(
+        provider=Provider.FIRSTPROMOTER, conversion_amount__isnull=False
+    ).exclude(sale_external_id="")
+    earlier = sales.filter(sale_external_id=OuterRef("sale_external_id"), pk__lt=OuterRef("pk"))
     rows = (
-        LeadTally.objects.filter(hour__gte=window.start, hour__lt=window.end)
-        .annotate(day=TruncDate("hour"))
-        .values("day")
-        .annotate(leads=Sum("leads"), customers=Sum("customers"))
-        .values_list("day", "leads", "customers")
-        .order_by()
-    )
-    leads, customers = {}, {}
-    for day, n_leads, n_customers in rows:
-        leads[day], customers[day] = n_leads, n_customers
-    return leads, customers
-
-
-def _counted(window: Window) -> tuple[dict[date, int], dict[date, int]]:
-    """The same figures as `_tallied`, from the leads (the definitions at the top)."""
-
-    def per_day(leads: QuerySet[Lead], at: str) -> dict[date, int]:
-        rows = leads.annotate(day=TruncDate(at)).values("day").annotate(n=Count("*"))
-        return dict(rows.values_list("day", "n").order_by())
-
-    provider_date, hub_date = signed_up_parts(window.start, window.end)
-    leads = Counter(per_day(Lead.objects.filter(provider_date), "provider_created_at"))
-    leads.update(per_day(Lead.objects.filter(hub_date), "created"))
-    became = Lead.objects.filter(customer_since__gte=window.start, customer_since__lt=window.end)
-    return dict(leads), per_day(became, "customer_since")
-
-
-def referred_revenue(period: Window) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    conversions = (
-        Conversion.objects.filter(status=Conversion.Status.SUCCESS, purchase_value__isnull=False)
-        .annotate(at=Coalesce("provider_updated_at", "created"))
-        .filter(at__gte=period.start, at__lt=period.end)
-        .values("currency")
-        .annotate(total=Sum("purchase_value"))
-    )
-    for row in conversions:
-        totals[row["currency"]] += row["total"]
-    # One amount per sale: a sale that earned several rewards has them all carry its amount.
-    sales = (
-        Reward.objects.filter(
-            provider=Provider.FIRSTPROMOTER,
-            conversion_amount__isnull=False,
+        sales.filter(
+            scope.of(),
             provider_created_at__gte=period.start,
             provider_created_at__lt=period.end,
         )
-        .exclude(sale_external_id="")
-        .values("sale_external_id")
-        .annotate(amount=Max("conversion_amount"))
-        .aggregate(total=Sum("amount"))
+        .exclude(Exists(earlier))
+        .values_list(TruncDate("provider_created_at"))
+        .annotate(total=Sum("conversion_amount"))
+        .order_by()
     )
-    if sales["total"]:
-        totals[settings.FIRSTPROMOTER_CURRENCY] += sales["total"]
-    return {currency: total for currency, total in sorted(totals.items()) if total}
+    return list(rows)
+
+
+def commissions(period: Period, scope: Scope) -> dict[MoneyKey, Decimal]:
+    rows = (
+        Reward.objects.filter(scope.of(), unit__in=("cash", ""), amount__isnull=False)
+        .exclude(status=Reward.Status.DENIED)
+        .annotate(at=Coalesce("provider_created_at", "created"))
+        .filter(at__gte=period.start, at__lt=period.end)
+        .values_list(TruncDate("at"), "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    totals: dict[MoneyKey, Decimal] = defaultdict(Decimal)
+    for day, currency, amount in rows:
+        totals[(day, currency)] += amount
+    return totals
+
+
+def money_trends(
+    revenue: dict[MoneyKey, Decimal], paid: dict[MoneyKey, Decimal], period: Period
+) -> list[MoneyTrend]:
+    """Per currency that has any amount in the period or the one before it."""
+    before = period.previous()
+    trends = []
+    for currency in sorted({c for _, c in revenue} | {c for _, c in paid}):
+        earned, owed = _per_bucket(revenue, currency, period), _per_bucket(paid, currency, period)
+        trend = MoneyTrend(
+            currency,
+            [(bucket, earned[bucket], owed[bucket]) for bucket in period.buckets()],
+            _within(revenue, currency, period),
+            _within(paid, currency, period),
+            _within(revenue, currency, before),
+            _within(paid, currency, before),
+        )
+        if trend.revenue or trend.commissions or trend.revenue_before or trend.commissions_before:
+            trends.append(trend)
+    return trends
+
+
+def _per_bucket(amounts: dict[MoneyKey, Decimal], currency: str, period: Period) -> dict:
+    sums: dict[date, Decimal] = defaultdict(Decimal)
+    for (day, each), amount in amounts.items():
+        if each == currency and day in period:
+            sums[period.bucket_of(day)] += amount
+    return sums
+
+
+def _within(amounts: dict[MoneyKey, Decimal], currency: str, period: Period) -> Decimal:
+    return sum(
+        (v for (day, c), v in amounts.items() if c == currency and day in period), Decimal(0)
+    )
 
 
 def money(totals: dict[str, Decimal]) -> str:
     """One line per currency; InviteReferrals does not always say which currency it means."""
-    lines = [
-        format_amount(v, "cash", c) if c else f"{v:,.2f} (no currency)" for c, v in totals.items()
-    ]
+    lines = [amount_in(c, v) for c, v in totals.items()]
     return "\n".join(lines) or "0.00"
 
 
-def headline(seen: Activity) -> list[Metric]:
-    period, before = seen.period, seen.period.previous()
-    leads, leads_before = seen.total(seen.leads, period), seen.total(seen.leads, before)
-    customers = seen.total(seen.customers, period)
-    customers_before = seen.total(seen.customers, before)
-    rate = customers * 100 / leads if leads else 0.0
-    rate_before = customers_before * 100 / leads_before if leads_before else 0.0
-    revenue, revenue_before = referred_revenue(period), referred_revenue(before)
-    return [
-        Metric.of("Leads", leads, leads_before, (f"{leads:,}", f"{leads_before:,}")),
-        Metric.of(
-            "Customers", customers, customers_before, (f"{customers:,}", f"{customers_before:,}")
-        ),
-        Metric.of("Conversion rate", rate, rate_before, (f"{rate:.1f}%", f"{rate_before:.1f}%")),
-        _revenue_metric(revenue, revenue_before),
-    ]
+def amount_in(currency: str, amount: Decimal) -> str:
+    return format_amount(amount, "cash", currency) if currency else f"{amount:,.2f} (no currency)"
 
 
 def _revenue_metric(now: dict[str, Decimal], before: dict[str, Decimal]) -> Metric:
@@ -207,6 +300,73 @@ def _revenue_metric(now: dict[str, Decimal], before: dict[str, Decimal]) -> Metr
         # Adding dollars to euros gives no meaningful change: show the amounts only.
         return Metric("Referred revenue", *shown, None)
     return Metric.of("Referred revenue", sum(now.values()), sum(before.values()), shown)
+
+
+# Top promoters.
+
+
+def top_promoters(period: Period, scope: Scope) -> list[dict]:
+    """The promoters whose leads of the period are the most customers now, with those leads."""
+    customers: dict[int, int] = defaultdict(int)
+    for signed_up in signed_up_parts(period.start, period.end):
+        rows = (
+            Lead.objects.filter(
+                signed_up, scope.of(), customer_since__isnull=False, promoter__isnull=False
+            )
+            .values("promoter")
+            .annotate(n=Count("*"))
+            .values_list("promoter", "n")
+            .order_by()
+        )
+        for promoter, n in rows:
+            customers[promoter] += n
+    ranked = sorted(customers.items(), key=lambda item: (-item[1], item[0]))[:TOP_PROMOTERS]
+    ids = [promoter for promoter, _ in ranked]
+    leads: dict[int, int] = defaultdict(int)
+    # The dated leads are counted from the (promoter, provider_created_at) index alone, without
+    # visiting the tens of thousands of rows a busy promoter has.
+    for signed_up in signed_up_parts(period.start, period.end):
+        counts = (
+            Lead.objects.filter(signed_up, scope.of(), promoter__in=ids)
+            .values("promoter")
+            .annotate(n=Count("*"))
+            .values_list("promoter", "n")
+            .order_by()
+        )
+        for promoter, n in counts:
+            leads[promoter] += n
+    promoters = Promoter.objects.in_bulk(ids)
+    return [
+        {"promoter": promoters[pk], "customers": n, "leads": leads.get(pk, 0)}
+        for pk, n in ranked
+        if pk in promoters
+    ]
+
+
+def lead_figures(period: Period, scope: Scope) -> Figures:
+    """The period's leads, customers, money, trends, breakdown and top promoters, recounted at
+    most every LEAD_FIGURES_SECONDS per period and scope."""
+    key = (
+        f"dashboard:overview:{period.first}:{period.last}:"
+        f"{scope.provider}:{scope.campaign}:{timezone.get_current_timezone_name()}"
+    )
+    figures = cache.get(key, version=CACHE_VERSION)
+    if figures is None:
+        both = period.with_previous()
+        counted = cohorts(both, scope)
+        trends = money_trends(referred_revenue(both, scope), commissions(both, scope), period)
+        figures = Figures(
+            headline(counted, trends, period),
+            per_bucket(counted, period),
+            breakdown(counted, period),
+            trends,
+            top_promoters(period, scope),
+        )
+        cache.set(key, figures, LEAD_FIGURES_SECONDS, version=CACHE_VERSION)
+    return figures
+
+
+# Live figures: what needs acting on.
 
 
 def pending_approval() -> list[dict]:
@@ -241,62 +401,3 @@ def delivery_problems(now: datetime | None = None) -> dict[str, int]:
     counts = {"failed": 0, "rejected": 0}
     counts.update({row["status"]: row["count"] for row in rows})
     return counts
-
-
-def top_promoters(period: Window) -> list[dict]:
-    """The promoters who brought the most customers in the period, with their new leads."""
-    rows = list(
-        Lead.objects.filter(
-            customer_since__gte=period.start, customer_since__lt=period.end, promoter__isnull=False
-        )
-        .values("promoter")
-        .annotate(customers=Count("*"))
-        .order_by("-customers", "promoter")[:TOP_PROMOTERS]
-    )
-    ids = [row["promoter"] for row in rows]
-    leads: dict[int, int] = defaultdict(int)
-    # Signed up in the period, in two counts rather than one OR: the dated leads are counted from
-    # the (promoter, provider_created_at) index alone, without visiting the tens of thousands of
-    # rows a busy promoter has.
-    for signed_up in signed_up_parts(period.start, period.end):
-        counts = (
-            Lead.objects.filter(signed_up, promoter__in=ids)
-            .values("promoter")
-            .annotate(n=Count("*"))
-            .values_list("promoter", "n")
-            .order_by()
-        )
-        for promoter, n in counts:
-            leads[promoter] += n
-    promoters = Promoter.objects.in_bulk(ids)
-    return [
-        {**row, "leads": leads.get(row["promoter"], 0), "promoter": promoters[row["promoter"]]}
-        for row in rows
-        if row["promoter"] in promoters
-    ]
-
-
-@dataclass(frozen=True)
-class Figures:
-    metrics: list[Metric]
-    days: list[tuple[date, int, int]]
-    top_promoters: list[dict]
-
-
-def lead_figures(period: Window) -> Figures:
-    """The period's leads, customers, revenue, chart and top promoters, recounted at most every
-    LEAD_FIGURES_SECONDS."""
-    key = f"dashboard:lead-figures:{period.start.isoformat()}:{period.end.isoformat()}"
-    figures = cache.get(key)
-    if figures is None:
-        seen = activity(period)
-        figures = Figures(headline(seen), per_day(seen), top_promoters(period))
-        cache.set(key, figures, LEAD_FIGURES_SECONDS)
-    return figures
-
-
-def per_day(seen: Activity) -> list[tuple[date, int, int]]:
-    """(day, leads, customers) for every day of the period, zero days included."""
-    return [
-        (day, seen.leads.get(day, 0), seen.customers.get(day, 0)) for day in seen.days(seen.period)
-    ]

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from dashboard import views
-from dashboard.views import events
+from dashboard.views import events, people
 
 app_name = "dashboard"
 urlpatterns = [
@@ -10,6 +10,10 @@ urlpatterns = [
     path("leads/<int:pk>/", views.lead_detail, name="lead"),
     path("promoters/", views.promoter_list, name="promoters"),
     path("promoters/<int:pk>/", views.promoter_detail, name="promoter"),
+    path("people/", people.person_list, name="people"),
+    path("people/<int:pk>/", people.person_detail, name="person"),
+    path("people/<int:pk>/merge/", people.person_merge_view, name="person_merge"),
+    path("people/<int:pk>/split/", people.person_split_view, name="person_split"),
     path("rewards/approvals/", views.approval_queue, name="approvals"),
     path("rewards/fulfilments/", views.fulfilment_queue, name="fulfilments"),
     path("rewards/act/", views.reward_act, name="reward_act"),

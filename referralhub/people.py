@@ -11,15 +11,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import Person, Promoter
+from referralhub.search import search_filter
 from referralhub.services import audit
 
 MERGE_PERMISSION = "referralhub.merge_person"
@@ -38,12 +40,13 @@ def people_sync() -> int:
         .values_list("person_key", flat=True)
         .distinct()
     )
-    people = [
-        Person(key=key, skeleton=skeleton(key), mixes_scripts=mixes_scripts(key))
-        for key in new_keys
-    ]
+    people = [_new_person(key) for key in new_keys]
     Person.objects.bulk_create(people, batch_size=500, ignore_conflicts=True)
     return len(people)
+
+
+def _new_person(key: str) -> Person:
+    return Person(key=key, skeleton=skeleton(key), mixes_scripts=mixes_scripts(key))
 
 
 def people_by_key(keys: Iterable[str]) -> dict[str, Person]:
@@ -52,16 +55,47 @@ def people_by_key(keys: Iterable[str]) -> dict[str, Person]:
     return {p.key: p for p in Person.objects.filter(key__in=set(keys))}
 
 
+def person_of(promoter: Promoter | None) -> Person | None:
+    """The person behind `promoter` (the one its address was merged into, if so); None for a
+    promoter without an address. One query, two more the first time its address is seen."""
+    if promoter is None or not promoter.person_key:
+        return None
+    key = promoter.person_key
+    person = Person.objects.select_related("merged_into").filter(key=key).first()
+    if person is None:
+        Person.objects.bulk_create([_new_person(key)], ignore_conflicts=True)
+        person = Person.objects.select_related("merged_into").get(key=key)
+    return person.merged_into or person
+
+
 def promoters_of(person: Person) -> QuerySet[Promoter]:
     """Every promoter record of `person`, at every provider, its merged addresses included."""
     keys = Person.objects.filter(Q(pk=person.pk) | Q(merged_into=person.pk)).values("key")
     return Promoter.objects.filter(person_key__in=keys)
 
 
+def people_found(*, search: str = "", look_alikes_only: bool = False) -> QuerySet[Person]:
+    """The people (never a merged one: the person it joined instead) whose address or promoters
+    match `search` (`referralhub.search`), by address, with their look-alike flag; people whose
+    promoters all changed address since are left out."""
+    found = Person.objects.filter(Exists(Promoter.objects.filter(person_key=OuterRef("key"))))
+    if search:
+        found = found.filter(search_filter(Person, search))
+    people = Person.objects.filter(pk__in=found.values(root=Coalesce("merged_into", "pk")))
+    people = people.annotate(looks_alike=Exists(_look_alikes(OuterRef("skeleton"), OuterRef("pk"))))
+    if look_alikes_only:
+        people = people.filter(Q(looks_alike=True) | Q(mixes_scripts=True))
+    return people.order_by("key")
+
+
 def look_alike_of(person: Person) -> QuerySet[Person]:
     """The other people whose address looks like this person's (merged people are one)."""
-    root = person.merged_into_id or person.pk
-    return Person.objects.filter(skeleton=person.skeleton).exclude(Q(pk=root) | Q(merged_into=root))
+    return _look_alikes(person.skeleton, person.merged_into_id or person.pk).order_by("key")
+
+
+def _look_alikes(skeleton: Any, root: Any) -> QuerySet[Person]:
+    """People with this skeleton but another root (values or `OuterRef`s)."""
+    return Person.objects.filter(skeleton=skeleton).exclude(Q(pk=root) | Q(merged_into=root))
 
 
 def can_merge(user: User | AnonymousUser) -> TypeGuard[User]:

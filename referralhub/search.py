@@ -23,7 +23,7 @@ from operator import and_, or_
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
-from referralhub.models import Conversion, Lead, Promoter, Promotion, Reward
+from referralhub.models import Conversion, Lead, Person, Promoter, Promotion, Reward
 
 MAX_SEARCH = 100  # characters
 MAX_SEARCH_TERMS = 10  # words
@@ -86,6 +86,16 @@ SEARCHES: dict[type[models.Model], Search] = {
             Related("lead_id", Lead, LEAD_FIELDS, "lead's"),
             Related("promoter_id", Promoter, PROMOTER_FIELDS, "promoter's"),
             Related("promotion_id", Promotion, PROMOTION_FIELDS, "promotion's"),
+        ),
+    ),
+    # A person is found by what its promoters, at every provider, and their promotions say.
+    Person: Search(
+        ("key",),
+        (
+            Related("key", Promoter, PROMOTER_FIELDS, "promoters'", key="person_key"),
+            Related(
+                "key", Promotion, PROMOTION_FIELDS, "promoters' promotions'", "promoter__person_key"
+            ),
         ),
     ),
     Conversion: Search(

@@ -36,6 +36,10 @@ from webhooks.samples import FIRST_NAMES, LAST_NAMES
 DAYS = 120
 FP, IR, RR = Provider.FIRSTPROMOTER, Provider.INVITEREFERRALS, Provider.REFERRALROCKET
 PROVIDER_MIX: dict[str, int] = {FP: 70, RR: 20, IR: 10}
+# Every 10th promoter is the previous one's human at another provider (their address in capitals),
+# every 97th the previous one's address with a Cyrillic "a": one person, and a look-alike.
+SAME_PERSON_EVERY = 10
+LOOK_ALIKE_EVERY = 97
 LEAD_STATES = {
     "signup": 52,
     "active": 30,
@@ -161,7 +165,7 @@ class Seeder:
 
     def promoter_batch(self, size: int, campaigns: dict[str, list[Campaign]]) -> None:
         rng = self.rng
-        rows = []
+        rows: list[Promoter] = []
         for _ in range(size):
             provider = pick(rng, PROVIDER_MIX)
             n = self.counter + 1
@@ -169,6 +173,13 @@ class Seeder:
             joined = self.moment(DAYS + 200)
             campaign = rng.choice(campaigns[provider])
             email = f"{first}.{last}{n}@partners.example.com".lower()
+            if rows and n % SAME_PERSON_EVERY == 0:
+                twin = rows[-1]
+                provider = next(p for p in (FP, RR, IR) if p != twin.provider)
+                campaign = rng.choice(campaigns[provider])
+                first, last, email = twin.first_name, twin.last_name, twin.email.upper()
+            elif rows and n % LOOK_ALIKE_EVERY == 0:
+                email = rows[-1].email.replace("a", "\u0430", 1)
             code = f"{self.tag.upper()}{n:07d}"
             cash = rng.randint(0, 250_000) / 100
             rows.append(

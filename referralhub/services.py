@@ -22,6 +22,7 @@ from django.utils import timezone
 from referralhub.background import enqueue
 from referralhub.events.emit import emit
 from referralhub.models import AuditEntry, EventType, Reward
+from referralhub.payouts.selectors import attach_payout_batches, payout_batch_of
 from webhooks.models import CommissionPush, ImportRun, WebhookEndpoint
 from webhooks.providers.firstpromoter import pull, push
 
@@ -62,6 +63,9 @@ class _Transition:
 
 
 def _refuse_decision(reward: Reward) -> str | None:
+    # A reward being paid, or paid, keeps its decision: release it from its batch first.
+    if (batch_id := payout_batch_of(reward)) is not None:
+        return f"in payout batch #{batch_id}"
     if reward.status != Reward.Status.PENDING:
         return f"already {reward.status}"
     return None
@@ -150,6 +154,9 @@ def rewards_act(
 
     # Locked in id order so that two staff acting on overlapping batches cannot deadlock.
     rewards = list(Reward.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    # Read once the locks are held: a batch being created locks its rewards, so this waits for
+    # it and then sees it (a subquery in the locking SELECT would read the older snapshot).
+    attach_payout_batches(rewards)
     if missing := sorted(set(ids) - {r.pk for r in rewards}):
         raise RewardNotFound(missing)
     transition = TRANSITIONS[action]

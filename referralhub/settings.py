@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "referralhub",  # before django_tasks_db: its db_worker command wraps the library's
     "webhooks",
     "dashboard",
+    "alerts",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -248,7 +249,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "referralhub.models.events.EventType.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "referralhub.models.events.EventType.choices",
+        "PayoutBatchStatusEnum": "referralhub.models.payouts.BATCH_STATUSES",
+        # A reward's batch, as the reward shows it: only the states that hold a reward.
+        "HeldPayoutStatusEnum": ["open", "paid"],
+    },
     # Every event the hub sends (events out), in the document's `webhooks`, which OpenAPI 3.1 has.
     "OAS_VERSION": "3.1.0",
     "POSTPROCESSING_HOOKS": [
@@ -310,6 +316,18 @@ EVENTS_SUBSCRIPTIONS_REFRESH_SECONDS: float = env.float(
 EVENTS_DISABLE_AFTER = timedelta(days=env.int("EVENTS_DISABLE_AFTER_DAYS", default=5))
 EVENTS_ROTATION_GRACE = timedelta(hours=env.int("EVENTS_ROTATION_GRACE_HOURS", default=24))
 
+# Alerts (docs/alerts.md): who hears of problems, and where the links in their messages lead.
+ALERT_EMAILS: list[str] = env.list("ALERT_EMAILS", default=[])
+# A Slack-compatible incoming webhook. Its path is its token: a secret, never logged or shown.
+ALERT_SLACK_WEBHOOK_URL: str = env.str("ALERT_SLACK_WEBHOOK_URL", default="")
+ALERT_DIGEST_HOUR: int = env.int("ALERT_DIGEST_HOUR", default=8)
+if not 0 <= ALERT_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured(
+        f"ALERT_DIGEST_HOUR must be an hour from 0 to 23, not {ALERT_DIGEST_HOUR}."
+    )
+# The hub's own address, e.g. https://hub.example.com, for links in alerts (no trailing slash).
+SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+
 # LOG_FORMAT=json writes one JSON object per line (python-json-logger); every record carries the
 # request's id (referralhub/logs.py), "-" outside requests.
 LOG_FORMAT: str = env.str("LOG_FORMAT", default="text")
@@ -341,6 +359,8 @@ LOGGING = {
         # "Watching for file changes with StatReloader", from runserver and the task worker alike.
         "django.utils.autoreload": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # Its debug lines name each request's path, which for a webhook URL is its token.
+        "urllib3": {"level": "INFO"},
     },
 }
 

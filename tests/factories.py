@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import factory
 from django.contrib.auth.models import User
@@ -16,8 +17,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from alerts.models import Alert, AlertMessage
 from referralhub.addresses import mixes_scripts, skeleton
-from referralhub.events.subscriptions import new_secret
 from referralhub.models import (
     AuditEntry,
     Campaign,
@@ -27,6 +28,9 @@ from referralhub.models import (
     EventDelivery,
     EventSubscription,
     Lead,
+    MirroredModel,
+    PayoutBatch,
+    PayoutItem,
     Person,
     Promoter,
     Promotion,
@@ -36,8 +40,11 @@ from referralhub.models import (
 from referralhub.payouts.files import PayoutLine
 from webhooks.models import CommissionPush, ImportRun, WebhookDelivery, WebhookEndpoint
 
+# The model a mirrored factory makes.
+M = TypeVar("M", bound=MirroredModel)
 
-class UserFactory(factory.django.DjangoModelFactory):
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -47,19 +54,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw")
 
 
-class TokenFactory(factory.django.DjangoModelFactory):
+class TokenFactory(factory.django.DjangoModelFactory[Token]):
     class Meta:
         model = Token
 
     user = factory.SubFactory(UserFactory)
 
 
-class Mirrored(factory.django.DjangoModelFactory):
+class Mirrored(factory.django.DjangoModelFactory[M]):
     provider = "firstpromoter"
     external_id = factory.Sequence(lambda n: str(1000 + n))
 
 
-class RewardRuleFactory(Mirrored):
+class RewardRuleFactory(Mirrored[RewardRule]):
     class Meta:
         model = RewardRule
 
@@ -70,7 +77,7 @@ class RewardRuleFactory(Mirrored):
     per_of_sale = Decimal("20.00")
 
 
-class CampaignFactory(Mirrored):
+class CampaignFactory(Mirrored[Campaign]):
     class Meta:
         model = Campaign
 
@@ -81,7 +88,7 @@ class CampaignFactory(Mirrored):
     referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class PromoterFactory(Mirrored):
+class PromoterFactory(Mirrored[Promoter]):
     class Meta:
         model = Promoter
 
@@ -94,7 +101,7 @@ class PromoterFactory(Mirrored):
     payload = factory.LazyAttribute(lambda o: {"email": o.email, "temp_password": "[redacted]"})
 
 
-class PersonFactory(factory.django.DjangoModelFactory):
+class PersonFactory(factory.django.DjangoModelFactory[Person]):
     """A person as `people_sync` creates one for an address (its promoters are separate)."""
 
     class Meta:
@@ -106,7 +113,7 @@ class PersonFactory(factory.django.DjangoModelFactory):
     mixes_scripts = factory.LazyAttribute(lambda o: mixes_scripts(o.key))
 
 
-class PromotionFactory(Mirrored):
+class PromotionFactory(Mirrored[Promotion]):
     class Meta:
         model = Promotion
 
@@ -120,7 +127,7 @@ class PromotionFactory(Mirrored):
     current_referral_reward = factory.SubFactory(RewardRuleFactory)
 
 
-class LeadFactory(Mirrored):
+class LeadFactory(Mirrored[Lead]):
     class Meta:
         model = Lead
 
@@ -136,7 +143,7 @@ class LeadFactory(Mirrored):
     provider_created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 
 
-class ConversionFactory(Mirrored):
+class ConversionFactory(Mirrored[Conversion]):
     class Meta:
         model = Conversion
 
@@ -151,7 +158,7 @@ class ConversionFactory(Mirrored):
     purchase_value = Decimal("49.00")
 
 
-class RewardFactory(Mirrored):
+class RewardFactory(Mirrored[Reward]):
     class Meta:
         model = Reward
 
@@ -171,14 +178,34 @@ class RewardFactory(Mirrored):
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
 
 
-class EndpointFactory(factory.django.DjangoModelFactory):
+class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):
+    """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
+
+    class Meta:
+        model = PayoutBatch
+
+    created_by = factory.SubFactory(UserFactory)
+
+
+class PayoutItemFactory(factory.django.DjangoModelFactory[PayoutItem]):
+    class Meta:
+        model = PayoutItem
+
+    batch = factory.SubFactory(PayoutBatchFactory)
+    reward = factory.SubFactory(RewardFactory, status="approved")
+    amount = factory.SelfAttribute("reward.amount")
+    unit = factory.SelfAttribute("reward.unit")
+    currency = factory.SelfAttribute("reward.currency")
+
+
+class EndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
     class Meta:
         model = WebhookEndpoint
 
     provider = "firstpromoter"
 
 
-class DeliveryFactory(factory.django.DjangoModelFactory):
+class DeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
 
@@ -194,7 +221,83 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     response_status = 200
 
 
-class AuditEntryFactory(factory.django.DjangoModelFactory):
+class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
+    """A decision FirstPromoter's API has not taken yet (failed, by default)."""
+
+    class Meta:
+        model = CommissionPush
+
+    reward = factory.SubFactory(RewardFactory, provider="firstpromoter")
+    endpoint = factory.SubFactory(EndpointFactory)
+    action = "approve"
+    state = "failed"
+    error = "FirstPromoter answered 500"
+    attempts = 3
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    since = factory.LazyFunction(timezone.now)
+
+
+class EventSubscriptionFactory(factory.django.DjangoModelFactory[EventSubscription]):
+    """A subscription written directly; `subscription_create` is what the product calls."""
+
+    class Meta:
+        model = EventSubscription
+
+    url = factory.Sequence(lambda n: f"https://receiver{n}.example.com/hooks?token=secret{n}")
+    description = factory.Sequence(lambda n: f"Receiver {n}")
+    secret = factory.Sequence(lambda n: f"whsec_{n:032d}")
+
+
+class EventFactory(factory.django.DjangoModelFactory[Event]):
+    class Meta:
+        model = Event
+
+    type = "lead.created"
+    data = factory.LazyFunction(dict)
+    created = factory.LazyFunction(timezone.now)
+    fanned_out = True  # its deliveries made, as the sender leaves an event
+
+
+class EventDeliveryFactory(factory.django.DjangoModelFactory[EventDelivery]):
+    """An event's delivery; a delivery past pending comes with its attempts (`attempt_count`
+    of them, one by default, the last one succeeded when the delivery did)."""
+
+    class Meta:
+        model = EventDelivery
+        skip_postgeneration_save = True
+
+    event = factory.SubFactory(EventFactory)
+    subscription = factory.SubFactory(EventSubscriptionFactory)
+    status = "pending"
+    attempt_count = factory.LazyAttribute(lambda o: 0 if o.status == "pending" else 1)
+    round_attempts = factory.SelfAttribute("attempt_count")
+    last_attempt_at = factory.LazyAttribute(lambda o: o.event.created if o.attempt_count else None)
+
+    @factory.post_generation
+    def attempts(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if not create:
+            return
+        succeeded = self.status == EventDelivery.Status.SUCCEEDED
+        EventAttempt.objects.bulk_create(
+            EventAttempt(
+                delivery=self,
+                attempted_at=self.last_attempt_at or self.event.created,
+                succeeded=succeeded and n == self.attempt_count - 1,
+                status_code=204 if succeeded and n == self.attempt_count - 1 else 500,
+            )
+            for n in range(self.attempt_count)
+        )
+
+
+class ImportRunFactory(factory.django.DjangoModelFactory[ImportRun]):
+    class Meta:
+        model = ImportRun
+
+    endpoint = factory.SubFactory(EndpointFactory, provider="firstpromoter")
+    resources = factory.LazyFunction(lambda: ["promoters", "referrals", "commissions"])
+
+
+class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):
     """A trail entry written directly; `referralhub.services.audit` is what the product writes."""
 
     class Meta:
@@ -210,79 +313,23 @@ class AuditEntryFactory(factory.django.DjangoModelFactory):
     object_repr = factory.LazyAttribute(lambda o: str(o.subject)[:255])
 
 
-class EventSubscriptionFactory(factory.django.DjangoModelFactory):
-    """A subscription written directly; `subscription_create` checks the URL and makes the
-    secret."""
-
+class AlertFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = EventSubscription
+        model = Alert
 
-    url = factory.Sequence(lambda n: f"https://hooks{n}.example.com/referralhub")
-    secret = factory.LazyFunction(new_secret)
+    kind = Alert.Kind.SUBSCRIPTION_DISABLED
+    subject_id = factory.Sequence(lambda n: n + 1)
+    window = factory.LazyFunction(timezone.now)
+    title = "Event subscription #1 was switched off"
+    text = "The hub stopped sending events to the subscription #1."
 
 
-class EventFactory(factory.django.DjangoModelFactory):
+class AlertMessageFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Event
+        model = AlertMessage
 
-    type = "reward.approved"
-    data = factory.LazyFunction(lambda: {"id": 1, "status": "approved"})
-    created = factory.LazyFunction(timezone.now)
-    fanned_out = True
-
-
-class EventDeliveryFactory(factory.django.DjangoModelFactory):
-    """An event's delivery to a subscription; `status` and `attempts` say how far it got, with
-    that many attempt rows (the last one succeeded when the delivery did)."""
-
-    class Meta:
-        model = EventDelivery
-        skip_postgeneration_save = True
-
-    event = factory.SubFactory(EventFactory)
-    subscription = factory.SubFactory(EventSubscriptionFactory)
-    status = "succeeded"
-    attempt_count = factory.LazyAttribute(lambda o: 0 if o.status == "pending" else 1)
-    round_attempts = factory.SelfAttribute("attempt_count")
-    last_attempt_at = factory.LazyAttribute(lambda o: o.event.created if o.attempt_count else None)
-    next_attempt_at = factory.LazyAttribute(
-        lambda o: o.event.created if o.status == "pending" else None
-    )
-
-    @factory.post_generation
-    def attempts(self, create: bool, extracted: object, **kwargs: object) -> None:
-        if not create:
-            return
-        EventAttempt.objects.bulk_create(
-            EventAttempt(
-                delivery=self,
-                attempted_at=self.last_attempt_at or self.event.created,
-                succeeded=self.status == "succeeded" and n == self.attempt_count - 1,
-                status_code=204
-                if self.status == "succeeded" and n == self.attempt_count - 1
-                else 500,
-            )
-            for n in range(self.attempt_count)
-        )
-
-
-class CommissionPushFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = CommissionPush
-
-    reward = factory.SubFactory(RewardFactory)
-    endpoint = factory.SubFactory(EndpointFactory, provider="firstpromoter")
-    action = "approve"
-    next_attempt_at = factory.LazyFunction(timezone.now)
-    since = factory.LazyFunction(timezone.now)
-
-
-class ImportRunFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = ImportRun
-
-    endpoint = factory.SubFactory(EndpointFactory, provider="firstpromoter")
-    resources = factory.LazyFunction(lambda: ["promoters", "referrals", "commissions"])
+    alert = factory.SubFactory(AlertFactory)
+    channel = AlertMessage.Channel.EMAIL
 
 
 def token_for(user: User) -> str:
@@ -301,6 +348,8 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
             suspicion="same_ip_suspicion" if i % 2 else "no_suspicion",
         )
         conversion = ConversionFactory(lead=lead, promoter=lead.promoter)
+        assert lead.promoter is not None
+        PersonFactory(key=lead.promoter.person_key)
         RewardFactory(
             lead=lead,
             conversion=conversion,
@@ -313,7 +362,7 @@ def rows_of_every_model(count: int, *, actor: User) -> None:
         AuditEntryFactory(actor=actor, action="replay", subject=delivery)
 
 
-class PayoutLineFactory(factory.Factory):
+class PayoutLineFactory(factory.Factory[PayoutLine]):
     """A line of a payout batch (not a model: what a batch hands to the payout files)."""
 
     class Meta:

@@ -85,6 +85,7 @@ class FakeFirstPromoter:
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 server's address, never bytes
         return f"http://{host}:{port}{PREFIX}"
 
     @contextmanager
@@ -146,7 +147,7 @@ class FakeFirstPromoter:
                 "code": "invalid_params",
             }
         with self.lock:
-            batch = {
+            batch: dict[str, Any] = {
                 "id": len(self.batches) + 1,
                 "status": "pending",
                 "total": len(ids),

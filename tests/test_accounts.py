@@ -8,6 +8,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -28,9 +29,24 @@ def logs_in(
     username: str, password: str, path: str = LOGIN, address: str = "127.0.0.1", **meta: str
 ) -> bool:
     """Through the login form, as a person does (django-axes needs the request)."""
-    client = Client(REMOTE_ADDR=address, **meta)
+    environ: dict[str, Any] = {"REMOTE_ADDR": address, **meta}
+    client = Client(**environ)
     client.post(path, {"username": username, "password": password})
     return "_auth_user_id" in client.session
+
+
+def reset_link(message: mail.EmailMessage) -> str:
+    """The path of the reset link in `message`."""
+    found = re.search(r"http://testserver(/accounts/reset/\S+)", str(message.body))
+    assert found is not None
+    return found.group(1)
+
+
+def username_wait(username: str) -> timedelta:
+    """The wait before `username` may try again, where there must be one."""
+    wait = accounts.username_wait(username)
+    assert wait is not None
+    return wait
 
 
 @pytest.fixture
@@ -73,7 +89,7 @@ def test_a_forgotten_password_is_reset_through_the_link_mailed(client: Client, d
     (message,) = mail.outbox
     assert message.to == ["dana@example.com"]
     assert message.subject == "Reset your ReferralHub password"
-    link = re.search(r"http://testserver(/accounts/reset/\S+)", message.body).group(1)
+    link = reset_link(message)
     form = client.get(link, follow=True)
     assert "Choose a new password" in form.content.decode()
     set_password = form.redirect_chain[-1][0]
@@ -102,7 +118,7 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(client: Client, dan
 def test_it_says_what_is_wrong_with_a_bad_address_or_password(client: Client, dana: User) -> None:
     assert "Enter a valid email address." in client.post(RESET, {"email": "dana"}).content.decode()
     client.post(RESET, {"email": dana.email})
-    link = re.search(r"http://testserver(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    link = reset_link(mail.outbox[0])
     set_password = client.get(link, follow=True).redirect_chain[-1][0]
 
     response = client.post(set_password, {"new_password1": "abc", "new_password2": "abd"})
@@ -230,13 +246,13 @@ def test_the_wait_doubles_with_each_further_failure_up_to_a_ceiling(dana: User, 
     start = timezone.now()
     with freeze(start):
         fail_from_many_addresses("dana", 4)
-        waits = [accounts.username_wait("dana")]
+        waits = [username_wait("dana")]
     moment = start
     for step in range(3):
         moment += waits[-1] + timedelta(seconds=1)  # each try once the wait is over
         with freeze(moment):
             assert not logs_in("dana", "guess", address=f"203.0.113.{step}")
-            waits.append(accounts.username_wait("dana"))
+            waits.append(username_wait("dana"))
 
     # To the nearest 10 s: the database may round the times it stores.
     assert [round(w.total_seconds(), -1) for w in waits] == [30, 60, 100, 100]
@@ -245,10 +261,10 @@ def test_the_wait_doubles_with_each_further_failure_up_to_a_ceiling(dana: User, 
 def test_refused_tries_while_waiting_do_not_make_the_wait_longer(dana: User, settings) -> None:
     settings.LOGIN_USERNAME_CEILING = 4
     fail_from_many_addresses("dana", 4)
-    before = accounts.username_wait("dana")
+    before = username_wait("dana")
     for _ in range(5):
         assert not logs_in("dana", "guess", address="203.0.113.50")
-    assert accounts.username_wait("dana") <= before
+    assert username_wait("dana") <= before
 
 
 def test_the_forwarded_address_counts_only_from_a_trusted_proxy(dana: User, settings) -> None:
@@ -289,7 +305,7 @@ def test_a_password_reset_lifts_the_lock(client: Client, dana: User) -> None:
     assert not logs_in("dana", "pw")
 
     client.post(RESET, {"email": dana.email})
-    link = re.search(r"http://testserver(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    link = reset_link(mail.outbox[0])
     set_password = client.get(link, follow=True).redirect_chain[-1][0]
     new = "a new passphrase 42"
     client.post(set_password, {"new_password1": new, "new_password2": new})

@@ -20,6 +20,8 @@ EVERY_FACTORY = [
     factories.EndpointFactory,
     factories.DeliveryFactory,
     factories.AuditEntryFactory,
+    factories.AlertFactory,
+    factories.AlertMessageFactory,
 ]
 
 
@@ -31,6 +33,8 @@ def test_every_factory_saves_a_row(db, factory) -> None:
 
 def test_a_reward_comes_with_what_it_refers_to(db) -> None:
     reward = factories.RewardFactory()
+    assert reward.lead is not None
+    assert reward.promotion is not None
     assert reward.promoter == reward.lead.promoter == reward.promotion.promoter
     assert reward.campaign == reward.lead.campaign
 

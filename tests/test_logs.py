@@ -6,6 +6,8 @@ import io
 import json
 import logging
 import logging.config
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import sentry_sdk
@@ -15,11 +17,14 @@ from django.test import Client
 from referralhub import sentry
 from referralhub.logs import HEADER, request_id
 
+if TYPE_CHECKING:
+    from sentry_sdk._types import Event
+
 TOKEN = "Abc123-very-secret-webhook-token_xyz"
 
 
 @pytest.fixture
-def json_log(monkeypatch) -> io.StringIO:
+def json_log(monkeypatch) -> Iterator[io.StringIO]:
     """The JSON formatter and filter from the settings, on a handler writing to a buffer."""
     stream = io.StringIO()
     config = json.loads(json.dumps(settings.LOGGING))
@@ -69,7 +74,7 @@ def test_sentry_is_not_initialised_without_a_dsn():
     assert sentry.init_sentry("") is False
 
 
-def test_sentry_is_initialised_with_a_dsn_and_no_pii(monkeypatch):
+def test_sentry_is_initialised_with_a_dsn_and_no_pii(monkeypatch) -> None:
     calls: list[dict] = []
     monkeypatch.setattr(sentry.sentry_sdk, "init", lambda **kwargs: calls.append(kwargs))
 
@@ -81,8 +86,8 @@ def test_sentry_is_initialised_with_a_dsn_and_no_pii(monkeypatch):
     assert options["before_send"] is sentry.scrub_event
 
 
-def test_the_scrubber_removes_tokens_and_secrets():
-    event = {
+def test_the_scrubber_removes_tokens_and_secrets() -> None:
+    event: Event = {
         "request": {
             "url": f"https://hub.example.com/webhooks/firstpromoter/{TOKEN}/",
             "method": "POST",
@@ -104,10 +109,12 @@ def test_the_scrubber_removes_tokens_and_secrets():
     assert TOKEN not in json.dumps(scrubbed)
     request = scrubbed["request"]
     assert request["url"] == "https://hub.example.com/webhooks/firstpromoter/[Filtered]/"
-    assert request["headers"]["Authorization"] == "[Filtered]"
-    assert request["headers"]["X-Webhook-Signature"] == "[Filtered]"
-    assert request["headers"]["X-Shared-Secret-Header"] == "[Filtered]"
-    assert request["headers"]["Content-Type"] == "application/json"
+    headers = request["headers"]
+    assert isinstance(headers, dict)  # sentry types the request's values as objects
+    assert headers["Authorization"] == "[Filtered]"
+    assert headers["X-Webhook-Signature"] == "[Filtered]"
+    assert headers["X-Shared-Secret-Header"] == "[Filtered]"
+    assert headers["Content-Type"] == "application/json"
     assert request["data"] == request["query_string"] == "[Filtered]"
     for secret in ("api-key-123", "shared-value", "abc", '"p"'):
         assert secret not in json.dumps(scrubbed)

@@ -136,8 +136,8 @@ def test_events_out_subscriptions_and_firstpromoter_sync_problems(client: Client
     EventDelivery.objects.filter(pk__in=[old_failure.pk, old_success.pk]).update(
         created=now - timedelta(days=3)
     )
-    CommissionPushFactory(error="FirstPromoter answered 503.")  # retrying
-    CommissionPushFactory()
+    CommissionPushFactory(state="pending", error="FirstPromoter answered 503.")  # retrying
+    CommissionPushFactory(state="pending", error="", attempts=0)
     CommissionPushFactory(state="failed", error="Refused: 422.")
     ImportRunFactory(state="failed", error="The API key was refused.")
     ImportRunFactory(state="done")

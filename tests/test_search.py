@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import Field, Model
 
 from referralhub import search
 from referralhub.models import Conversion, Lead, Promoter, Promotion, Reward
@@ -46,8 +47,8 @@ def people(db) -> dict[str, object]:
     }
 
 
-def found(model: type, text: str) -> set[str]:
-    rows = model.objects.filter(search_filter(model, text))
+def found(model: type[Model], text: str) -> set[str]:
+    rows = model._default_manager.filter(search_filter(model, text))
     return {str(row) for row in rows}
 
 
@@ -150,8 +151,9 @@ def test_every_searched_column_has_a_trigram_index(db) -> None:
         definition = indexes[model._meta.db_table]
         assert "USING gin" in definition
         for field in spec.fields:
-            column = model._meta.get_field(field).column
-            assert f"upper(({column})::text) gin_trgm_ops" in definition, (model, field)
+            searched = model._meta.get_field(field)
+            assert isinstance(searched, Field)  # searched columns are plain fields
+            assert f"upper(({searched.column})::text) gin_trgm_ops" in definition, (model, field)
 
 
 @needs_postgres

@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count, F
+from django.db.models import Count, F, Model
 from django.utils import timezone
 
 from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Reward
@@ -20,8 +20,8 @@ def seed(*args: str) -> str:
     return out.getvalue()
 
 
-def counts(model: type, field: str) -> dict[str, int]:
-    rows = model.objects.values(field).annotate(n=Count("id"))
+def counts(model: type[Model], field: str) -> dict[str, int]:
+    rows = model._default_manager.values(field).annotate(n=Count("id"))
     return {row[field]: row["n"] for row in rows}
 
 
@@ -50,6 +50,7 @@ def test_it_spreads_realistic_distributions() -> None:
     assert not Lead.objects.filter(state="active", customer_since=None).exists()
     now = timezone.now()
     oldest = Lead.objects.order_by("created").first()
+    assert oldest is not None
     assert now - timedelta(days=121) < oldest.created < now - timedelta(days=90)
     assert Lead.objects.filter(created__gt=now - timedelta(days=7)).exists()
     # Nothing is dated in the future, and dates do not pile up on one moment (lists ordered by

@@ -114,13 +114,22 @@ class WebhookEndpointAdmin(FilterValuesMixin, admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
         if obj is None:
             return [
-                (None, {"fields": ("provider", "name", "is_active")}),
+                (None, {"fields": ("provider", "name", "is_active", "expected_every")}),
                 _section("Signature", ("secret",), "Referral Rocket and FirstPromoter only."),
                 _section("HTTP Basic auth", ("basic_auth_user", "basic_auth_password")),
                 _section("Header with a shared value", ("header_name", "header_value")),
                 _section("FirstPromoter API", ("api_key", "api_account_id"), "FirstPromoter only."),
             ]
-        main = ("name", "provider", "url", "setup", "token", "is_active", "checks")
+        main = (
+            "name",
+            "provider",
+            "url",
+            "setup",
+            "token",
+            "is_active",
+            "expected_every",
+            "checks",
+        )
         end = _section("Inbox", ("created", "deliveries"))
         if self.has_change_permission(request, obj):
             return [(None, {"fields": main}), *_check_sections(obj.provider), end]

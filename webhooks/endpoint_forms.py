@@ -97,6 +97,7 @@ class EndpointForm(forms.ModelForm):
             "provider",
             "name",
             "is_active",
+            "expected_every",
             "secret",
             "basic_auth_user",
             "basic_auth_password",

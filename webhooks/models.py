@@ -8,16 +8,20 @@ processing failure never loses it and it can be replayed.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.urls import reverse
 
 from referralhub.models import Provider
 from referralhub.rawsql import column_list, fetch_instance, prepared
 
+# check_alerts runs every minute: a shorter silence would be noise.
+MIN_EXPECTED_EVERY = timedelta(minutes=5)
 API_CREDENTIALS_ONLY_FIRSTPROMOTER = (
     "API credentials are for FirstPromoter endpoints only: the other providers' APIs are not used."
 )
@@ -112,6 +116,13 @@ class WebhookEndpoint(models.Model):
         help_text="FirstPromoter account ID, sent with the API key.",
     )
     is_active = models.BooleanField(default=True)
+    expected_every = models.DurationField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_EXPECTED_EVERY)],
+        help_text="Alert when no delivery arrives for this long: '06:00:00' for 6 hours, "
+        "'1 00:00:00' for a day; empty: never.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     objects = EndpointManager()
@@ -181,6 +192,8 @@ class WebhookDelivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["-received_at", "-id"], name="delivery_received"),
+            # An endpoint's deliveries, newest first: the silence check, the endpoint filter.
+            models.Index(fields=["endpoint", "-received_at"], name="delivery_endpoint_received"),
             models.Index(
                 fields=["-received_at"],
                 condition=models.Q(status__in=["failed", "rejected"]),

@@ -3,13 +3,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard import selectors
 from dashboard.access import forbidden, staff_required
+from dashboard.exports import Column, ListExport, wanted
 from dashboard.forms import DeliveryFilterForm
 from dashboard.pagination import PAGE_SIZES, paginate
+from dashboard.templatetags.dashboard import http_status
 from webhooks import replays
 from webhooks.models import WebhookDelivery
 from webhooks.replays import REPLAYABLE, NotReplayable, can_replay
@@ -17,9 +20,26 @@ from webhooks.replays import REPLAYABLE, NotReplayable, can_replay
 OTHER_ATTEMPTS_SHOWN = 50
 
 
+DELIVERIES = ListExport(
+    "deliveries",
+    [
+        Column("Delivery", lambda delivery: delivery.pk),
+        Column("Received", lambda delivery: delivery.received_at),
+        Column("Provider", lambda row: row.get_provider_display()),
+        Column("Event", lambda delivery: delivery.event_type),
+        Column("Status", lambda row: row.get_status_display()),
+        Column("Answer", lambda delivery: http_status(delivery.response_status)),
+        Column("Times sent", lambda delivery: delivery.attempts),
+        Column("Endpoint", lambda delivery: delivery.endpoint),
+    ],
+)
+
+
 @staff_required
-def delivery_list(request: HttpRequest) -> HttpResponse:
+def delivery_list(request: HttpRequest) -> HttpResponseBase:
     form = DeliveryFilterForm(request.GET)
+    if wanted(request):
+        return DELIVERIES.download(request, form, selectors.deliveries)
     filters = form.cleaned_data if form.is_valid() else {}
     page = paginate(selectors.deliveries(filters), request)
     context = {"form": form, "page": page, "sizes": PAGE_SIZES}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -16,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard.access import View, forbidden, staff_required
+from dashboard.exports import Column, ListExport, wanted
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub.events import subscriptions as service
 from referralhub.models import EventDelivery, EventSubscription, EventType
@@ -69,8 +71,52 @@ def _secret_page(request: HttpRequest, subscription: EventSubscription, secret: 
     return response
 
 
+def subscription_state(subscription: EventSubscription) -> str:
+    if subscription.disabled_reason:
+        return "Disabled by the hub"
+    if not subscription.is_active:
+        return "Off"
+    if subscription.failing_since:
+        return "Failing"
+    return "Active"
+
+
+def _site(url: str) -> str:
+    """Only the address's site: the rest of a URL can hold a token, and exports travel."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}"
+
+
+SUBSCRIPTIONS = ListExport(
+    "event-subscriptions",
+    [
+        Column("Subscription", lambda subscription: subscription.pk),
+        Column("Description", lambda subscription: subscription.description),
+        Column("Site", lambda subscription: _site(subscription.url)),
+        Column("Events", lambda subscription: " ".join(subscription.events) or "all"),
+        Column("State", subscription_state),
+        Column("Failing since", lambda subscription: subscription.failing_since),
+        Column("Created", lambda subscription: subscription.created),
+    ],
+)
+DELIVERIES = ListExport(
+    "event-deliveries",
+    [
+        Column("Delivery", lambda delivery: delivery.pk),
+        Column("Event", lambda delivery: delivery.event.type),
+        Column("Happened", lambda delivery: delivery.event.created),
+        Column("Status", lambda delivery: delivery.get_status_display()),
+        Column("Attempts", lambda delivery: delivery.attempt_count),
+        Column("Last answer", lambda delivery: delivery.last_status_code),
+        Column("Next attempt", lambda delivery: delivery.next_attempt_at),
+    ],
+)
+
+
 @managers_only
-def subscription_list(request: HttpRequest) -> HttpResponse:
+def subscription_list(request: HttpRequest) -> HttpResponseBase:
+    if wanted(request):
+        return SUBSCRIPTIONS.stream(EventSubscription.objects.order_by("-created", "-id"))
     form = SubscriptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         made = _save(request, form, service.subscription_create)
@@ -86,8 +132,15 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
 
 
 @managers_only
-def subscription_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def subscription_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     subscription = get_object_or_404(EventSubscription, pk=pk)
+    deliveries = EventDelivery.objects.filter(subscription=subscription).select_related("event")
+    status = request.GET.get("status", "")
+    if status in EventDelivery.Status.values:
+        deliveries = deliveries.filter(status=status)
+    deliveries = deliveries.order_by("-created", "-id")
+    if wanted(request):
+        return DELIVERIES.stream(deliveries)
     initial = {name: getattr(subscription, name) for name in service.EDITABLE}
     form = SubscriptionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -98,15 +151,11 @@ def subscription_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if _save(request, form, update) is not None:
             messages.success(request, "Subscription saved.")
             return redirect("dashboard:event_subscription", pk=subscription.pk)
-    deliveries = EventDelivery.objects.filter(subscription=subscription).select_related("event")
-    status = request.GET.get("status", "")
-    if status in EventDelivery.Status.values:
-        deliveries = deliveries.filter(status=status)
     context = {
         "subscription": subscription,
         "form": form,
         "replay_form": ReplaySinceForm(),
-        "page": paginate(deliveries.order_by("-created", "-id"), request),
+        "page": paginate(deliveries, request),
         "sizes": PAGE_SIZES,
         "statuses": EventDelivery.Status.choices,
         "status": status,

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from dashboard import selectors
 from dashboard.access import staff_required
 from referralhub.models import Lead
+from referralhub.people import person_of
 
 
 @staff_required
@@ -14,5 +15,5 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(
         Lead.objects.select_related("promoter", "promotion", "campaign"), pk=pk
     )
-    context = {"lead": lead, **selectors.lead_page(lead)}
+    context = {"lead": lead, "person": person_of(lead.promoter), **selectors.lead_page(lead)}
     return render(request, "dashboard/lead.html", context)

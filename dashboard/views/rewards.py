@@ -22,8 +22,10 @@ from django.views.decorators.http import require_POST
 
 from dashboard import exports, selectors
 from dashboard.access import forbidden, staff_required
+from dashboard.exports import Column, ListExport
 from dashboard.forms import DenyForm, ExportFilterForm, RewardActionForm, RewardQueueFilterForm
 from dashboard.pagination import PAGE_SIZES, paginate
+from dashboard.templatetags.dashboard import suspicion_label
 from referralhub import services
 from referralhub.models import Reward, format_amount
 from referralhub.payouts.files import spreadsheet_csv
@@ -66,13 +68,57 @@ def _export_form(request: HttpRequest) -> ExportFilterForm:
     return ExportFilterForm()
 
 
+def _reward_columns(*more: Column) -> list[Column]:
+    """What both queues show of a reward, then what one of them adds."""
+    return [
+        Column("Reward", lambda reward: reward.pk),
+        Column("Provider", lambda reward: reward.get_provider_display()),
+        Column("Provider's id", lambda reward: reward.external_id),
+        Column("Amount", lambda reward: reward.amount),
+        Column("Currency", lambda reward: reward.currency),
+        Column("Unit", lambda reward: reward.unit),
+        Column("Promoter", lambda reward: reward.promoter and reward.promoter.display_name),
+        Column("Promoter's email", lambda reward: reward.promoter and reward.promoter.email),
+        Column("Lead", lambda reward: reward.lead),
+        Column("Campaign", lambda reward: reward.campaign),
+        *more,
+    ]
+
+
+APPROVALS = ListExport(
+    "approvals",
+    _reward_columns(
+        Column("Created", lambda reward: reward.provider_created_at or reward.created),
+        Column(
+            "Lead's suspicion",
+            lambda reward: reward.lead and suspicion_label(reward.lead.suspicion),
+        ),
+    ),
+)
+FULFILMENTS = ListExport(
+    "fulfilments",
+    _reward_columns(
+        Column("Decision", lambda reward: reward.get_status_display()),
+        Column("Queued", lambda reward: reward.fulfilment_requested_at),
+        Column("Last asked", lambda reward: reward.fulfilment_last_requested_at),
+        Column("Times asked", lambda reward: reward.fulfilment_request_count),
+    ),
+)
+
+
 @staff_required
-def approval_queue(request: HttpRequest) -> HttpResponse:
+def approval_queue(request: HttpRequest) -> HttpResponseBase:
+    if exports.wanted(request):
+        form = RewardQueueFilterForm(request.GET)
+        return APPROVALS.download(request, form, selectors.approval_queue)
     return _queue(request, selectors.approval_queue, "dashboard/approvals.html")
 
 
 @staff_required
-def fulfilment_queue(request: HttpRequest) -> HttpResponse:
+def fulfilment_queue(request: HttpRequest) -> HttpResponseBase:
+    if exports.wanted(request):
+        form = RewardQueueFilterForm(request.GET)
+        return FULFILMENTS.download(request, form, selectors.fulfilment_queue)
     return _queue(request, selectors.fulfilment_queue, "dashboard/fulfilments.html")
 
 

@@ -9,16 +9,18 @@ from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dashboard.access import forbidden, staff_required
+from dashboard.exports import Column, ListExport, wanted
 from dashboard.forms import ImportForm
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub import services
 from referralhub.models import MAX_ID
-from webhooks.models import ImportRun
+from webhooks.models import CommissionPush, ImportRun
 from webhooks.providers.firstpromoter import push
 
 VIEW_PERMISSION = "referralhub.view_reward"
@@ -33,10 +35,37 @@ def _can_retry(user: User | AnonymousUser) -> TypeGuard[User]:
     return any(services.can_act(user, action) for action in RETRY_ACTIONS)
 
 
+SYNC_PROBLEMS = ListExport(
+    "firstpromoter-sync-problems",
+    [
+        Column("Reward", lambda problem: problem.reward_id),
+        Column("Commission", lambda problem: problem.reward.external_id),
+        Column("Decision", lambda problem: problem.get_action_display()),
+        Column("State", lambda problem: _state(problem)),
+        Column("Why", lambda problem: problem.error),
+        Column("Attempts", lambda problem: problem.attempts),
+        Column("Next attempt", lambda problem: _next_attempt(problem)),
+        Column("Since", lambda problem: problem.since),
+    ],
+)
+
+
+def _state(problem: CommissionPush) -> str:
+    return (
+        "Retrying" if problem.state == CommissionPush.State.PENDING else problem.get_state_display()
+    )
+
+
+def _next_attempt(problem: CommissionPush) -> object:
+    return problem.next_attempt_at if problem.state == CommissionPush.State.PENDING else None
+
+
 @staff_required
-def sync_problems(request: HttpRequest) -> HttpResponse:
+def sync_problems(request: HttpRequest) -> HttpResponseBase:
     if not request.user.has_perm(VIEW_PERMISSION):
         return forbidden(request, "You do not have permission to view rewards.")
+    if wanted(request):
+        return SYNC_PROBLEMS.stream(push.problems())
     imports = list(ImportRun.objects.select_related("endpoint", "started_by")[:RECENT_IMPORTS])
     context = {
         "page": paginate(push.problems(), request),

@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from referralhub.admin import events, mirrored, referrals, rewards, tokens, users  # noqa: F401
+from referralhub.admin import (  # noqa: F401
+    events,
+    mirrored,
+    people,
+    referrals,
+    rewards,
+    tokens,
+    users,
+)
 from referralhub.admin.base import EMPTY
 
 admin.site.site_header = "ReferralHub admin"

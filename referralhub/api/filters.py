@@ -32,6 +32,8 @@ from referralhub.models import (
     Campaign,
     Conversion,
     Lead,
+    PayoutBatch,
+    PayoutItem,
     Promoter,
     Promotion,
     Provider,
@@ -39,6 +41,7 @@ from referralhub.models import (
     Suspicion,
     Unit,
 )
+from referralhub.payouts.selectors import paid_in_hub
 from referralhub.search import describe, search_filter
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -143,11 +146,11 @@ def _provider() -> df.ChoiceFilter:
     return df.ChoiceFilter(choices=Provider.choices, help_text="Provider that sent the object.")
 
 
-def _related(model: type[models.Model], help_text: str) -> df.ModelChoiceFilter:
+def _related(model: type[models.Model], help_text: str, **kwargs: Any) -> df.ModelChoiceFilter:
     """An id that must exist: an unknown one is a 400 naming it, not an empty page."""
     id_schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     return extend_schema_field(id_schema)(
-        df.ModelChoiceFilter(queryset=model._default_manager.all(), help_text=help_text)
+        df.ModelChoiceFilter(queryset=model._default_manager.all(), help_text=help_text, **kwargs)
     )
 
 
@@ -233,10 +236,36 @@ class RewardFilter(MirroredFilter):
         choices=[("pending", "pending"), ("done", "done"), ("failed", "failed")],
         help_text="Whether FirstPromoter's API has the staff decisions on the commission.",
     )
+    paid = StrictBoolean(
+        method="filter_paid",
+        help_text="true: only rewards paid in a payout batch here; false: only the others.",
+    )
+    payout = _related(
+        PayoutBatch,
+        "Payout batch id: the rewards it holds (a cancelled or reversed one: those it released).",
+        method="filter_payout",
+    )
 
     class Meta:
         model = Reward
         fields = ["provider", "campaign", "promoter", "lead", "status", "fulfilment", "unit"]
+
+    def filter_paid(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(paid_in_hub()) if value else queryset.exclude(paid_in_hub())
+
+    def filter_payout(self, queryset: QuerySet, name: str, value: PayoutBatch | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(pk__in=_held_by(value))
+
+
+def _held_by(batch: PayoutBatch) -> QuerySet:
+    """The rewards a batch holds: every active item; for a batch that is no longer active
+    (cancelled, reversed), the items it released, so that its page can still list them."""
+    states = [PayoutItem.State.ACTIVE] if batch.is_active else [PayoutItem.State.RELEASED]
+    return PayoutItem.objects.filter(batch=batch, state__in=states).values("reward_id")
 
 
 class DeliveryFilter(ParameterErrors):

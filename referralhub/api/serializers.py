@@ -289,6 +289,19 @@ class ConversionSerializer(ReadOnlyModelSerializer):
         )
 
 
+class RewardPayoutSerializer(serializers.Serializer):
+    """The open or paid payout batch that holds a reward (referralhub.payouts.selectors)."""
+
+    batch = serializers.IntegerField(source="payout_batch_id", help_text="Payout batch id.")
+    status = serializers.ChoiceField(
+        source="payout_batch_status",
+        choices=["open", "paid"],
+        help_text="`open`: being paid; `paid`: staff marked the batch paid.",
+    )
+    paid_at = serializers.DateTimeField(source="payout_paid_at", allow_null=True)
+    paid_by = serializers.CharField(source="payout_paid_by", allow_null=True, help_text="Username.")
+
+
 class RewardSerializer(ReadOnlyModelSerializer):
     promoter = PromoterSummarySerializer(allow_null=True, read_only=True)
     lead = LeadSummarySerializer(allow_null=True, read_only=True)
@@ -323,6 +336,10 @@ class RewardSerializer(ReadOnlyModelSerializer):
         allow_null=True, read_only=True, help_text="Why it failed, or the error being retried."
     )
     payload = PayloadField(read_only=True)
+    payout = serializers.SerializerMethodField(
+        help_text="The payout batch paying (or that paid) this reward in the hub; null when "
+        "it is in none (a cancelled or reversed batch no longer holds it)."
+    )
 
     class Meta:
         model = Reward
@@ -362,8 +379,15 @@ class RewardSerializer(ReadOnlyModelSerializer):
             "fulfilment_note",
             "provider_sync",
             "provider_sync_error",
+            "payout",
             "payload",
         )
+
+    @extend_schema_field(RewardPayoutSerializer(allow_null=True))
+    def get_payout(self, reward: Reward) -> dict[str, Any] | None:
+        if getattr(reward, "payout_batch_id", None) is None:
+            return None
+        return RewardPayoutSerializer(reward).data
 
 
 class DeliverySerializer(ReadOnlyModelSerializer):

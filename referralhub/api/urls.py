@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from referralhub.api import events, views
+from referralhub.api import events, payouts, views
 from referralhub.errors import catch_all
 
 router = SimpleRouter()
@@ -16,6 +16,7 @@ router.register("promotions", views.PromotionViewSet, basename="promotion")
 router.register("leads", views.LeadViewSet, basename="lead")
 router.register("conversions", views.ConversionViewSet, basename="conversion")
 router.register("rewards", views.RewardViewSet, basename="reward")
+router.register("payouts", payouts.PayoutBatchViewSet, basename="payout")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
 router.register(
     "event-subscriptions", events.EventSubscriptionViewSet, basename="event-subscription"

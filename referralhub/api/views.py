@@ -7,6 +7,7 @@ from typing import Any
 
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_update
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
@@ -27,6 +28,7 @@ from referralhub.api.pagination import Cursor, PagePagination, ReceivedCursor
 from referralhub.api.permissions import CanActOnRewards, CanReplay, CanView, StaffCanView
 from referralhub.errors import nul_params
 from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Reward
+from referralhub.payouts.selectors import with_payout
 from referralhub.search import SearchTooLong, search_words
 from referralhub.services import (
     Action,
@@ -180,13 +182,17 @@ def _act(request: Request, action_name: Action, ids: list[int], text: str) -> li
     except ValueError as exc:
         raise ValidationError({"non_field_errors": [str(exc)]}) from exc
     pks = [r.pk for r in changed]
-    rewards = with_sync_state(Reward.objects.select_related(*_REWARD_RELATED))
-    return list(rewards.filter(pk__in=pks).order_by("pk"))
+    return list(_rewards().filter(pk__in=pks).order_by("pk"))
+
+
+def _rewards() -> QuerySet[Reward]:
+    """Rewards as the API shows them: with their FirstPromoter sync state and payout batch."""
+    return with_payout(with_sync_state(Reward.objects.select_related(*_REWARD_RELATED)))
 
 
 @docs.read_docs("rewards", s.RewardSerializer, examples.REWARD)
 class RewardViewSet(ReadViewSet):
-    queryset = with_sync_state(Reward.objects.select_related(*_REWARD_RELATED))
+    queryset = _rewards()
     serializer_class = s.RewardSerializer
     filterset_class = filters.RewardFilter
     pagination_class = Cursor

@@ -25,6 +25,7 @@ from referralhub.models.events import (
     EventSubscription,
     EventType,
 )
+from referralhub.models.payouts import ACTIVE_BATCH, PayoutBatch, PayoutItem
 from referralhub.models.people import Person, person_key
 from referralhub.models.programs import Campaign, Promoter, Promotion, RewardRule
 from referralhub.models.referrals import (
@@ -38,6 +39,7 @@ from referralhub.models.rewards import AuditEntry, Reward
 from referralhub.models.tallies import LeadTally
 
 __all__ = [
+    "ACTIVE_BATCH",
     "AMOUNT",
     "LEAD_STATES",
     "MAX_ID",
@@ -54,6 +56,8 @@ __all__ = [
     "Lead",
     "LeadTally",
     "MirroredModel",
+    "PayoutBatch",
+    "PayoutItem",
     "Person",
     "Promoter",
     "Promotion",

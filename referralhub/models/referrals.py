@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from referralhub.models.base import AMOUNT, MirroredModel, unique_per_provider
@@ -77,6 +77,24 @@ class Lead(MirroredModel):
             # A promoter's leads, and those of a period (the overview's top promoters).
             models.Index(
                 fields=["promoter", "provider_created_at"], name="lead_promoter_signed_up"
+            ),
+            # The overview's signup cohorts, counted from these indexes alone: leads per day,
+            # provider and campaign, customers among them, and per promoter. A lead without the
+            # provider's signup date is dated by the hub (`dashboard.selectors.signed_up_parts`).
+            models.Index(
+                fields=[
+                    "provider_created_at",
+                    "provider",
+                    "campaign",
+                    "promoter",
+                    "customer_since",
+                ],
+                name="lead_signup_cohort",
+            ),
+            models.Index(
+                fields=["created", "provider", "campaign", "promoter", "customer_since"],
+                condition=Q(provider_created_at__isnull=True),
+                name="lead_hub_signup_cohort",
             ),
         ]
 

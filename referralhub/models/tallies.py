@@ -1,5 +1,8 @@
 """Running counts of leads and customers per hour, kept by the database itself.
 
+No page reads them any more: the overview counts signup cohorts per provider and campaign, which
+hourly totals cannot give (docs/decisions/lead-tallies.md). What follows is why they were kept.
+
 The overview shows leads and customers per day over two periods: counting them from the lead table
 reads every lead of up to 180 days (a million index entries at scale, a second per recount).
 These rows hold the same numbers, maintained by triggers on `referralhub_lead` (migration
@@ -11,8 +14,7 @@ exact, roll back with it, and need no job to refresh them; a `TRUNCATE` of the l
   it) and, once it is a customer, as a customer in the hour of `customer_since`: the definitions of
   `dashboard.stats`.
 - Hours are truncated in UTC, so any time zone with a whole-hour offset groups them into its days;
-  in one whose days start mid-hour (+5:30) the overview counts the leads instead
-  (`dashboard.stats.activity`).
+  in one whose days start mid-hour (+5:30) the overview counted the leads instead.
 - Each hour is split over `SHARDS` rows (by lead id): concurrent deliveries adding leads in the
   same hour update different rows most of the time instead of queueing on one row lock.
 

@@ -16,6 +16,7 @@ from referralhub.models import (
     Campaign,
     Conversion,
     Lead,
+    Person,
     Promoter,
     Promotion,
     Reward,
@@ -34,6 +35,7 @@ MODELS = {
     "conversion": Conversion,
     "reward": Reward,
     "auditentry": AuditEntry,
+    "person": Person,
 }
 WEBHOOK_MODELS = {"webhookendpoint": WebhookEndpoint, "webhookdelivery": WebhookDelivery}
 

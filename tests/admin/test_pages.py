@@ -104,6 +104,8 @@ def test_the_whole_list_after_a_dropped_filter_says_so_once(root_client: Client)
 @pytest.mark.usefixtures("demo")
 def test_it_finds_a_lead_by_email_and_by_ref_id(root_client: Client):
     lead = Lead.objects.exclude(promotion=None).select_related("promotion").first()
+    assert lead is not None
+    assert lead.promotion is not None
     by_email = root_client.get(admin_url("referralhub", "lead"), {"q": lead.email})
     assert lead in by_email.context["cl"].result_list
     by_ref = root_client.get(admin_url("referralhub", "lead"), {"q": lead.promotion.ref_id})
@@ -115,6 +117,7 @@ def test_it_finds_a_lead_by_email_and_by_ref_id(root_client: Client):
 @pytest.mark.usefixtures("demo")
 def test_it_links_a_lead_to_its_promoter_and_promotion(root_client: Client):
     lead = Lead.objects.exclude(promoter=None).exclude(promotion=None).first()
+    assert lead is not None
     promoter_url = admin_url("referralhub", "promoter", f"{lead.promoter_id}/change")
     promotion_url = admin_url("referralhub", "promotion", f"{lead.promotion_id}/change")
     listing = root_client.get(admin_url("referralhub", "lead")).content.decode()
@@ -128,7 +131,9 @@ def test_it_links_a_lead_to_its_promoter_and_promotion(root_client: Client):
 @pytest.mark.usefixtures("demo")
 def test_it_shows_a_promoters_promotions_inline_and_links_to_their_leads(root_client: Client):
     promoter = Promoter.objects.filter(promotions__isnull=False).first()
+    assert promoter is not None
     promotion = promoter.promotions.first()
+    assert promotion is not None
     page = root_client.get(admin_url("referralhub", "promoter", f"{promoter.pk}/change"))
     html = page.content.decode()
     assert promotion.ref_id in html
@@ -144,6 +149,7 @@ def test_it_shows_a_promoters_promotions_inline_and_links_to_their_leads(root_cl
 @pytest.mark.usefixtures("demo")
 def test_it_refuses_to_change_a_mirrored_field(root_client: Client):
     promoter = Promoter.objects.first()
+    assert promoter is not None
     url = admin_url("referralhub", "promoter", f"{promoter.pk}/change")
     page = root_client.get(url).content.decode()
     assert 'name="email"' not in page  # shown, not editable
@@ -157,6 +163,7 @@ def test_it_refuses_to_change_a_mirrored_field(root_client: Client):
 @pytest.mark.usefixtures("demo")
 def test_it_refuses_to_change_a_reward_decision_by_form(root_client: Client):
     reward = Reward.objects.filter(status="pending").first()
+    assert reward is not None
     url = admin_url("referralhub", "reward", f"{reward.pk}/change")
     response = root_client.post(url, {"status": "approved", "amount": "999"})
     assert response.status_code == 403
@@ -173,6 +180,7 @@ def test_it_offers_no_add_page_for_mirrored_models(root_client: Client, name: st
 @pytest.mark.usefixtures("demo")
 def test_it_lets_only_superusers_delete_mirrored_rows(root_client: Client, root: User):
     lead = Lead.objects.first()
+    assert lead is not None
     url = admin_url("referralhub", "lead", f"{lead.pk}/delete")
     carol = make_staff("carol", "referralhub.view_lead", "referralhub.delete_lead")
     staff = Client()
@@ -189,7 +197,7 @@ def test_it_never_deletes_audit_entries(root_client: Client):
     from referralhub.services import audit
 
     entry = audit(
-        actor=User.objects.get(username="root"), action="replay", obj=Lead.objects.first()
+        actor=User.objects.get(username="root"), action="replay", obj=Lead.objects.earliest("pk")
     )
     url = admin_url("referralhub", "auditentry", f"{entry.pk}/delete")
     assert root_client.post(url, {"post": "yes"}).status_code == 403
@@ -199,6 +207,7 @@ def test_it_never_deletes_audit_entries(root_client: Client):
 @pytest.mark.usefixtures("demo")
 def test_it_shows_the_last_payload_pretty_printed(root_client: Client):
     promoter = Promoter.objects.exclude(payload={}).first()
+    assert promoter is not None
     page = root_client.get(admin_url("referralhub", "promoter", f"{promoter.pk}/change"))
     html = page.content.decode()
     assert '<pre class="rh-pre" tabindex="0">{\n  &quot;' in html
@@ -225,16 +234,23 @@ def test_it_searches_large_tables_by_exact_values(root_client: Client):
         return set(response.context["cl"].result_list)
 
     lead = Lead.objects.filter(provider="firstpromoter").select_related("promoter").first()
+    assert lead is not None
+    assert lead.promoter is not None
     assert lead in found("lead", lead.email.upper())  # emails match whatever the case
     assert found("lead", lead.promoter.email) == set(lead.promoter.leads.all())
     rocket = Promoter.objects.filter(provider="referralrocket", leads__isnull=False).first()
+    assert rocket is not None
     assert found("lead", rocket.code) == set(rocket.leads.all())
     assert found("lead", lead.email[:8]) == set()  # exact values only: no table scans
 
     conversion = Conversion.objects.exclude(lead=None).select_related("lead").first()
+    assert conversion is not None
+    assert conversion.lead is not None
     assert found("conversion", conversion.order_id) == {conversion}
     assert conversion in found("conversion", conversion.lead.email)
     reward = Reward.objects.exclude(conversion=None).select_related("conversion").first()
+    assert reward is not None
+    assert reward.conversion is not None
     assert found("reward", reward.conversion.order_id) == {reward}
     assert found("reward", reward.external_id) == {reward}
 

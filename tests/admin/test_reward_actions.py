@@ -129,6 +129,7 @@ def test_the_audit_trail_reads_in_the_staffs_time_zone(alice: User, promoter: Pr
     _act(client, "approve_selected", reward, post="yes")
     reward.refresh_from_db()
     page = client.get(admin_url("referralhub", "reward", f"{reward.pk}/change")).content.decode()
+    assert reward.decided_at is not None
     tokyo = reward.decided_at.astimezone(ZoneInfo("Asia/Tokyo"))
     entry = AuditEntry.objects.get(object_id=str(reward.pk))
     when = entry.created.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M:%S")

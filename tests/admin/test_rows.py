@@ -10,6 +10,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import items_for_result
 from django.contrib.admin.utils import quote
+from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
@@ -22,7 +23,7 @@ PAGES = [("referralhub", name) for name in MODELS] + [("webhooks", name) for nam
 QUERIES = ["", "?o=-2"]  # the second keeps its query in every row link (preserved filters)
 
 
-def _change(model: type, pk: int) -> str:
+def _change(model: type[Model], pk: int) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
 
 
@@ -72,13 +73,14 @@ def test_it_links_each_reward_to_its_page_promoter_and_lead(root_client: Client)
 def test_it_keeps_the_filters_in_each_rows_link(root_client: Client):
     html = root_client.get(admin_url("referralhub", "lead"), {"provider": "firstpromoter"})
     lead = Lead.objects.filter(provider="firstpromoter").first()
+    assert lead is not None
     back = "_changelist_filters=provider%3Dfirstpromoter"
     assert f'<a href="{_change(Lead, lead.pk)}?{back}">' in html.content.decode()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("pk", [7, 12345678901, "a/b_c:d"])
-def test_it_makes_the_change_urls_reverse_makes(pk: object):
+def test_it_makes_the_change_urls_reverse_makes(pk: int | str):
     opts = Lead._meta
     expected = reverse("admin:referralhub_lead_change", args=[quote(pk)])
     assert change_url(opts, pk) == expected
@@ -93,4 +95,5 @@ def test_a_timestamp_keeps_its_date_and_its_time_whole_but_may_wrap_between_them
     assert column(None, lead) == (
         '<span class="rh-nowrap">2026-12-01</span> <span class="rh-nowrap">10:47</span>'
     )
-    assert column(None, Lead(created=None)) == "—"
+    # A row without its date (never saved), to see what the column shows for a missing one.
+    assert column(None, Lead(created=None)) == "—"  # type: ignore[misc]

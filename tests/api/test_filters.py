@@ -205,6 +205,7 @@ def test_it_searches_emails_ref_ids_and_codes(client):
     assert ids(client.get("/api/v1/leads/?search=sam@example")) == [lead.pk]
     assert ids(client.get("/api/v1/leads/?search=samref")) == [lead.pk]
     assert ids(client.get("/api/v1/rewards/?search=rr-code-1")) == [reward.pk]
+    assert lead.promoter is not None
     promoter_ids = ids(client.get(f"/api/v1/promoters/?search={lead.promoter.email}"))
     assert promoter_ids == [lead.promoter_id]
     assert ids(client.get("/api/v1/promotions/?search=samref")) == [lead.promotion_id]

@@ -85,6 +85,7 @@ def test_it_shows_a_promotion_with_counters(api, carol):
 def test_it_shows_a_lead_with_its_promoter(api, carol):
     reward = RewardFactory(lead__suspicion="same_ip_suspicion")
     body = api(carol).get(f"/api/v1/leads/{reward.lead_id}/").json()
+    assert reward.promoter is not None
     assert body["promoter"]["email"] == reward.promoter.email
     assert body["is_self_referral_suspect"] is True
 
@@ -94,6 +95,7 @@ def test_it_shows_a_conversion(api, carol):
     body = api(carol).get(f"/api/v1/conversions/{conversion.pk}/").json()
     assert body["order_id"] == "ORD-9"
     assert body["purchase_value"] == "49.0000"
+    assert conversion.lead is not None
     assert body["lead"]["email"] == conversion.lead.email
 
 
@@ -104,6 +106,7 @@ def test_it_shows_a_reward_with_its_decision_and_amount(api, alice):
     assert body["amount_display"] == "9.80 USD"
     assert body["status"] == "pending"
     assert body["decided_by"] is None
+    assert reward.campaign is not None
     assert body["campaign"] == {"id": reward.campaign_id, "name": reward.campaign.name}
     assert body["mark_fulfilled_at_provider"] is False
 

@@ -30,6 +30,16 @@ OPERATIONS = {
     ("/api/v1/deliveries/{id}/", "get"),
     ("/api/v1/deliveries/{id}/replay/", "post"),
 }
+PAYOUT_OPERATIONS = {
+    ("/api/v1/payouts/", "get"): "200",
+    ("/api/v1/payouts/", "post"): "201",
+    ("/api/v1/payouts/preview/", "post"): "200",
+    ("/api/v1/payouts/{id}/", "get"): "200",
+    ("/api/v1/payouts/{id}/mark_paid/", "post"): "200",
+    ("/api/v1/payouts/{id}/cancel/", "post"): "200",
+    ("/api/v1/payouts/{id}/reverse/", "post"): "200",
+    ("/api/v1/payouts/{id}/files/{fmt}/", "get"): "200",
+}
 EVENT_OPERATIONS = {
     ("/api/v1/event-subscriptions/", "get"): "200",
     ("/api/v1/event-subscriptions/", "post"): "201",
@@ -63,7 +73,7 @@ def test_it_generates_without_warnings(tmp_path):
 
 def test_it_documents_exactly_the_api(document):
     found = {(path, method) for path, ops in document["paths"].items() for method in ops}
-    assert found == OPERATIONS | set(EVENT_OPERATIONS)
+    assert found == OPERATIONS | set(EVENT_OPERATIONS) | set(PAYOUT_OPERATIONS)
 
 
 def test_it_gives_every_parameter_an_example(document):
@@ -76,7 +86,7 @@ def test_it_gives_every_parameter_an_example(document):
 def test_it_gives_every_body_and_error_an_example(document):
     for path, ops in document["paths"].items():
         for method, op in ops.items():
-            if (path, method) in EVENT_OPERATIONS:
+            if (path, method) in EVENT_OPERATIONS or (path, method) in PAYOUT_OPERATIONS:
                 continue
             codes = set(op["responses"])
             assert {"200", "401", "403", "404"} <= codes, (path, method)
@@ -103,11 +113,27 @@ def test_it_documents_every_event_route_with_its_errors_and_examples(document):
             assert "400" in codes, (path, method)
 
 
+def test_it_documents_every_payout_route_with_its_errors_and_examples(document):
+    for (path, method), success in PAYOUT_OPERATIONS.items():
+        op = document["paths"][path][method]
+        codes = set(op["responses"])
+        assert {success, "401", "403"} <= codes, (path, method)
+        for code, response in op["responses"].items():
+            if code == success and path.endswith("{fmt}/"):
+                assert set(response["content"]) == {"text/csv", "application/zip"}
+                continue
+            assert response["content"]["application/json"].get("examples"), (path, code)
+        if method == "post":
+            assert {"400", "409"} <= codes or path.endswith("preview/"), path
+            assert op["requestBody"]["content"]["application/json"].get("examples"), path
+
+
 def test_it_documents_the_filters(document):
     names = {p["name"] for p in document["paths"]["/api/v1/rewards/"]["get"]["parameters"]}
     assert {"provider", "campaign", "promoter", "status", "unit", "suspicion"} <= names
     assert {"created_after", "created_before", "updated_after", "updated_before"} <= names
     assert {"search", "ordering", "cursor", "page_size"} <= names
+    assert {"paid", "payout"} <= names
     campaign_names = {
         p["name"] for p in document["paths"]["/api/v1/campaigns/"]["get"]["parameters"]
     }

@@ -14,7 +14,9 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tasks.backends.dummy import DummyBackend
 from django_tasks.base import TaskResultStatus
+from django_tasks_db.backend import TaskResult
 from django_tasks_db.models import DBTaskResult
 
 from referralhub.background import enqueue, requeue_abandoned
@@ -47,6 +49,7 @@ def test_a_broker_backend_gets_the_task_only_after_commit(
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     backend = note_run.get_backend()
+    assert isinstance(backend, DummyBackend)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         enqueue(note_run, str(tmp_path / "log"))
         assert backend.results == []
@@ -55,7 +58,9 @@ def test_a_broker_backend_gets_the_task_only_after_commit(
 
 
 def _running(worker_id: str, started: timedelta) -> DBTaskResult:
-    result = note_run.enqueue("unused").db_result
+    enqueued = note_run.enqueue("unused")
+    assert isinstance(enqueued, TaskResult)  # django_tasks_db's, which holds its row
+    result = enqueued.db_result
     result.claim(worker_id)
     DBTaskResult.objects.filter(pk=result.pk).update(started_at=timezone.now() - started)
     return result

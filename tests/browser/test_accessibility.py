@@ -55,17 +55,19 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
     page.wait_for_url(f"{base}/dashboard/")
     paths = [
         "/dashboard/",
+        "/dashboard/?start=2025-06-01&end=2026-05-31&provider=firstpromoter",  # months
+        "/dashboard/?start=2026-03-10&end=2026-03-01",  # an error
         "/dashboard/referrals/",
         "/dashboard/referrals/?signed_up_from=2026-12-10&signed_up_to=2026-01-01",  # errors
-        f"/dashboard/promoters/{Promoter.objects.order_by('pk').first().pk}/",
+        f"/dashboard/promoters/{Promoter.objects.earliest('pk').pk}/",
         "/dashboard/promoters/",
         "/dashboard/promoters/?q=" + "+".join("abcdefghijk"),  # a search too long: an error
-        f"/dashboard/leads/{Reward.objects.exclude(lead=None).first().lead_id}/",
+        f"/dashboard/leads/{Reward.objects.exclude(lead=None).earliest('pk').lead_id}/",
         "/dashboard/api-token/",
         "/dashboard/rewards/approvals/",
         "/dashboard/rewards/fulfilments/",
-        f"/dashboard/rewards/{Reward.objects.order_by('pk').first().pk}/",
-        f"/dashboard/rewards/deny/?ids={Reward.objects.order_by('pk').first().pk}",
+        f"/dashboard/rewards/{Reward.objects.earliest('pk').pk}/",
+        f"/dashboard/rewards/deny/?ids={Reward.objects.earliest('pk').pk}",
         "/dashboard/deliveries/",
         "/dashboard/firstpromoter/sync/",
         f"/dashboard/deliveries/{failed.pk}/",

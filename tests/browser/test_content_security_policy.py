@@ -23,9 +23,9 @@ def test_no_page_breaks_the_policy(page: Page, live_server) -> None:
     )
     call_command("load_demo", stdout=io.StringIO())
     User.objects.create_superuser("root", "root@example.com", "pw")
-    reward = Reward.objects.order_by("pk").first().pk
-    promoter = Promoter.objects.order_by("pk").first().pk
-    delivery = WebhookDelivery.objects.order_by("pk").first().pk
+    reward = Reward.objects.earliest("pk").pk
+    promoter = Promoter.objects.earliest("pk").pk
+    delivery = WebhookDelivery.objects.earliest("pk").pk
     base = live_server.url
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Username").fill("root")

@@ -3,6 +3,8 @@ the rewards and asks why, with everything needed in view without scrolling."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
@@ -16,7 +18,7 @@ SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 
 
 @pytest.fixture(params=SIZES, ids=list(SIZES))
-def screen(request, browser) -> Page:
+def screen(request, browser) -> Iterator[Page]:
     width, height = SIZES[request.param]
     context = browser.new_context(
         viewport={"width": width, "height": height}, is_mobile=width < 500
@@ -31,9 +33,10 @@ def in_view(page: Page, locator: Locator) -> bool:
     """Entirely on the screen as it is, without scrolling."""
     box = locator.bounding_box()
     size = page.viewport_size
+    if box is None or size is None:
+        return False
     return (
-        bool(box)
-        and box["y"] >= 0
+        box["y"] >= 0
         and box["y"] + box["height"] <= size["height"]
         and (box["x"] >= 0 and box["x"] + box["width"] <= size["width"])
     )

@@ -3,6 +3,8 @@ least 24 px (WCAG 2.5.8), the reward and its buttons in view together."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -25,7 +27,7 @@ SMALL_TARGETS = """() => [
 
 
 @pytest.fixture
-def phone(browser) -> Page:
+def phone(browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -64,6 +66,8 @@ def test_no_page_scrolls_sideways_and_every_target_is_24_px(
     base = live_server.url
     pages = [
         "/dashboard/",
+        "/dashboard/?days=90",
+        "/dashboard/?start=2026-03-10&end=2026-03-01",  # an error
         "/dashboard/referrals/",
         "/dashboard/rewards/approvals/",
         "/dashboard/rewards/fulfilments/",
@@ -123,6 +127,7 @@ def test_lists_become_cards_with_the_reward_and_its_buttons_together(
     assert in_view(phone, approve)
     checkbox = card.get_by_label(f"Select reward {world['reward']}", exact=True)
     box = checkbox.bounding_box()
+    assert box is not None
     assert box["width"] >= 24
     assert box["height"] >= 24
 

@@ -7,12 +7,19 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import DeliveryFactory, LeadFactory, PromoterFactory, RewardFactory
+from tests.factories import (
+    DeliveryFactory,
+    LeadFactory,
+    PersonFactory,
+    PromoterFactory,
+    RewardFactory,
+)
 
 PAGES = [
     "overview",
     "referrals",
     "promoters",
+    "people",
     "approvals",
     "fulfilments",
     "deliveries",
@@ -29,6 +36,7 @@ def urls(fp_endpoint) -> list[str]:
     return [
         *(reverse(f"dashboard:{name}") for name in PAGES),
         reverse("dashboard:promoter", args=[promoter.pk]),
+        reverse("dashboard:person", args=[PersonFactory(key=promoter.person_key).pk]),
         reverse("dashboard:lead", args=[LeadFactory(promoter=promoter).pk]),
         reverse("dashboard:reward", args=[reward.pk]),
         reverse("dashboard:delivery", args=[delivery.pk]),

@@ -296,6 +296,7 @@ def test_the_history_shows_audited_times_in_the_staffs_time_zone(
     reward = RewardFactory(unlinked=True, lead=None)
     as_alice.post(ACT, {"row": f"approve:{reward.pk}"})
     decided = Reward.objects.get(pk=reward.pk).decided_at
+    assert decided is not None
     html = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
     shown = decided.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M:%S")
     assert f"<code>decided_at</code>: — → {shown}</div>" in html

@@ -49,7 +49,7 @@ def test_the_overview_names_its_period_in_the_same_format(as_bob: Client, db) ->
 
 
 def test_the_chart_says_one_lead_not_one_leads() -> None:
-    svg = charts.leads_and_customers([(date(2026, 11, 5), 1, 1), (date(2026, 11, 6), 2, 0)])
+    svg = charts.leads_and_customers([(date(2026, 11, 5), 1, 1), (date(2026, 11, 6), 2, 0)], "day")
     assert "Thu 2026-11-05: 1 lead, 1 customer<" in svg
     assert "Fri 2026-11-06: 2 leads, 0 customers<" in svg
     assert ">11-05</text>" in svg
@@ -110,8 +110,9 @@ def test_the_fulfilment_queue_explains_itself_without_status_codes(as_alice: Cli
 def test_every_page_starts_with_a_link_to_its_main_content(as_bob: Client, db) -> None:
     html = as_bob.get("/dashboard/").content.decode()
     body = html[html.index("<body>") :]
-    first_link = re.search(r"<a [^>]*>[^<]*</a>", body)[0]
-    assert first_link == '<a class="skip-link" href="#main">Skip to the main content</a>'
+    first_link = re.search(r"<a [^>]*>[^<]*</a>", body)
+    assert first_link is not None
+    assert first_link[0] == '<a class="skip-link" href="#main">Skip to the main content</a>'
     assert '<main class="container" id="main" tabindex="-1">' in html
 
 
@@ -122,3 +123,11 @@ def test_the_admin_counts_endpoints_in_words(admin_client: Client, fp_endpoint) 
         follow=True,
     )
     assert "Deactivated 1 endpoint." in response.content.decode()
+
+
+def test_a_weekly_or_monthly_chart_says_which_week_or_month() -> None:
+    weekly = charts.leads_and_customers([(date(2026, 11, 2), 3, 1)], "week")
+    monthly = charts.leads_and_customers([(date(2026, 11, 1), 3, 1)], "month")
+    assert "week from 2026-11-02: 3 leads, 1 customer<" in weekly
+    assert "November 2026: 3 leads, 1 customer<" in monthly
+    assert ">2026-11</text>" in monthly

@@ -50,9 +50,12 @@ def test_it_filters_by_status_provider_and_event_type(
     assert shown(received="7d") == [rr.pk, ok.pk, failed.pk, rejected.pk]
     assert shown(provider="referralrocket") == [rr.pk, rejected.pk]
     assert shown(event_type="lead_signup") == [ok.pk]
+    assert shown(endpoint=str(rr_endpoint.pk)) == [rr.pk, rejected.pk]
+    assert shown(endpoint=str(fp_endpoint.pk), status="failed") == [failed.pk]
     everything = [rr.pk, ok.pk, failed.pk, rejected.pk]
     assert shown(status="bogus") == everything  # a bad filter is ignored
     assert shown(received="forever") == everything
+    assert shown(endpoint="999999") == everything
 
 
 def test_the_status_filter_is_boxes_to_tick(as_bob: Client, db) -> None:

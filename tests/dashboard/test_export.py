@@ -22,7 +22,7 @@ APPROVED = {"status": Reward.Status.APPROVED, "decided_at": timezone.now()}
 
 def rows(response) -> list[list[str]]:
     assert isinstance(response, StreamingHttpResponse)
-    data = b"".join(response.streaming_content)
+    data = response.getvalue()
     assert data.startswith("\ufeff".encode())  # so that Excel reads it as UTF-8
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
@@ -187,7 +187,7 @@ def test_it_quotes_every_field(as_bob: Client, db) -> None:
     promoter = PromoterFactory(first_name="R1;=1+1;", last_name="")
     RewardFactory(unlinked=True, promoter=promoter, amount=4, **APPROVED)
 
-    data = b"".join(as_bob.get(URL).streaming_content).decode("utf-8-sig")
+    data = as_bob.get(URL).getvalue().decode("utf-8-sig")
 
     for line in data.splitlines():
         assert line.startswith('"'), line

@@ -184,5 +184,5 @@ def test_an_approved_non_monetary_v2_commission_is_queued_and_fulfilled_by_hand_
     assert "next fulfilment request will be answered 200" not in html
     reward.refresh_from_db()
     assert reward.fulfilment == Reward.Fulfilment.FULFILLED
-    page = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
-    assert "make sure it is fulfilled in FirstPromoter too" in page
+    detail = as_alice.get(reverse("dashboard:reward", args=[reward.pk])).content.decode()
+    assert "make sure it is fulfilled in FirstPromoter too" in detail

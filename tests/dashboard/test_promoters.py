@@ -106,5 +106,5 @@ def test_it_runs_a_fixed_number_of_queries_whatever_the_page_size(
     # Session, user, the promotions the word finds, the campaign choices, the promoters, and
     # their promotions with their campaigns.
     with django_assert_max_num_queries(6):
-        response = as_bob.get(URL, {"size": size, "q": "promoter"})
+        response = as_bob.get(URL, {"size": str(size), "q": "promoter"})
     assert len(response.context["page"].items) == size

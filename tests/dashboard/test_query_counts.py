@@ -8,13 +8,16 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from referralhub.models import Reward
+from referralhub.models import Person, Reward
+from referralhub.people import people_sync, person_merge
+from tests.conftest import make_staff
 from tests.factories import (
     CampaignFactory,
     ConversionFactory,
     DeliveryFactory,
     LeadFactory,
     PromoterFactory,
+    PromotionFactory,
     RewardFactory,
 )
 
@@ -26,6 +29,7 @@ MAX_QUERIES = {
     "/dashboard/rewards/approvals/": 6,
     "/dashboard/rewards/fulfilments/": 6,
     "/dashboard/deliveries/": 4,
+    "/dashboard/people/": 7,  # the first view also creates the people: one insert
 }
 
 
@@ -69,7 +73,7 @@ def test_it_filters_referrals_with_a_fixed_number_of_queries(
         LeadFactory(unlinked=True, promoter=promoter)
     with django_assert_max_num_queries(7):
         response = as_alice.get(
-            "/dashboard/referrals/", {"size": size, "promoter": promoter.pk, "q": "lead"}
+            "/dashboard/referrals/", {"size": str(size), "promoter": str(promoter.pk), "q": "lead"}
         )
     assert len(response.context["page"].items) == size
 
@@ -85,7 +89,8 @@ def test_it_renders_a_promoter_page_with_a_fixed_number_of_queries(
         )
         RewardFactory(unlinked=True, promoter=promoter, lead=lead)
         ConversionFactory(promoter=promoter, lead=lead)
-    with django_assert_max_num_queries(9):
+    people_sync()  # else the first view also creates the promoter's person: two more queries
+    with django_assert_max_num_queries(10):
         response = as_alice.get(f"/dashboard/promoters/{promoter.pk}/")
     assert response.status_code == 200
 
@@ -96,3 +101,48 @@ def test_it_renders_the_overview_with_a_fixed_number_of_queries(
 ) -> None:
     with django_assert_max_num_queries(17):
         assert as_alice.get("/dashboard/", {"days": days}).status_code == 200
+
+
+@pytest.mark.parametrize("size", [25, 100])
+def test_it_lists_people_at_several_providers_with_a_fixed_number_of_queries(
+    as_alice: Client, many, django_assert_max_num_queries, size: int
+) -> None:
+    for promoter in PromoterFactory._meta.model.objects.all():
+        PromoterFactory(email=promoter.email.upper(), provider="referralrocket")
+    people_sync()
+    staff = make_staff("mallory", "referralhub.merge_person")
+    first, second = Person.objects.order_by("key")[:2]
+    person_merge(person=second, into=first, actor=staff)
+
+    # The list's 6, and the search word looked up in promoters and in promotions (search.py).
+    with django_assert_max_num_queries(8):
+        response = as_alice.get("/dashboard/people/", {"size": str(size), "q": "example"})
+
+    assert len(response.context["rows"]) == size
+    assert len(response.context["rows"][0].promoters) == 4
+
+
+@pytest.mark.parametrize("related", [5, 60])
+def test_it_renders_a_persons_page_with_a_fixed_number_of_queries(
+    as_alice: Client, db, django_assert_max_num_queries, related: int
+) -> None:
+    promoters = [
+        PromoterFactory(email="same@example.com", provider=provider)
+        for provider in ("firstpromoter", "invitereferrals", "referralrocket")
+    ]
+    for n in range(related):
+        promoter = promoters[n % 3]
+        lead = LeadFactory(unlinked=True, promoter=promoter)
+        RewardFactory(unlinked=True, promoter=promoter, lead=lead, currency=["USD", "EUR"][n % 2])
+        PromotionFactory(promoter=promoter)
+    people_sync()
+    person = Person.objects.get()
+
+    # Session, user, the people sync, the person, the merge permission (2), then one query for
+    # each kind of row: promoters, merged and look-alike people, promotions, leads, rewards,
+    # totals, and the history (with its content type).
+    with django_assert_max_num_queries(15):
+        response = as_alice.get(f"/dashboard/people/{person.pk}/")
+
+    assert response.status_code == 200
+    assert len(response.context["totals"]) == 2

@@ -157,11 +157,11 @@ def test_it_sorts(as_bob: Client, leads, sort, emails) -> None:
 def test_it_pages_without_counting(as_bob: Client, db) -> None:
     for i in range(30):
         LeadFactory(unlinked=True, email=f"p{i:02d}@example.com")
-    first = as_bob.get(URL, {"size": 25, "sort": "email"}).context["page"]
+    first = as_bob.get(URL, {"size": "25", "sort": "email"}).context["page"]
     assert first.has_next
     assert not first.has_previous
     assert len(first.items) == 25
-    second = as_bob.get(URL, {"size": 25, "sort": "email", "page": 2}).context["page"]
+    second = as_bob.get(URL, {"size": "25", "sort": "email", "page": "2"}).context["page"]
     assert not second.has_next
     assert second.has_previous
     assert [lead.email for lead in second.items] == [f"p{i:02d}@example.com" for i in range(25, 30)]
@@ -170,7 +170,7 @@ def test_it_pages_without_counting(as_bob: Client, db) -> None:
 def test_it_keeps_filters_in_page_links(as_bob: Client, db) -> None:
     for _ in range(3):
         LeadFactory(unlinked=True, state="active")
-    html = as_bob.get(URL, {"state": "active", "size": 25}).content.decode()
+    html = as_bob.get(URL, {"state": "active", "size": "25"}).content.decode()
     assert "state=active" in html
     assert "size=" in html
     assert 'type="date"' in html

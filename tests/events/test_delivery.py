@@ -23,9 +23,16 @@ from referralhub.services import rewards_act
 from tests.factories import RewardFactory
 
 
+def wait_after(delivery: EventDelivery) -> timedelta:
+    """How long the delivery waits after its last attempt before the next."""
+    assert delivery.next_attempt_at is not None
+    assert delivery.last_attempt_at is not None
+    return delivery.next_attempt_at - delivery.last_attempt_at
+
+
 def approve_one(actor) -> Event:
     rewards_act(action="approve", reward_ids=[RewardFactory().pk], actor=actor)
-    return Event.objects.order_by("pk").last()
+    return Event.objects.latest("pk")
 
 
 def run_due_retry(run_tasks) -> DBTaskResult:
@@ -69,7 +76,7 @@ def test_failures_are_retried_on_the_standard_webhooks_schedule_then_given_up(
     waits = []
     for _ in sending.SCHEDULE:
         delivery = EventDelivery.objects.get()
-        waits.append(delivery.next_attempt_at - delivery.last_attempt_at)
+        waits.append(wait_after(delivery))
         task = DBTaskResult.objects.get(status="READY")
         assert task.run_after == delivery.next_attempt_at
         run_due_retry(run_tasks)
@@ -84,6 +91,7 @@ def test_failures_are_retried_on_the_standard_webhooks_schedule_then_given_up(
     assert len(receiver.received) == 8
     assert len(ids) == 1
     attempt = EventAttempt.objects.first()
+    assert attempt is not None
     assert attempt.status_code == 500
     assert len(attempt.response_body) == 1024
     assert not DBTaskResult.objects.filter(status="READY").exists()
@@ -125,7 +133,7 @@ def test_slow_down_answers_wait_at_least_their_retry_after(
     approve_one(alice)
     run_tasks()
     delivery = EventDelivery.objects.get()
-    assert delivery.next_attempt_at - delivery.last_attempt_at == timedelta(hours=1)
+    assert wait_after(delivery) == timedelta(hours=1)
 
 
 def test_a_short_retry_after_does_not_hurry_the_schedule(alice, subscribe, receiver, run_tasks):
@@ -134,7 +142,7 @@ def test_a_short_retry_after_does_not_hurry_the_schedule(alice, subscribe, recei
     approve_one(alice)
     run_tasks()
     delivery = EventDelivery.objects.get()
-    assert delivery.next_attempt_at - delivery.last_attempt_at == sending.SCHEDULE[0]
+    assert wait_after(delivery) == sending.SCHEDULE[0]
 
 
 def test_a_subscription_failing_for_five_days_is_disabled(alice, subscribe, receiver, run_tasks):
@@ -217,7 +225,7 @@ def test_failed_deliveries_since_a_time_are_replayed(alice, carol, subscribe, re
         subscription_update(
             actor=carol, subscription=EventSubscription.objects.get(), is_active=True
         )
-    oldest = Event.objects.order_by("pk").first()
+    oldest = Event.objects.earliest("pk")
     Event.objects.filter(pk=oldest.pk).update(created=timezone.now() - timedelta(days=2))
     count = deliveries_replay_since(actor=carol, since=timezone.now() - timedelta(days=1))
     assert count == 2

@@ -60,7 +60,7 @@ def time_passes() -> Callable[[timedelta], None]:
             push.next_attempt_at -= delta
             push.since -= delta
             push.save(update_fields=["next_attempt_at", "since"])
-        for result in DBTaskResult.objects.exclude(run_after=None):
+        for result in DBTaskResult.objects.filter(run_after__isnull=False):
             result.run_after -= delta
             result.save(update_fields=["run_after"])
 

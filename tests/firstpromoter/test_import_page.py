@@ -27,6 +27,7 @@ def test_an_import_started_from_the_dashboard_runs_in_the_background(
     response = importer.post(START, {"resources": ["commissions"]}, follow=True)
     assert "Import #" in response.content.decode()
     run = ImportRun.objects.get()
+    assert run.started_by is not None
     assert (run.state, run.started_by.username) == ("queued", "ivan")
     assert AuditEntry.objects.get(action="start_import").object_id == str(run.pk)
     assert 'http-equiv="refresh"' in importer.get(SYNC).content.decode()

@@ -80,7 +80,7 @@ def test_an_interrupted_import_resumes_where_it_stopped(api_endpoint, fp_api, fa
     add_commissions(fp_api, 5000)
     fp_api.batch_polls = 1
     original = pull._save_page
-    saved = []
+    saved: list[int] = []
 
     def failing_after_20(run, objects, at):
         if len(saved) == 20:

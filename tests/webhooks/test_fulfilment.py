@@ -52,6 +52,8 @@ def test_it_keeps_answering_202_and_counts_each_ask_until_fulfilled(
     reward = seed_reward()
     assert reward.fulfilment_request_count == 3
     assert reward.fulfilment_requested_at == first_asked
+    assert first_asked is not None
+    assert reward.fulfilment_last_requested_at is not None
     assert reward.fulfilment_last_requested_at > first_asked
     assert Reward.objects.count() == 1
 

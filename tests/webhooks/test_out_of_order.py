@@ -97,6 +97,7 @@ def test_it_creates_a_shell_for_a_referrer_named_before_it_arrives(
 
     shell = Promoter.objects.get(provider="referralrocket", external_id="scG3q9Ez")
     assert (shell.code, shell.email, shell.participant_id) == ("scG3q9Ez", "", "")
+    assert shell.campaign is not None
     assert shell.campaign.external_id == "PMf8BDZ1zb"
     assert shell.provider_updated_at is None
     lead = Lead.objects.get(provider="referralrocket", external_id="385")
@@ -122,7 +123,9 @@ def test_it_creates_a_promoter_shell_from_a_promotions_promoter_id(
     shell = Promoter.objects.get(provider="firstpromoter", external_id="5272969")
     assert (shell.email, shell.provider_updated_at) == ("", None)
     assert Promotion.objects.get().promoter == shell
-    assert fp_lead().promotion.promoter == shell
+    promotion = fp_lead().promotion
+    assert promotion is not None
+    assert promotion.promoter == shell
 
     post_json(fp_endpoint, fp_event("new_customer_seed"))
 

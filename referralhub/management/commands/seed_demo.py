@@ -20,6 +20,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from referralhub.models import Campaign, Conversion, Lead, Promoter, Promotion, Provider, Reward
+from referralhub.people import people_sync
 from referralhub.seeding import Seeder, keep_timestamps, shares
 from webhooks.models import WebhookEndpoint
 
@@ -83,6 +84,7 @@ class Command(BaseCommand):
                     seeder.lead_batch(size, n_rewards, n_deliveries)
                 progress.update(size)
         progress.close()
+        people_sync()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {promoters} promoters, {leads} leads, {rewards} rewards and "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from alerts.texts import duration
 from referralhub.models import Provider
 from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
@@ -70,6 +71,21 @@ def _moment(value: str) -> datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
+PERIOD_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+
+
+def _period(value: str) -> timedelta:
+    """A period such as 30m, 6h or 1d, from 5 minutes (check_alerts runs every minute) to a year."""
+    text = value.strip().lower()
+    unit = PERIOD_UNITS.get(text[-1:])
+    if unit is None or not text[:-1].isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a period such as 30m, 6h or 1d")
+    period = int(text[:-1]) * unit
+    if not timedelta(minutes=5) <= period <= timedelta(days=366):
+        raise argparse.ArgumentTypeError(f"{value!r} must be from 5m to 366d")
+    return period
+
+
 class Command(BaseCommand):
     help = "Create a webhook endpoint for a provider and print the URL to give it (last line)."
     # call_command(..., stdin=io.StringIO(...)) stands for the terminal in tests.
@@ -109,9 +125,17 @@ class Command(BaseCommand):
             help="Read the API key from the first line of standard input.",
         )
         api.add_argument("--account-id", default="", help="Account ID, given with the API key.")
+        parser.add_argument(
+            "--expect-every",
+            type=_period,
+            metavar="PERIOD",
+            help="Alert when no delivery arrives for this long: 30m, 6h, 1d (docs/alerts.md).",
+        )
 
     def handle(self, *args: object, provider: str, **options: Any) -> None:
-        endpoint = WebhookEndpoint(provider=provider, name=options["name"])
+        endpoint = WebhookEndpoint(
+            provider=provider, name=options["name"], expected_every=options["expect_every"]
+        )
         endpoint.secret = self._value(options, "secret")
         endpoint.basic_auth_user, endpoint.basic_auth_password = self._pair(options, "basic_auth")
         endpoint.header_name, endpoint.header_value = self._pair(options, "header")
@@ -126,6 +150,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Checks: {', '.join(checks_summary(endpoint))}.")
         if endpoint.has_api_credentials:
             self.stdout.write(f"API credentials set for account {endpoint.api_account_id}.")
+        if endpoint.expected_every is not None:
+            self.stdout.write(f"Alerts when silent for {duration(endpoint.expected_every)}.")
         self.stdout.write(PROVIDERS[provider].SETUP)
         self.stdout.write(f"{options['base_url'] or ''}{endpoint.path}")
 

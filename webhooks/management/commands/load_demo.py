@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from django.contrib.auth import get_user_model
@@ -18,6 +20,7 @@ from django.http.response import HttpResponseBase
 from django.test import Client, RequestFactory
 
 from referralhub.models import Provider
+from referralhub.people import people_sync
 from webhooks import samples
 from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
@@ -48,6 +51,7 @@ class Command(BaseCommand):
         # never printed, nor half the demo.
         with transaction.atomic():
             password = self._load(base, url)
+            people_sync()
         if password is None:
             login = (
                 f"Log in at {base}/ as {USERNAME!r} with the password you have (unchanged; "
@@ -141,6 +145,14 @@ class Command(BaseCommand):
             post(
                 rr, samples.rr_event("referrer_added", samples.rr_participant(participant, at), at)
             )
+        # FirstPromoter's promoter 1 is a Referral Rocket referrer too (one person: the same
+        # address, in capitals), and someone has promoter 2's address with a Cyrillic "a".
+        same = _participant(4, at, like=1, email=lambda address: address.upper())
+        look_alike = _participant(
+            5, at, like=2, email=lambda address: address.replace("a", "\u0430", 1)
+        )
+        for referrer in (same, look_alike):
+            post(rr, samples.rr_event("referrer_added", referrer, at))
         for participant in range(10, 16):
             moment = at + timedelta(days=participant - 9)
             data = samples.rr_participant(participant, moment, referred_by=1 + participant % 3)
@@ -152,6 +164,19 @@ class Command(BaseCommand):
             )
             responses.append(client.get(f"{ir}?{query}", secure=secure))
         return responses
+
+
+def _participant(
+    participant: int, at: datetime, *, like: int, email: Callable[[str], str]
+) -> dict[str, Any]:
+    """A Referral Rocket referrer named as FirstPromoter's promoter `like`, with `email` of its
+    address."""
+    promoter = samples.fp_promoter(like)
+    return samples.rr_participant(participant, at) | {
+        "email": email(promoter["email"]),
+        "firstName": promoter["profile"]["first_name"],
+        "lastName": promoter["profile"]["last_name"],
+    }
 
 
 def _staff_user(wanted: str) -> str | None:
