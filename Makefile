@@ -7,7 +7,7 @@ DOCS_HOST ?= 127.0.0.1:8001
 # pip's warnings and setuptools' banner mean nothing to someone trying the app; errors still show.
 PIP_INSTALL := $(BIN)/pip install --quiet --quiet
 
-.PHONY: run test lint install install-test env demo docs bench-ingest bench-pages clean
+.PHONY: run test lint install install-test env demo docs bench-ingest bench-pages bench-bulk-approve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +37,12 @@ demo: install env
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
 	@$(BIN)/python manage.py load_demo --base-url http://$(HOST)
 
-# The task worker runs beside the server and stops with it (Ctrl-C stops both).
+# The task worker and a loop of the alerts' checks (cron's job in production) run beside the
+# server and stop with it (Ctrl-C stops all three).
 run: demo
 	@$(BIN)/python manage.py db_worker --worker-id dev-1 --interval 0.2 & worker=$$!; \
-	trap 'pkill -P $$worker 2>/dev/null; kill $$worker 2>/dev/null' EXIT; \
+	while sleep 60; do $(BIN)/python manage.py check_alerts; done & checks=$$!; \
+	trap 'pkill -P $$worker 2>/dev/null; kill $$worker $$checks 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 test: install-test
@@ -63,6 +65,9 @@ bench-ingest: install-test
 
 bench-pages: install-test
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
+
+bench-bulk-approve: install-test
+	$(BIN)/python bench/bulk_approve.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache site

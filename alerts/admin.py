@@ -32,7 +32,7 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ("title", "kind", "count", "created", "sending")
+    list_display = ("title", "sending", "kind", "count", "created")
     list_filter = ("kind", "messages__state")
     fields = ("kind", "title", "text", "count", "window", "created")
     readonly_fields = fields

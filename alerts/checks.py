@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from alerts import texts
@@ -44,7 +44,8 @@ def check_endpoints(now: datetime) -> tuple[int, int]:
         back += _raise_back(endpoint, last)
         assert endpoint.expected_every is not None
         quiet_since = last or endpoint.created
-        if now - quiet_since > endpoint.expected_every:
+        # A silence already told stays one, even if pruning the inbox moved its start.
+        if now - quiet_since > endpoint.expected_every and not _unanswered(endpoint).exists():
             silent += bool(
                 alert_raise(
                     kind=Kind.ENDPOINT_SILENT,
@@ -66,13 +67,8 @@ def _raise_back(endpoint: WebhookEndpoint, last: datetime | None) -> int:
     """A silence (keyed by the moment it began) that a later delivery ended gets its "back"."""
     if last is None:
         return 0
-    answered = Alert.objects.filter(kind=Kind.ENDPOINT_BACK, subject_id=endpoint.pk)
-    ended = (
-        Alert.objects.filter(kind=Kind.ENDPOINT_SILENT, subject_id=endpoint.pk, window__lt=last)
-        .exclude(window__in=answered.values("window"))
-        .order_by("window")
-    )
     raised = 0
+    ended = _unanswered(endpoint).filter(window__lt=last).order_by("window")
     for silence in ended:
         raised += bool(
             alert_raise(
@@ -83,6 +79,14 @@ def _raise_back(endpoint: WebhookEndpoint, last: datetime | None) -> int:
             )
         )
     return raised
+
+
+def _unanswered(endpoint: WebhookEndpoint) -> QuerySet[Alert]:
+    """The endpoint's silences told and not yet followed by a "back"."""
+    answered = Alert.objects.filter(kind=Kind.ENDPOINT_BACK, subject_id=endpoint.pk)
+    return Alert.objects.filter(kind=Kind.ENDPOINT_SILENT, subject_id=endpoint.pk).exclude(
+        window__in=answered.values("window")
+    )
 
 
 def send_digest(now: datetime) -> Alert | None:

@@ -1,9 +1,12 @@
 """Sending an alert's messages in the background, with retries.
 
-The task carries no state of its own: the message's row says what is due, and `attempts` is the
-task's ticket, so a task run twice (a worker that died mid-send comes back) or made stale by a
-newer one does nothing more than send again. A message that every attempt failed is marked
-failed, for staff to see in the admin and on the dashboard's alerts page.
+- `send_alert` runs once the alert is complete (at once, or when a grouped alert's quarter hour
+  ends): it writes a grouped alert's text again with its final count, then makes each message's
+  first attempt. It runs even when no channel is configured, so the admin shows the final text.
+- The tasks carry no state of their own: a message's row says what is due, and `attempts` is the
+  task's ticket, so a task run twice (a worker that died mid-send comes back) or made stale by a
+  newer one does nothing more than send again. A message that every attempt failed is marked
+  failed, for staff to see in the admin.
 """
 
 from __future__ import annotations
@@ -34,10 +37,28 @@ SCHEDULE: tuple[timedelta, ...] = (
 State = AlertMessage.State
 
 
+def queue_alert(alert: Alert, run_after: datetime | None = None) -> None:
+    """Send `alert` in the background (after `run_after`), in the caller's transaction."""
+    enqueue(send_alert.using(run_after=run_after) if run_after else send_alert, alert.pk)
+
+
 def queue(message: AlertMessage, run_after: datetime | None = None) -> None:
-    """Send `message` in the background, once the caller's transaction commits."""
+    """Attempt `message` again in the background, in the caller's transaction."""
     task = send_message.using(run_after=run_after) if run_after else send_message
     enqueue(task, message.pk, message.attempts)
+
+
+@task()
+def send_alert(alert_id: int) -> None:
+    alert = Alert.objects.filter(pk=alert_id).first()
+    if alert is None:
+        return
+    if (words := texts.recounted(alert)) is not None:
+        alert.title, alert.text = words.title[:200], words.body
+        Alert.objects.filter(pk=alert.pk).update(title=alert.title, text=alert.text)
+    first = alert.messages.filter(state=State.PENDING, attempts=0).order_by("pk")
+    for message_id in first.values_list("pk", flat=True):
+        attempt(message_id, expected_attempts=0)
 
 
 @task()
@@ -54,10 +75,6 @@ def attempt(message_id: int, *, expected_attempts: int) -> None:
     )
     if message is None:
         return
-    if (words := texts.recounted(message.alert)) is not None:
-        alert = message.alert
-        alert.title, alert.text = words.title[:200], words.body
-        Alert.objects.filter(pk=alert.pk).update(title=alert.title, text=alert.text)
     try:
         channels.send(message.channel, message.alert)
     except channels.NotSent as exc:

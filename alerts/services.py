@@ -77,8 +77,10 @@ def _queue_messages(alert: Alert, send_at: datetime | None) -> None:
         AlertMessage(alert=alert, channel=channel, next_attempt_at=send_at or timezone.now())
         for channel in channels.configured()
     )
-    for message in messages:
-        sending.queue(message, run_after=send_at)
+    # A grouped alert (sent later) has its text written again with its final count, channels or
+    # not, so that the admin shows it.
+    if messages or send_at is not None:
+        sending.queue_alert(alert, run_after=send_at)
 
 
 def delivery_failed(delivery: WebhookDelivery, now: datetime | None = None) -> None:

@@ -1,7 +1,7 @@
 """`make bench-ingest`: webhook ingest throughput and latency against the stack's floor.
 
 On PostgreSQL (DATABASE_URL; each round creates a scratch database and drops it): gunicorn serves
-the app with production settings; a separate process sends a realistic stream (bench/stream.py)
+the app with production settings; a separate process sends a realistic stream (tests/stream.py)
 over N keep-alive connections; then the same stream goes to two references under the same
 gunicorn settings and database (bench/floor_urls.py): the least the inbox's rules allow, and the
 floor. Rounds repeat all three one after the other, so that each round's ratios compare servers
@@ -32,8 +32,9 @@ from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common, stream
+from bench import common
 from bench.floor_urls import LEAST_TABLES_SQL, TABLE_SQL
+from tests import stream
 
 
 def parse_args() -> argparse.Namespace:
@@ -194,7 +195,7 @@ def _by_package(stats: pstats.Stats) -> dict[str, float]:
 
 
 def check(full: common.LoadResult, plan: stream.Stream, requests: list[dict]) -> None:
-    from bench.checks import effect_problems, inbox_problems
+    from tests.checks import effect_problems, inbox_problems
 
     acked = {requests[i]["key"] for i, status, *_ in full.rows if 200 <= status < 300}
     bad = {s: n for s, n in full.statuses.items() if s >= 500 or s == 0}

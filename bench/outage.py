@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common, stream
-from bench.checks import effect_problems, inbox_problems
+from bench import common
+from tests import stream
+from tests.checks import effect_problems, inbox_problems
 
 
 def parse_args() -> argparse.Namespace:

@@ -36,6 +36,7 @@ SAMPLE_MODELS = {  # URL name fragment -> how to find a representative object fo
     "reward": ("referralhub", "Reward"),
     "delivery": ("webhooks", "WebhookDelivery"),
     "lead": ("referralhub", "Lead"),
+    "person": ("referralhub", "Person"),
 }
 
 
@@ -71,8 +72,36 @@ def sample_pk(name: str) -> int | None:
                     .first()
                 )
                 return row["promoter_id"] if row else None
+            if model_name == "Person":
+                return busiest_person()
             return model.objects.order_by("-pk").values_list("pk", flat=True).first()
     return None
+
+
+def busiest_person() -> int | None:
+    """The person with the most leads among those at more than one provider."""
+    from django.db.models import Count
+
+    from referralhub.models import Lead, Person, Promoter
+
+    people_at_several = (
+        Promoter.objects.exclude(person_key="")
+        .values("person_key")
+        .annotate(providers=Count("provider", distinct=True))
+        .filter(providers__gt=1)
+        .values("person_key")
+    )
+    row = (
+        Lead.objects.filter(promoter__person_key__in=people_at_several)
+        .values("promoter__person_key")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    if row is None:
+        return None
+    people = Person.objects.filter(key=row["promoter__person_key"])
+    return people.values_list("pk", flat=True).first()
 
 
 def page_query(name: str) -> str:
@@ -149,6 +178,7 @@ def search_urls() -> list[tuple[str, str]]:
     lists = [
         ("dashboard referrals", "dashboard:referrals", "q"),
         ("dashboard promoters", "dashboard:promoters", "q"),
+        ("dashboard people", "dashboard:people", "q"),
         ("api leads", "api:lead-list", "search"),
         ("api promoters", "api:promoter-list", "search"),
         ("api rewards", "api:reward-list", "search"),

@@ -4,7 +4,7 @@ compares the tuned admin with, each the same models on its own `AdminSite`:
 - `/stock-admin/`: a bare `ModelAdmin` per model, Django's defaults (one `__str__` column);
 - `/stock-same-admin/`: the same changelists as the tuned admin (its columns, filters, search,
   ordering and `list_select_related`, so no query per row), through a stock `ModelAdmin`: none of
-  the tuning (`LargeTableAdmin`: no full `COUNT(*)`, lean rows, deferred columns) is there.
+  the tuning (`LargeTableAdmin`: no full `COUNT(*)`, deferred columns) is there.
 """
 
 from __future__ import annotations

@@ -14,15 +14,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -32,11 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
+from tests.slow_clients import PROBE_TIMEOUT, nginx, send, slow_requests, trickle
 
-NGINX_CONF = common.REPO / "deploy" / "nginx.conf"
 PAYLOAD = common.REPO / "tests" / "payloads" / "firstpromoter_lead_signup.json"
 PROBE_EVERY = 0.25
-PROBE_TIMEOUT = 5.0
 
 
 @dataclass
@@ -61,30 +53,6 @@ class Probes:
         )
 
 
-def trickle(port: int, request: bytes, deadline: float, held: list[int]) -> None:
-    """Send `request` a byte every half second until `deadline`: a slow client."""
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 5) as conn:
-        held.append(1)
-        for byte in request:
-            if time.monotonic() >= deadline:
-                return
-            conn.sendall(bytes([byte]))
-            time.sleep(0.5)
-
-
-def slow_requests(path: str) -> list[bytes]:
-    """One request whose headers never end, one whose body never ends."""
-    headers = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + "".join(f"X-Slow-{i}: {'x' * 20}\r\n" for i in range(50))
-    ).encode()
-    body = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: 100000\r\n\r\n"
-    ).encode()
-    return [headers, body + b"{" + b" " * 5000]
-
-
 def probe(port: int, path: str, deadline: float, probes: Probes, event_ids: Iterator[int]) -> None:
     document = json.loads(PAYLOAD.read_text())
     while time.monotonic() < deadline:
@@ -96,24 +64,6 @@ def probe(port: int, path: str, deadline: float, probes: Probes, event_ids: Iter
         ):
             probes.results[kind].append(send(port, method, url, data))
         time.sleep(PROBE_EVERY)
-
-
-def send(
-    port: int, method: str, url: str, body: bytes | None, timeout: float = PROBE_TIMEOUT
-) -> tuple[int | None, float]:
-    """One request: its status (None: no answer in `timeout`) and how long it took."""
-    start = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        headers = {"Content-Type": "application/json"} if body else {}
-        conn.request(method, url, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
-        return response.status, time.monotonic() - start
-    except OSError:
-        return None, time.monotonic() - start
-    finally:
-        conn.close()
 
 
 def under_slow_clients(
@@ -134,40 +84,6 @@ def under_slow_clients(
     for client in clients:
         client.join(timeout=PROBE_TIMEOUT)
     return probes
-
-
-@contextlib.contextmanager
-def nginx(listen: int, upstream: int) -> Iterator[int]:
-    """nginx with deploy/nginx.conf, moved to loopback ports, in a scratch prefix."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    server = NGINX_CONF.read_text()
-    server = server.replace("listen 80;", f"listen 127.0.0.1:{listen};")
-    server = server.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
-    with tempfile.TemporaryDirectory(prefix="referralhub-nginx-") as prefix:
-        Path(prefix, "server.conf").write_text(server)
-        Path(prefix, "nginx.conf").write_text(
-            f"pid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\nworker_processes 1;\n"
-            "events { worker_connections 1024; }\n"
-            f"http {{\n  access_log off;\n  client_body_temp_path {prefix}/body;\n"
-            f"  proxy_temp_path {prefix}/proxy;\n  include {prefix}/server.conf;\n}}\n"
-        )
-        command = [binary, "-p", prefix, "-c", f"{prefix}/nginx.conf", "-g", "daemon off;"]
-        process = subprocess.Popen(command, start_new_session=True)
-        try:
-            wait_for(listen)
-            yield listen
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-
-
-def wait_for(port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if send(port, "GET", "/healthz", None)[0] == 200:
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing answers /healthz on port {port}")
 
 
 def main() -> None:

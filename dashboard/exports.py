@@ -113,6 +113,19 @@ class ListExport:
         return self.stream(select(form.cleaned_data))
 
 
+def in_chunks(items: QuerySet, rows_of: Callable[[list[Any]], Iterable[Any]]) -> Iterator[Any]:
+    """The rows a list builds from each page of `items` (`rows_of`, a fixed number of queries
+    per call), built CHUNK_ROWS items at a time so that memory stays flat."""
+    chunk: list[Any] = []
+    for item in items.iterator(chunk_size=CHUNK_ROWS):
+        chunk.append(item)
+        if len(chunk) == CHUNK_ROWS:
+            yield from rows_of(chunk)
+            chunk = []
+    if chunk:
+        yield from rows_of(chunk)
+
+
 def wanted(request: HttpRequest) -> bool:
     return request.GET.get(EXPORT_PARAMETER) == "csv"
 

@@ -197,6 +197,16 @@ class RewardQueueFilterForm(forms.Form):
     suspects = forms.BooleanField(required=False, label="Self-referral suspects only")
 
 
+class ApproveAllForm(RewardQueueFilterForm):
+    """ "Approve all matching": the queue's filter, the fingerprint of the rewards the
+    confirmation page counted (referralhub.bulk_approvals) and the note every approval gets."""
+
+    fingerprint = forms.RegexField(
+        regex=r"^[0-9a-f]{64}$", required=False, widget=forms.HiddenInput
+    )
+    note = forms.CharField(required=False, max_length=2000, strip=True, label="Note (optional)")
+
+
 # "Received": the periods the deliveries list offers; the overview's problems card opens the first.
 RECEIVED_WITHIN = {
     "24h": ("Last 24 hours", timedelta(hours=24)),
@@ -261,7 +271,12 @@ class RewardActionForm(forms.Form):
     """Bulk actions post `action` and the checked `ids`; a row button posts `row=<action>:<id>`."""
 
     action = forms.ChoiceField(
-        choices=[("approve", "Approve"), ("deny", "Deny"), ("fulfil", "Mark fulfilled")],
+        choices=[
+            ("approve", "Approve"),
+            ("deny", "Deny"),
+            ("fulfil", "Mark fulfilled"),
+            ("reopen", "Reopen"),
+        ],
         required=False,
     )
     ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
@@ -337,3 +352,41 @@ class ImportForm(forms.Form):
         label="Referrals and commissions created from",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+
+class PayoutFilterForm(forms.Form):
+    """The rewards a new payout batch is made of. Invalid, it refuses the preview."""
+
+    provider = forms.ChoiceField(choices=ANY + Provider.choices, required=False)
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name"), required=False, empty_label="Any"
+    )
+    currency = forms.RegexField(
+        regex=r"^[A-Za-z]{3}$",
+        required=False,
+        max_length=3,
+        error_messages={"invalid": "Three letters, such as USD."},
+    )
+    approved_from = BoundedDateField(required=False, label="Approved from")
+    approved_to = BoundedDateField(required=False, label="Approved until")
+    grouping = forms.ChoiceField(
+        choices=[("reward", "One line per reward"), ("person", "One line per person and currency")],
+        required=False,
+        label="Payout lines",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        check_range(self, "approved_from", "approved_to")
+        return self.cleaned_data
+
+
+class PayoutIdsForm(forms.Form):
+    """Reward ids checked on a payout page (to include, or to leave out), and a text."""
+
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    text = forms.CharField(required=False, max_length=2000, strip=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].valid_value = _is_id  # type: ignore[attr-defined]

@@ -165,7 +165,9 @@ def breakdown(counted: dict[CohortKey, Cohort], period: Period) -> list[Breakdow
     return sorted(rows, key=lambda row: (-row.cohort.leads, row.provider, row.campaign))
 
 
-def headline(counted: dict[CohortKey, Cohort], money: list[MoneyTrend], period: Period) -> list:
+def headline(
+    counted: dict[CohortKey, Cohort], money: list[MoneyTrend], period: Period
+) -> list[Metric]:
     now, before = total(counted, period), total(counted, period.previous())
     revenue = {m.currency: m.revenue for m in money if m.revenue}
     revenue_before = {m.currency: m.revenue_before for m in money if m.revenue_before}

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from dashboard import views
-from dashboard.views import events, people
+from dashboard.views import events, payouts, people
 
 app_name = "dashboard"
 urlpatterns = [
@@ -15,11 +15,22 @@ urlpatterns = [
     path("people/<int:pk>/merge/", people.person_merge_view, name="person_merge"),
     path("people/<int:pk>/split/", people.person_split_view, name="person_split"),
     path("rewards/approvals/", views.approval_queue, name="approvals"),
+    path("rewards/approvals/approve-all/", views.approve_all, name="approve_all"),
+    path("rewards/bulk-approvals/<int:pk>/", views.bulk_approval_detail, name="bulk_approval"),
     path("rewards/fulfilments/", views.fulfilment_queue, name="fulfilments"),
     path("rewards/act/", views.reward_act, name="reward_act"),
     path("rewards/deny/", views.reward_deny, name="reward_deny"),
     path("rewards/export.csv", views.export_approved, name="export"),
     path("rewards/<int:pk>/", views.reward_detail, name="reward"),
+    path("payouts/", payouts.payout_list, name="payouts"),
+    path("payouts/new/", payouts.payout_new, name="payout_new"),
+    path("payouts/<int:pk>/", payouts.payout_detail, name="payout"),
+    path("payouts/<int:pk>/files/<slug:fmt>/", payouts.payout_file, name="payout_file"),
+    path("payouts/<int:pk>/pay/", payouts.payout_act, {"act": "pay"}, name="payout_pay"),
+    path("payouts/<int:pk>/cancel/", payouts.payout_act, {"act": "cancel"}, name="payout_cancel"),
+    path(
+        "payouts/<int:pk>/reverse/", payouts.payout_act, {"act": "reverse"}, name="payout_reverse"
+    ),
     path("firstpromoter/sync/", views.sync_problems, name="sync"),
     path("firstpromoter/sync/retry/", views.sync_retry, name="sync_retry"),
     path("firstpromoter/import/", views.import_start, name="import_start"),

@@ -26,19 +26,24 @@ from referralhub.payouts.selectors import attach_payout_batches, payout_batch_of
 from webhooks.models import CommissionPush, ImportRun, WebhookEndpoint
 from webhooks.providers.firstpromoter import pull, push
 
-Action = Literal["approve", "deny", "fulfil"]
+Action = Literal["approve", "deny", "fulfil", "reopen"]
 
 PERMISSIONS: dict[Action, str] = {
     "approve": "referralhub.approve_reward",
     "deny": "referralhub.approve_reward",
     "fulfil": "referralhub.fulfil_reward",
+    "reopen": "referralhub.approve_reward",
 }
 MAX_BULK = 100
+# Reopening has no event: the catalogue has no type for a decision taken back, and the reward's
+# next approval or denial is announced as usual.
 EVENTS: dict[Action, str] = {
     "approve": EventType.REWARD_APPROVED,
     "deny": EventType.REWARD_DENIED,
     "fulfil": EventType.REWARD_FULFILLED,
 }
+# The actions that need a reason: it is kept in the reward's history.
+REASON_REQUIRED: frozenset[Action] = frozenset({"deny", "reopen"})
 
 
 class RewardNotFound(Exception):
@@ -62,13 +67,25 @@ class _Transition:
     fields: tuple[str, ...]
 
 
-def _refuse_decision(reward: Reward) -> str | None:
+def _refuse_decision(reward: Reward, *, reopening: bool = False) -> str | None:
+    """Why the hub's decision on `reward` cannot change now, or None: approving and denying take
+    a pending reward, reopening a decided one, and none of them a reward paid or being paid."""
+    if reward.date_paid is not None:
+        return "already paid"
     # A reward being paid, or paid, keeps its decision: release it from its batch first.
     if (batch_id := payout_batch_of(reward)) is not None:
         return f"in payout batch #{batch_id}"
+    if reopening:
+        return "already pending" if reward.status == Reward.Status.PENDING else None
     if reward.status != Reward.Status.PENDING:
         return f"already {reward.status}"
     return None
+
+
+def _refuse_reopening(reward: Reward) -> str | None:
+    if reward.fulfilment == Reward.Fulfilment.FULFILLED:
+        return "already fulfilled"
+    return _refuse_decision(reward, reopening=True)
 
 
 def _refuse_fulfilment(reward: Reward) -> str | None:
@@ -93,11 +110,19 @@ def _decide(status: str) -> Callable[[Reward, User, str], None]:
 
 def _approve(reward: Reward, actor: User, text: str) -> None:
     _decide(Reward.Status.APPROVED)(reward, actor, text)
-    # Approved, a non-monetary reward is something to deliver: it joins the fulfilment queue now,
-    # not when (if ever) its provider asks. A later ask counts against the same entry.
-    if reward.needs_delivery and reward.fulfilment == Reward.Fulfilment.NOT_REQUESTED:
-        reward.fulfilment = Reward.Fulfilment.PENDING
-        reward.fulfilment_requested_at = reward.decided_at
+    # A later ask from the provider counts against the same queue entry.
+    if reward.joins_fulfilment_queue:
+        reward.queue_for_fulfilment(reward.decided_at or timezone.now())
+
+
+def _reopen(reward: Reward, actor: User, text: str) -> None:
+    # Still a person's decision (decided_by stays set): a provider's later word does not decide
+    # a reopened reward, staff do, from the approvals queue.
+    _decide(Reward.Status.PENDING)(reward, actor, text)
+    # Out of the fulfilment queue its approval put it in, unless the provider asked for it.
+    if reward.fulfilment == Reward.Fulfilment.PENDING and not reward.fulfilment_request_count:
+        reward.fulfilment = Reward.Fulfilment.NOT_REQUESTED
+        reward.fulfilment_requested_at = None
 
 
 def _fulfil(reward: Reward, actor: User, text: str) -> None:
@@ -119,6 +144,11 @@ TRANSITIONS: dict[Action, _Transition] = {
         _refuse_fulfilment,
         _fulfil,
         ("fulfilment", "fulfilled_at", "fulfilled_by", "fulfilment_note"),
+    ),
+    "reopen": _Transition(
+        _refuse_reopening,
+        _reopen,
+        (*_DECISION_FIELDS, "fulfilment", "fulfilment_requested_at"),
     ),
 }
 
@@ -146,8 +176,8 @@ def rewards_act(
     if not can_act(actor, action):
         raise PermissionDenied(f"You do not have permission to {action} rewards.")
     text = text.strip()
-    if action == "deny" and not text:
-        raise ValueError("A reason is required to deny a reward.")
+    if action in REASON_REQUIRED and not text:
+        raise ValueError(f"A reason is required to {action} a reward.")
     ids = sorted(set(reward_ids))
     if not 1 <= len(ids) <= MAX_BULK:
         raise ValueError(f"Give between 1 and {MAX_BULK} distinct reward ids.")
@@ -163,7 +193,32 @@ def rewards_act(
     errors = {r.pk: reason for r in rewards if (reason := transition.refuse(r))}
     if errors:
         raise TransitionNotAllowed(errors)
+    _apply(action, rewards, actor, text)
+    return rewards
 
+
+@transaction.atomic
+def rewards_approve_still_pending(
+    *, reward_ids: Sequence[int], actor: User | AnonymousUser, text: str = ""
+) -> tuple[list[int], list[int]]:
+    """Approve those of `reward_ids` that may still be approved, by the same rules and with the
+    same side effects as `rewards_act`, and skip the others (decided since, paid, or gone):
+    a bulk approval's chunk. Returns (approved ids, skipped ids)."""
+    if not can_act(actor, "approve"):
+        raise PermissionDenied("You do not have permission to approve rewards.")
+    locked = list(Reward.objects.select_for_update().filter(pk__in=reward_ids).order_by("pk"))
+    attach_payout_batches(locked)  # as in rewards_act: read once the locks are held
+    rewards = [r for r in locked if refusal_reason(r, "approve") is None]
+    if rewards:
+        _apply("approve", rewards, actor, text.strip())
+    approved = {r.pk for r in rewards}
+    return sorted(approved), [pk for pk in reward_ids if pk not in approved]
+
+
+def _apply(action: Action, rewards: list[Reward], actor: User, text: str) -> None:
+    """Make the move on locked rewards that may make it: the change, its audit entries, the
+    FirstPromoter push and the event, a fixed number of statements however many rewards."""
+    transition = TRANSITIONS[action]
     entries = []
     for reward in rewards:
         before = {f: _plain(getattr(reward, f)) for f in transition.fields}
@@ -176,14 +231,15 @@ def rewards_act(
     _record(actor, entries)
     # FirstPromoter's API hears of it once this transaction commits, never if it rolls back.
     push.queue_decision(action, rewards)
-    emit(EVENTS[action], Reward, ids)
-    return rewards
+    if event_type := EVENTS.get(action):
+        emit(event_type, Reward, [r.pk for r in rewards])
 
 
 _DONE: dict[Action, str] = {
     "approve": "Approved {}",
     "deny": "Denied {}",
     "fulfil": "Marked {} fulfilled",
+    "reopen": "Reopened {}: pending again",
 }
 
 
@@ -210,6 +266,9 @@ def done_message(
         message += f" Waiting in the fulfilment queue: {listed(queued)}."
     if told := _told(action, rewards):
         message += f" FirstPromoter is told through its API: {listed(told)}."
+    if action == "reopen":
+        for provider, some in _by_provider(rewards).items():
+            message += f" {provider} is not told: set {listed(some)} back to pending there too."
     if action != "fulfil":
         return message
     if any(r.provider_asks_fulfilment and r.needs_delivery for r in rewards):
@@ -229,6 +288,13 @@ def _told(action: Action, rewards: Sequence[Reward]) -> list[Reward]:
         )
     )
     return [r for r in rewards if r.pk in told]
+
+
+def _by_provider(rewards: Sequence[Reward]) -> dict[str, list[Reward]]:
+    by_provider: dict[str, list[Reward]] = {}
+    for reward in rewards:
+        by_provider.setdefault(reward.get_provider_display(), []).append(reward)
+    return by_provider
 
 
 def _not_told(rewards: Sequence[Reward]) -> dict[str, list[Reward]]:
@@ -251,6 +317,10 @@ def reward_deny(*, reward: Reward, actor: User, reason: str) -> Reward:
 
 def reward_fulfil(*, reward: Reward, actor: User, note: str = "") -> Reward:
     return rewards_act(action="fulfil", reward_ids=[reward.pk], actor=actor, text=note)[0]
+
+
+def reward_reopen(*, reward: Reward, actor: User, reason: str) -> Reward:
+    return rewards_act(action="reopen", reward_ids=[reward.pk], actor=actor, text=reason)[0]
 
 
 RETRY_PERMISSIONS: dict[str, Action] = {

@@ -21,6 +21,7 @@ from alerts.models import Alert, AlertMessage
 from referralhub.addresses import mixes_scripts, skeleton
 from referralhub.models import (
     AuditEntry,
+    BulkApproval,
     Campaign,
     Conversion,
     Event,
@@ -178,6 +179,17 @@ class RewardFactory(Mirrored[Reward]):
     provider_asks_fulfilment = factory.LazyAttribute(lambda o: o.provider == "firstpromoter")
 
 
+class BulkApprovalFactory(factory.django.DjangoModelFactory[BulkApproval]):
+    """A confirmed "approve all matching": pass `reward_ids`; the count follows them."""
+
+    class Meta:
+        model = BulkApproval
+
+    actor = factory.SubFactory(UserFactory)
+    reward_ids = factory.LazyFunction(list)
+    count = factory.LazyAttribute(lambda o: len(o.reward_ids))
+
+
 class PayoutBatchFactory(factory.django.DjangoModelFactory[PayoutBatch]):
     """An open batch written directly; `referralhub.payouts.batches` is what the product writes."""
 
@@ -235,6 +247,16 @@ class CommissionPushFactory(factory.django.DjangoModelFactory[CommissionPush]):
     attempts = 3
     next_attempt_at = factory.LazyFunction(timezone.now)
     since = factory.LazyFunction(timezone.now)
+
+
+class ImportRunFactory(factory.django.DjangoModelFactory[ImportRun]):
+    class Meta:
+        model = ImportRun
+
+    endpoint = factory.SubFactory(EndpointFactory)
+    resources = factory.LazyFunction(lambda: ["promoters", "referrals", "commissions"])
+    state = ImportRun.State.DONE
+    counts = factory.LazyFunction(lambda: {"promoters": 3, "referrals": 5})
 
 
 class EventSubscriptionFactory(factory.django.DjangoModelFactory[EventSubscription]):

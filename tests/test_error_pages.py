@@ -54,7 +54,7 @@ def test_an_admin_page_without_its_permission_gets_the_styled_403(staff_client) 
 
 
 def test_a_person_gets_a_styled_500_page(staff_client, monkeypatch) -> None:
-    monkeypatch.setattr(stats, "window", explode)
+    monkeypatch.setattr(stats, "lead_figures", explode)
 
     response = staff_client.get("/dashboard/")
 
@@ -118,7 +118,7 @@ def database_down(*args, **kwargs):
 
 
 def test_a_person_gets_a_503_page_while_the_database_is_down(staff_client, monkeypatch) -> None:
-    monkeypatch.setattr(stats, "window", database_down)
+    monkeypatch.setattr(stats, "lead_figures", database_down)
 
     response = staff_client.get("/dashboard/")
 
@@ -162,7 +162,7 @@ def test_other_database_errors_are_still_500s(staff_client, monkeypatch) -> None
     def broken_query(*args, **kwargs):
         raise ProgrammingError("column does not exist")
 
-    monkeypatch.setattr(stats, "window", broken_query)
+    monkeypatch.setattr(stats, "lead_figures", broken_query)
 
     assert staff_client.get("/dashboard/").status_code == 500
 

@@ -24,7 +24,7 @@ from referralhub.admin.base import (
     pretty_json,
     pretty_text,
 )
-from webhooks import endpoint_admin  # noqa: F401 (registers the endpoints' admin)
+from webhooks import endpoint_admin, sync_admin  # noqa: F401 (they register their admins)
 from webhooks.models import WebhookDelivery
 from webhooks.providers import EVENT_TYPES
 from webhooks.replays import REPLAYABLE, can_replay, delivery_replay

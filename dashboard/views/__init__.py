@@ -1,3 +1,4 @@
+from dashboard.views.bulk_approvals import approve_all, bulk_approval_detail
 from dashboard.views.deliveries import delivery_detail, delivery_list, delivery_replay
 from dashboard.views.leads import lead_detail
 from dashboard.views.overview import overview
@@ -18,6 +19,8 @@ __all__ = [
     "api_token",
     "api_token_revoke",
     "approval_queue",
+    "approve_all",
+    "bulk_approval_detail",
     "delivery_detail",
     "delivery_list",
     "delivery_replay",

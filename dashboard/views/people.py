@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from dashboard import selectors
+from dashboard import people_pages
 from dashboard.access import forbidden, staff_required
+from dashboard.exports import Column, ListExport, in_chunks, wanted
 from dashboard.forms import PersonFilterForm, PersonMergeForm, PersonSplitForm
 from dashboard.pagination import PAGE_SIZES, paginate
 from referralhub.models import Person
@@ -25,16 +30,40 @@ from referralhub.people import (
 MERGE_CANDIDATES = 10
 
 
-@staff_required
-def person_list(request: HttpRequest) -> HttpResponse:
-    people_sync()
-    form = PersonFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
-    people = people_found(
+PEOPLE = ListExport(
+    "people",
+    [
+        Column("Person", lambda row: row.person.pk),
+        Column("Name", lambda row: row.name),
+        Column("Address", lambda row: row.person.key),
+        Column("Addresses", lambda row: row.addresses),
+        Column("Providers", lambda row: ", ".join(row.providers)),
+        Column("Promoter records", lambda row: len(row.promoters)),
+        Column("Company", lambda row: ", ".join(row.companies)),
+        Column("Ref id or code", lambda row: ", ".join(row.codes)),
+        Column("Looks like another", lambda row: bool(row.person.looks_alike)),
+    ],
+)
+
+
+def _people(filters: dict[str, Any]) -> QuerySet[Person]:
+    return people_found(
         search=filters.get("q", ""), look_alikes_only=filters.get("look_alikes", False)
     )
+
+
+@staff_required
+def person_list(request: HttpRequest) -> HttpResponseBase:
+    people_sync()
+    form = PersonFilterForm(request.GET)
+    if wanted(request):
+        return PEOPLE.download(
+            request, form, lambda filters: in_chunks(_people(filters), people_pages.people_rows)
+        )
+    filters = form.cleaned_data if form.is_valid() else {}
+    people = _people(filters)
     page = paginate(people, request)
-    rows = selectors.people_rows(list(page.items))
+    rows = people_pages.people_rows(list(page.items))
     context = {"form": form, "page": page, "rows": rows, "sizes": PAGE_SIZES}
     return render(request, "dashboard/people.html", context)
 
@@ -48,7 +77,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "can_merge": can_merge(request.user),
-        **selectors.person_page(person),
+        **people_pages.person_page(person),
     }
     return render(request, "dashboard/person.html", context)
 
@@ -71,9 +100,9 @@ def person_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "search": search,
-        "rows": selectors.people_rows(list(candidates[:MERGE_CANDIDATES])),
+        "rows": people_pages.people_rows(list(candidates[:MERGE_CANDIDATES])),
         "other": other,
-        "other_rows": selectors.people_rows([other]) if other else [],
+        "other_rows": people_pages.people_rows([other]) if other else [],
         "form": confirm or PersonMergeForm(),
     }
     return render(request, "dashboard/person_merge.html", context)

@@ -29,6 +29,7 @@ from dashboard.templatetags.dashboard import suspicion_label
 from referralhub import services
 from referralhub.models import Reward, format_amount
 from referralhub.payouts.files import spreadsheet_csv
+from referralhub.payouts.selectors import with_payout
 from webhooks.models import CommissionPush
 from webhooks.providers.firstpromoter import push
 
@@ -125,8 +126,10 @@ def fulfilment_queue(request: HttpRequest) -> HttpResponseBase:
 @staff_required
 def reward_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reward = get_object_or_404(
-        Reward.objects.select_related(
-            "promoter", "lead", "campaign", "conversion", "decided_by", "fulfilled_by"
+        with_payout(
+            Reward.objects.select_related(
+                "promoter", "lead", "campaign", "conversion", "decided_by", "fulfilled_by"
+            )
         ),
         pk=pk,
     )
@@ -146,6 +149,7 @@ def reward_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": selectors.audit_history(reward),
         "approve_refused": services.refusal_reason(reward, "approve"),
         "fulfil_refused": services.refusal_reason(reward, "fulfil"),
+        "reopen_refused": services.refusal_reason(reward, "reopen"),
         **_permissions(request),
     }
     return render(request, "dashboard/reward.html", context)

@@ -5,6 +5,7 @@ from django.contrib import admin
 from referralhub.admin import (  # noqa: F401
     events,
     mirrored,
+    payouts,
     people,
     referrals,
     rewards,

@@ -10,27 +10,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
 from referralhub.admin.lookups import DeclaredLookupsOnly, refuse_nul
 from referralhub.admin.paging import EstimatedCountPaginator
-from referralhub.admin.rows import (
-    cached_change_urls,
-    change_url,
-    lean_action_checkbox,
-    lean_result_list,
-    quick_escape,
-    quick_format_html,
-)
 from referralhub.errors import nul_params
 from referralhub.models import AuditEntry, Provider, Unit
 from referralhub.models.base import MirroredModel, column_field
@@ -42,8 +34,7 @@ EMPTY = "—"
 
 
 class LeanChangeList(ChangeList):
-    """A changelist that does not fetch the big columns (raw payloads, bodies) it never shows,
-    and links each row to its page without a reverse() per row."""
+    """A changelist that does not fetch the big columns (raw payloads, bodies) it never shows."""
 
     model_admin: LargeTableAdmin
 
@@ -51,10 +42,6 @@ class LeanChangeList(ChangeList):
         queryset = super().get_queryset(request, exclude_parameters)
         deferred = self.model_admin.get_list_defer(request)
         return queryset.defer(*deferred) if deferred else queryset
-
-    def url_for_result(self, result: models.Model) -> str:
-        pk = getattr(result, self.pk_attname)
-        return change_url(self.opts, pk, current_app=self.model_admin.admin_site.name)
 
 
 class FilterValuesMixin(DeclaredLookupsOnly):
@@ -97,30 +84,12 @@ class LargeTableAdmin(FilterValuesMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_defer: tuple[str, ...] = ()
-    change_list_template = "admin/referralhub/lean_change_list.html"
     # The site's value, set here too: without it every cell looks it up through an
     # AttributeError (ModelAdmin.get_empty_value_display).
     empty_value_display = EMPTY
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return LeanChangeList
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        # The rows are rendered here, not after the view returns as a TemplateResponse would be,
-        # so that their links share this request's URL cache. Nothing between the view and the
-        # response edits a template response's context (no process_template_response).
-        with cached_change_urls():
-            response = super().changelist_view(request, extra_context)
-            if isinstance(response, TemplateResponse):
-                context = response.context_data or {}
-                if "cl" in context:
-                    context["lean_result_list"] = lean_result_list(context["cl"])
-                response.render()
-        return response
-
-    action_checkbox = lean_action_checkbox
 
     def get_list_defer(self, request: HttpRequest) -> tuple[str, ...]:
         return self.list_defer
@@ -289,22 +258,21 @@ def datetime_column(field: str, description: str = "", fmt: str = "%Y-%m-%d %H:%
             return EMPTY
         # Each part stays whole, but a narrow table may put the time under the date.
         parts = localtime(value).strftime(fmt).split(" ")
-        return SafeString(
-            " ".join(f'<span class="rh-nowrap">{quick_escape(p)}</span>' for p in parts)
-        )
+        return SafeString(" ".join(f'<span class="rh-nowrap">{escape(p)}</span>' for p in parts))
 
     return column
 
 
 def admin_url(obj: models.Model) -> str:
-    return change_url(obj._meta, obj.pk)
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
 
 
 def admin_link(obj: models.Model | None, text: object = None) -> str:
     """A link to `obj`'s admin page; callers select_related it so a list row costs no query."""
     if obj is None:
         return EMPTY
-    return quick_format_html('<a href="{}">{}</a>', admin_url(obj), obj if text is None else text)
+    return format_html('<a href="{}">{}</a>', admin_url(obj), obj if text is None else text)
 
 
 def link_column(field: str, ordering: str) -> Callable[[Any, models.Model], str]:

@@ -31,7 +31,13 @@ from referralhub.admin.referrals import (
     promoters_by_email_or_code,
     suspicion_badge,
 )
-from referralhub.models import SELF_REFERRAL_SUSPICIONS, AuditEntry, Conversion, Reward
+from referralhub.models import (
+    SELF_REFERRAL_SUSPICIONS,
+    AuditEntry,
+    BulkApproval,
+    Conversion,
+    Reward,
+)
 from referralhub.services import (
     MAX_BULK,
     Action,
@@ -43,9 +49,19 @@ from referralhub.services import (
     rewards_act,
 )
 
-BUTTONS: dict[Action, str] = {"approve": "Approve", "deny": "Deny…", "fulfil": "Mark fulfilled…"}
+BUTTONS: dict[Action, str] = {
+    "approve": "Approve",
+    "deny": "Deny…",
+    "fulfil": "Mark fulfilled…",
+    "reopen": "Reopen…",
+}
 ASK = {
     "deny": ("Deny rewards", "Reason (required, kept in the audit trail)", True),
+    "reopen": (
+        "Reopen decisions (pending again)",
+        "Reason (required, kept in the audit trail)",
+        True,
+    ),
     "fulfil": ("Mark rewards fulfilled", "Note (optional, e.g. how it was delivered)", False),
 }
 
@@ -114,7 +130,7 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
     )
     autocomplete_fields = ("promoter", "lead", "promotion", "campaign", "conversion", "rule")
     ordering = ("-id",)
-    actions = ("approve_selected", "deny_selected", "fulfil_selected")
+    actions = ("approve_selected", "deny_selected", "fulfil_selected", "reopen_selected")
     readonly_fields = (*MirroredAdmin.readonly_fields, "amount_display", "history")
     fieldsets = (
         (None, {"fields": ("amount_display", "beneficiary", "promoter", "lead", "has_issues")}),
@@ -213,6 +229,10 @@ class RewardAdmin(ExactSearchMixin, MirroredAdmin):
     @admin.action(permissions=["fulfil"], description="Mark selected rewards fulfilled…")
     def fulfil_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._ask_then_act(request, queryset, "fulfil")
+
+    @admin.action(permissions=["approve"], description="Reopen selected decisions…")
+    def reopen_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._ask_then_act(request, queryset, "reopen")
 
     def _back_to_reward(self, request: HttpRequest, ids: list[int]) -> HttpResponse | None:
         """Acting from a reward's own page returns there; from the list, to the list."""
@@ -318,3 +338,16 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="changes")
     def changes_summary(self, obj: AuditEntry) -> str:
         return changes_text(obj) or EMPTY
+
+
+@admin.register(BulkApproval)
+class BulkApprovalAdmin(ReadOnlyAdmin):
+    """ "Approve all matching" runs, as confirmed and as far as they went (the dashboard shows
+    their progress); the ids are left out of the page, which would list thousands."""
+
+    list_display = ("id", "actor", "state", "count", "approved", "skipped", "created_at")
+    list_select_related = ("actor",)
+    list_filter = ("state",)
+    exclude = ("reward_ids", "skipped_ids")
+
+    created_at = datetime_column("created", "confirmed")

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from referralhub.api.serializers import DeliverySerializer, RewardSerializer
 from referralhub.models import MAX_ID
-from referralhub.services import MAX_BULK, TRANSITIONS
+from referralhub.services import MAX_BULK, REASON_REQUIRED, TRANSITIONS
 
 MAX_TEXT = 2000
 
@@ -49,6 +49,12 @@ class DenyBody(serializers.Serializer):
     reason = Text(min_length=1, max_length=MAX_TEXT, help_text="Why it is denied (required).")
 
 
+class ReopenBody(serializers.Serializer):
+    reason = Text(
+        min_length=1, max_length=MAX_TEXT, help_text="Why it is pending again (required)."
+    )
+
+
 class FulfilBody(serializers.Serializer):
     note = Text(
         required=False, allow_blank=True, max_length=MAX_TEXT, help_text="e.g. what was sent."
@@ -85,7 +91,7 @@ class BulkBody(serializers.Serializer):
         required=False,
         min_length=1,
         max_length=MAX_TEXT,
-        help_text="Required to deny; ignored otherwise.",
+        help_text="Required to deny and to reopen; ignored otherwise.",
     )
     note = Text(
         required=False,
@@ -95,14 +101,16 @@ class BulkBody(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["action"] == "deny" and not attrs.get("reason"):
-            raise serializers.ValidationError({"reason": ["A reason is required to deny."]})
+        if attrs["action"] in REASON_REQUIRED and not attrs.get("reason"):
+            message = f"A reason is required to {attrs['action']}."
+            raise serializers.ValidationError({"reason": [message]})
         return attrs
 
     @property
     def text(self) -> str:
         data = self.validated_data
-        return data.get("reason", "") if data["action"] == "deny" else data.get("note", "")
+        reasoned = data["action"] in REASON_REQUIRED
+        return data.get("reason", "") if reasoned else data.get("note", "")
 
 
 class BulkResult(serializers.Serializer):

@@ -19,6 +19,7 @@ from referralhub.api.bodies import (
     DenyBody,
     ErrorSerializer,
     FulfilBody,
+    ReopenBody,
     ReplayResult,
 )
 from referralhub.api.examples import DELIVERY, REWARD
@@ -143,6 +144,16 @@ DENY_DOCS = _action_docs(
     "Deny a pending reward; a reason is required.",
     {"reason": "self-referral: same IP as the promoter"},
     "already approved",
+)
+REOPEN_DOCS = _action_docs(
+    "reopen",
+    ReopenBody,
+    "Take back an approval or a denial: the reward is pending again, back in the approvals queue, "
+    "and its next decision is sent as usual. A reason is required. Refused (409) for a reward "
+    "already paid or fulfilled. No provider is told (FirstPromoter's API cannot set a commission "
+    "back to pending): set it back to pending at the provider too. No event is sent.",
+    {"reason": "approved by mistake: the order was refunded"},
+    "already paid",
 )
 FULFIL_DOCS = _action_docs(
     "fulfil",

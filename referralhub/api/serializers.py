@@ -316,11 +316,10 @@ class RewardSerializer(ReadOnlyModelSerializer):
     fulfilled_by = serializers.CharField(
         source="fulfilled_by.username", allow_null=True, read_only=True, help_text="Username."
     )
-    mark_fulfilled_at_provider = serializers.BooleanField(
-        read_only=True,
+    mark_fulfilled_at_provider = serializers.SerializerMethodField(
         help_text="Queued for fulfilment (or fulfilled since) at a provider that never asks for "
-        "it (FirstPromoter's webhooks v2, Referral Rocket): it is not told when the reward is "
-        "fulfilled here, so mark it fulfilled there too (on FirstPromoter, "
+        "it (FirstPromoter's webhooks v2, Referral Rocket) and is not told of its fulfilment "
+        "through its API: mark it fulfilled there too (on FirstPromoter, "
         "POST /commissions/mark_fulfilled).",
     )
     provider_sync = serializers.ChoiceField(
@@ -384,6 +383,11 @@ class RewardSerializer(ReadOnlyModelSerializer):
         )
 
     @extend_schema_field(RewardPayoutSerializer(allow_null=True))
+    def get_mark_fulfilled_at_provider(self, reward: Reward) -> bool:
+        # A fulfilment sent to FirstPromoter's API (annotated by push.with_sync_state, failed
+        # ones aside) leaves nothing to mark there.
+        return reward.mark_fulfilled_at_provider and not getattr(reward, "fulfilment_pushed", False)
+
     def get_payout(self, reward: Reward) -> dict[str, Any] | None:
         if getattr(reward, "payout_batch_id", None) is None:
             return None

@@ -218,6 +218,11 @@ class RewardViewSet(ReadViewSet):
     def deny(self, request: Request, pk: str) -> Response:
         return self._single(request, pk, "deny", bodies.DenyBody, "reason")
 
+    @docs.REOPEN_DOCS
+    @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
+    def reopen(self, request: Request, pk: str) -> Response:
+        return self._single(request, pk, "reopen", bodies.ReopenBody, "reason")
+
     @docs.FULFIL_DOCS
     @action(detail=True, methods=["post"], permission_classes=[CanActOnRewards])
     def fulfil(self, request: Request, pk: str) -> Response:

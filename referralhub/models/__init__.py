@@ -18,6 +18,7 @@ from referralhub.models.base import (
     Unit,
     format_amount,
 )
+from referralhub.models.bulk import BulkApproval
 from referralhub.models.events import (
     Event,
     EventAttempt,
@@ -46,6 +47,7 @@ __all__ = [
     "SELF_REFERRAL_SUSPICIONS",
     "ApiToken",
     "AuditEntry",
+    "BulkApproval",
     "Campaign",
     "Conversion",
     "Event",

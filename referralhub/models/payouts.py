@@ -107,7 +107,10 @@ class PayoutItem(models.Model):
                 fields=["reward"], condition=Q(state="active"), name="payoutitem_one_active"
             ),
         ]
-        indexes = [models.Index(fields=["batch", "state", "currency"], name="payoutitem_batch")]
+        # A batch's lines, read in currency order a chunk at a time (referralhub.payouts.lines).
+        indexes = [
+            models.Index(fields=["batch", "state", "currency", "id"], name="payoutitem_lines")
+        ]
 
     def __str__(self) -> str:
         return f"Reward #{self.reward_id} in payout batch #{self.batch_id}"

@@ -104,8 +104,7 @@ class Reward(MirroredModel):
     )
 
     # What the fulfilment queue lists: a provider asked, or a non-monetary reward was approved
-    # (by staff, referralhub.services; or on FirstPromoter's webhooks v2, see
-    # webhooks.providers.firstpromoter), and nobody denied it (a denied reward is refused to the
+    # (`joins_fulfilment_queue`), and nobody denied it (a denied reward is refused to the
     # provider instead, see fulfilment_answer there).
     WAITING_FOR_FULFILMENT = Q(fulfilment=Fulfilment.PENDING) & ~Q(status=Status.DENIED)
     # Provider statuses that say the provider will not pay: FirstPromoter's denial, or its
@@ -171,6 +170,28 @@ class Reward(MirroredModel):
         """A non-monetary reward (free months, credits, points): someone delivers it, where cash
         is paid from the payout export."""
         return self.unit not in self.NOT_DELIVERED_UNITS
+
+    @property
+    def joins_fulfilment_queue(self) -> bool:
+        """Approved and non-monetary, with no fulfilment asked yet: it joins the fulfilment queue
+        now, not when (if ever) its provider asks. The one statement of this rule, for a staff
+        approval (referralhub.services) and for FirstPromoter's webhooks v2, which never ask."""
+        return (
+            self.status == self.Status.APPROVED
+            and self.fulfilment == self.Fulfilment.NOT_REQUESTED
+            and self.needs_delivery
+        )
+
+    def queue_for_fulfilment(self, at: datetime) -> None:
+        """Put it in the fulfilment queue, as asked at `at` (unsaved)."""
+        self.fulfilment = self.Fulfilment.PENDING
+        self.fulfilment_requested_at = at
+
+    @property
+    def reopened(self) -> bool:
+        """Pending again because staff reopened its decision (referralhub.services): the
+        provider is not told, so staff set it back to pending there too."""
+        return self.status == self.Status.PENDING and self.decided_by_id is not None
 
     @property
     def mark_fulfilled_at_provider(self) -> bool:

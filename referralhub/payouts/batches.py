@@ -92,15 +92,10 @@ def _create(actor: User, filters: BatchFilters, include: set[int], grouping: str
     chosen = rewards.filter(~selectors.any_warning() | Q(pk__in=include))
     # Locks the rewards (not the promoters and leads the payout email is read from), in id order
     # so that two batches over the same rewards wait for each other instead of deadlocking.
-    rows = (
-        chosen.select_for_update(of=("self",))
-        .order_by("pk")
-        .values_list("pk", "amount", "unit", "currency")
-        .iterator(chunk_size=CHUNK)
-    )
+    rows = chosen.select_for_update(of=("self",)).values_list("pk", "amount", "unit", "currency")
     codes = _codes_of(rewards, include)
     count = 0
-    for chunk in _chunks(rows, CHUNK):
+    for chunk in selectors.in_chunks(rows, "pk", CHUNK):
         PayoutItem.objects.bulk_create(
             PayoutItem(
                 batch=batch,
@@ -201,7 +196,7 @@ def payout_batch_mark_paid(
         changes={"status": [PayoutBatch.Status.OPEN, PayoutBatch.Status.PAID]},
         note=f"{totals}; left out, back to unpaid: {_ids(held) or 'none'}. {note}".strip(),
     )
-    for chunk in _chunks(selectors.active_ids(batch), CHUNK):
+    for chunk in selectors.active_ids(batch, CHUNK):
         emit(EventType.REWARD_PAID, Reward, chunk)
     return batch
 

@@ -1,6 +1,7 @@
 """A batch as payout lines (referralhub.payouts.files writes them as PayPal, Wise or CSV files).
 
-One line per reward, or, for a batch grouped by person, one line per payee and currency: rows
+One line per reward, or, for a batch grouped by person, one line per person and currency across
+providers (referralhub.models.people: promoters with the same address, or merged by staff): rows
 stream from the database ordered by currency (the files want them so) and then by payee, so that
 memory holds one group at a time however large the batch.
 """
@@ -12,7 +13,10 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from referralhub.models import PayoutBatch, PayoutItem, Promoter
+from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models.functions import Concat
+
+from referralhub.models import PayoutBatch, PayoutItem, Promoter, Reward, person_key
 from referralhub.payouts.files import PayoutLine
 from referralhub.payouts.selectors import payout_email
 
@@ -32,13 +36,48 @@ _FIELDS = (
 )
 
 
+CHUNK = 5000
+
+
 def _rows(batch: PayoutBatch, *order: str) -> Iterator[Any]:
-    return (
+    """The batch's active items, `CHUNK` rows per query, each query starting after the last row
+    of the one before (keyset): memory holds one chunk, and no database cursor stays open
+    between chunks, so a download abandoned half-way leaves nothing behind on the connection."""
+    keys = ("currency", *order, "id")
+    rows = (
         PayoutItem.objects.filter(batch=batch, state=PayoutItem.State.ACTIVE)
-        .annotate(payout_email=payout_email("reward__"))
-        .order_by("currency", *order, "reward_id")
-        .values_list(*_FIELDS, named=True)
-        .iterator(chunk_size=2000)
+        .annotate(payout_email=payout_email("reward__"), payee=_payee())
+        .order_by(*keys)
+        .values_list(*_FIELDS, "payee", "id", named=True)
+    )
+    chunk = list(rows[:CHUNK])
+    while chunk:
+        yield from chunk
+        if len(chunk) < CHUNK:
+            return
+        last = chunk[-1]
+        chunk = list(rows.filter(_after(keys, [getattr(last, key) for key in keys]))[:CHUNK])
+
+
+def _after(keys: tuple[str, ...], values: list[Any]) -> Q:
+    """Rows that come after `values` in the order of `keys` (all ascending, none null)."""
+    condition = Q(pk__in=[])
+    for i, key in enumerate(keys):
+        equal = {k: v for k, v in zip(keys[:i], values[:i], strict=True)}
+        condition |= Q(**equal, **{f"{key}__gt": values[i]})
+    return condition
+
+
+def _payee() -> Case:
+    """Who a line pays, for grouping: the person behind the promoter (one across providers,
+    staff merges followed), or for a referee's reward the referee's payout address."""
+    return Case(
+        When(
+            reward__beneficiary=Reward.Beneficiary.LEAD,
+            then=Concat(Value("referee "), F("reward__lead_id"), output_field=CharField()),
+        ),
+        default=person_key("reward__promoter__"),
+        output_field=CharField(),
     )
 
 
@@ -85,15 +124,15 @@ def batch_lines(batch: PayoutBatch) -> Iterator[PayoutLine]:
 
 
 def _person_lines(batch: PayoutBatch) -> Iterator[PayoutLine]:
-    rows = _rows(batch, "payout_email")
-    for (currency, email), group in groupby(rows, key=lambda r: (r.currency, r.payout_email)):
+    rows = _rows(batch, "payee")
+    for _, group in groupby(rows, key=lambda r: (r.currency, r.payee)):
         items = list(group)
         first = items[0]
         yield PayoutLine(
-            reference=f"RH{batch.pk}-{first.reward_id}",
+            reference=reference(batch, first),
             name=_name(first),
-            email=email,
+            email=first.payout_email,
             amount=sum((r.amount for r in items), Decimal(0)),
-            currency=currency,
+            currency=first.currency,
             note=f"{len(items)} referral reward{'s' if len(items) > 1 else ''} (payout {batch.pk})",
         )

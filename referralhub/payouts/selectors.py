@@ -328,10 +328,22 @@ def batch_list() -> QuerySet[PayoutBatch]:
     )
 
 
-def active_ids(batch: PayoutBatch) -> Iterator[int]:
-    return (
-        batch.items.filter(state=PayoutItem.State.ACTIVE)
-        .order_by("reward_id")
-        .values_list("reward_id", flat=True)
-        .iterator(chunk_size=2000)
-    )
+def in_chunks(rows: QuerySet[Any], key: str, size: int) -> Iterator[list[Any]]:
+    """`rows` (a `values_list` whose first column is `key`, unique) in lists of `size`, ordered
+    by `key`, each list one query starting after the last (keyset). Nothing stays open on the
+    connection between lists: a server-side cursor abandoned half-way would be closed by the
+    garbage collector whenever it runs, possibly in the middle of another query on the same
+    connection, which psycopg's connection lock turns into a deadlock."""
+    rows = rows.order_by(key)
+    chunk = list(rows[:size])
+    while chunk:
+        yield chunk
+        if len(chunk) < size:
+            return
+        chunk = list(rows.filter(**{f"{key}__gt": chunk[-1][0]})[:size])
+
+
+def active_ids(batch: PayoutBatch, size: int) -> Iterator[list[int]]:
+    items = batch.items.filter(state=PayoutItem.State.ACTIVE).values_list("reward_id")
+    for chunk in in_chunks(items, "reward_id", size):
+        yield [reward_id for (reward_id,) in chunk]

@@ -167,8 +167,9 @@ def test_it_refuses_batches_over_the_limit(alice: User, promoter: Promoter):
 def test_it_shows_only_the_actions_a_user_may_take(db, alice: User, bob: User):
     approver = make_staff("erin", "referralhub.view_reward", "referralhub.approve_reward")
     fulfiller = make_staff("frank", "referralhub.view_reward", "referralhub.fulfil_reward")
-    assert _actions(_client(alice)) == {"approve_selected", "deny_selected", "fulfil_selected"}
-    assert _actions(_client(approver)) == {"approve_selected", "deny_selected"}
+    decisions = {"approve_selected", "deny_selected", "reopen_selected"}
+    assert _actions(_client(alice)) == {*decisions, "fulfil_selected"}
+    assert _actions(_client(approver)) == decisions
     assert _actions(_client(fulfiller)) == {"fulfil_selected"}
     assert _client(bob).get(CHANGELIST).context["action_form"] is None  # no action bar
 
@@ -179,10 +180,12 @@ def test_it_shows_only_the_actions_a_user_may_take(db, alice: User, bob: User):
         ("approve_selected", {}),
         ("deny_selected", {"post": "yes", "text": "forged"}),
         ("fulfil_selected", {"post": "yes", "text": "forged"}),
+        ("reopen_selected", {"post": "yes", "text": "forged"}),
     ],
 )
 def test_it_refuses_a_forged_action_post(bob: User, promoter: Promoter, action: str, extra):
-    reward = _reward(promoter, 1, status="approved" if action == "fulfil_selected" else "pending")
+    decided = action in ("fulfil_selected", "reopen_selected")
+    reward = _reward(promoter, 1, status="approved" if decided else "pending")
     response = _act(_client(bob), action, reward, **extra)
     assert response.status_code == 200  # back on the list with a message, never a 500
     reward.refresh_from_db()
@@ -211,7 +214,7 @@ def test_it_offers_on_the_reward_page_only_what_is_allowed_now(
     approved = _reward(promoter, 2, status="approved")
     fulfilled = _reward(promoter, 3, status="approved", fulfilment="fulfilled", fulfilled_at=now())
     assert _buttons(_client(alice), pending) == ["approve_selected", "deny_selected"]
-    assert _buttons(_client(alice), approved) == ["fulfil_selected"]
+    assert _buttons(_client(alice), approved) == ["fulfil_selected", "reopen_selected"]
     assert _buttons(_client(alice), fulfilled) == []
     assert _buttons(_client(bob), pending) == []
     assert (

@@ -147,3 +147,12 @@ def test_alerts_without_site_url_warn_that_links_are_paths(settings):
     assert [p.id for p in alert_settings()] == ["alerts.W001"]
     settings.SITE_URL = "https://hub.example.com"
     assert alert_settings() == []
+
+
+def test_a_silence_stays_one_when_pruning_removes_the_last_delivery(watched, db):
+    assert check_endpoints(T0 + 2 * HOUR) == (0, 1)
+    watched.deliveries.all().delete()  # prune_webhooks, months later
+    assert check_endpoints(T0 + 2000 * HOUR) == (0, 0)
+    assert kinds() == [("endpoint_silent", T0)]
+    DeliveryFactory(endpoint=watched, received_at=T0 + 2001 * HOUR)
+    assert check_endpoints(T0 + 2001 * HOUR) == (1, 0)

@@ -4,10 +4,14 @@ or shown as failed, and the webhook's URL (its token) never in a log line or an 
 from __future__ import annotations
 
 import logging
+import smtplib
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client
 from django.utils import timezone
 
@@ -34,7 +38,7 @@ def raise_one(subject_id: int = 1) -> Alert:
 
 def test_an_alert_is_posted_to_slack_as_json_text(alerts_on, run_tasks):
     raise_one()
-    assert run_tasks() == 2
+    assert run_tasks() == 1
     assert alerts_on.texts == ["*FirstPromoter import #1 failed*\nIt stopped: 401."]
     assert len(mail.outbox) == 1
 
@@ -131,6 +135,27 @@ def test_sending_again_needs_its_permission(viewer: Client, email_only, run_task
     message.refresh_from_db()
     assert (message.state, message.attempts) == ("pending", 0)
     run_tasks()
+    message.refresh_from_db()
+    assert message.state == "sent"
+    assert len(mail.outbox) == 1
+
+
+class RefusingMailServer(BaseEmailBackend):
+    """A mail server that refuses every message."""
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        raise smtplib.SMTPRecipientsRefused({"ops@example.com": (550, b"No such user")})
+
+
+def test_an_email_the_server_refuses_is_retried_with_its_reason(email_only, settings, run_due):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
+    raise_one()
+    run_due()
+    message = AlertMessage.objects.get()
+    assert (message.state, message.attempts) == ("pending", 1)
+    assert message.last_error.startswith("SMTPRecipientsRefused")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    run_due(until=timezone.now() + timedelta(minutes=1))
     message.refresh_from_db()
     assert message.state == "sent"
     assert len(mail.outbox) == 1

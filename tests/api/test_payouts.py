@@ -112,6 +112,7 @@ def test_a_file_downloads_with_one_line_per_reward(pam):
     assert f"RH{batch['id']}-{first.pk}" in {r["reference"] for r in rows}
     paypal = api.get(f"{URL}{batch['id']}/files/paypal/")
     assert paypal.status_code == 200
+    assert paypal.getvalue().count(b"\n") == 2  # no header
     assert api.get(f"{URL}{batch['id']}/files/bitcoin/").status_code == 404
 
 

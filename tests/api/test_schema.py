@@ -25,6 +25,7 @@ OPERATIONS = {
     ("/api/v1/rewards/{id}/approve/", "post"),
     ("/api/v1/rewards/{id}/deny/", "post"),
     ("/api/v1/rewards/{id}/fulfil/", "post"),
+    ("/api/v1/rewards/{id}/reopen/", "post"),
     ("/api/v1/rewards/bulk/", "post"),
     ("/api/v1/deliveries/", "get"),
     ("/api/v1/deliveries/{id}/", "get"),

@@ -10,8 +10,9 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from playwright.sync_api import Page
 
-from referralhub.models import Promoter, Reward
-from tests.factories import DeliveryFactory
+from referralhub.bulk_approvals import approve_chunk
+from referralhub.models import PayoutBatch, Person, Promoter, Reward
+from tests.factories import BulkApprovalFactory, DeliveryFactory
 from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,13 +41,21 @@ def test_every_dashboard_page_passes_axe(browser, live_server, width: int, schem
 
 def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
     call_command("load_demo", stdout=io.StringIO())
-    User.objects.create_superuser("root", "root@example.com", "pw")
+    root = User.objects.create_superuser("root", "root@example.com", "pw")
+    pending = list(
+        Reward.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)
+    )
+    bulk = BulkApprovalFactory(actor=root, reward_ids=pending, totals=["45.00 USD"])
+    approve_chunk(bulk.pk, size=1)  # under way: the progress page as it refreshes
+    approved = Reward.objects.filter(status="approved").earliest("pk")
     failed = DeliveryFactory(
         endpoint=WebhookEndpoint.objects.get(name="Demo FirstPromoter"),
         status="failed",
         error="Traceback (most recent call last):\n  …\nValueError: boom",
         response_status=500,
     )
+    look_alike = Person.objects.get(mixes_scripts=True)
+    imitated = Person.objects.get(skeleton=look_alike.skeleton, mixes_scripts=False)
     page.goto(f"{base}/accounts/login/")
     found = {"/accounts/login/": _violations(page)}
     page.get_by_label("Username").fill("root")
@@ -62,12 +71,23 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         f"/dashboard/promoters/{Promoter.objects.earliest('pk').pk}/",
         "/dashboard/promoters/",
         "/dashboard/promoters/?q=" + "+".join("abcdefghijk"),  # a search too long: an error
+        "/dashboard/people/",
+        "/dashboard/people/?look_alikes=on",
+        f"/dashboard/people/{imitated.pk}/",
+        f"/dashboard/people/{imitated.pk}/merge/?q=partners",
+        f"/dashboard/people/{imitated.pk}/merge/?other={look_alike.pk}",
         f"/dashboard/leads/{Reward.objects.exclude(lead=None).earliest('pk').lead_id}/",
         "/dashboard/api-token/",
         "/dashboard/rewards/approvals/",
         "/dashboard/rewards/fulfilments/",
         f"/dashboard/rewards/{Reward.objects.earliest('pk').pk}/",
         f"/dashboard/rewards/deny/?ids={Reward.objects.earliest('pk').pk}",
+        f"/dashboard/rewards/{approved.pk}/",  # decided: the reopen form
+        "/dashboard/rewards/approvals/approve-all/",
+        f"/dashboard/rewards/bulk-approvals/{bulk.pk}/",
+        "/dashboard/payouts/",
+        "/dashboard/payouts/new/?preview=1",  # the preview, with warned rewards to include
+        *(f"/dashboard/payouts/{pk}/" for pk in PayoutBatch.objects.values_list("pk", flat=True)),
         "/dashboard/deliveries/",
         "/dashboard/firstpromoter/sync/",
         f"/dashboard/deliveries/{failed.pk}/",

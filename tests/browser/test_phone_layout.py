@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from referralhub.models import Person
+from referralhub.people import people_sync
 from tests.browser.test_dashboard_flow import log_in
 from tests.browser.test_deny_step import in_view
 from tests.factories import DeliveryFactory, LeadFactory, PromoterFactory, RewardFactory
@@ -52,7 +54,10 @@ def world(db) -> dict[str, int]:
         fulfilment_requested_at=lead.provider_created_at,
     )
     delivery = DeliveryFactory(endpoint=WebhookEndpoint.objects.create(provider="firstpromoter"))
+    PromoterFactory(provider="referralrocket", email=promoter.email.upper(), company_name="Navy")
+    people_sync()
     return {
+        "person": Person.objects.get(key=promoter.person_key).pk,
         "reward": reward.pk,
         "promoter": promoter.pk,
         "delivery": delivery.pk,
@@ -80,6 +85,8 @@ def test_no_page_scrolls_sideways_and_every_target_is_24_px(
         "/dashboard/promoters/",
         f"/dashboard/leads/{world['lead']}/",
         "/dashboard/api-token/",
+        "/dashboard/people/",
+        f"/dashboard/people/{world['person']}/",
     ]
     log_in(phone, base, "alice")
     widths, small = {}, {}
@@ -147,3 +154,14 @@ def test_on_a_desktop_lists_stay_tables(page: Page, live_server, alice, world) -
     page.goto(f"{live_server.url}/dashboard/rewards/approvals/")
     expect(page.locator("thead")).to_have_css("display", "table-header-group")
     expect(page.get_by_role("columnheader", name="Amount")).to_be_visible()
+
+
+def test_a_persons_records_become_cards_on_a_phone(phone: Page, live_server, alice, world) -> None:
+    log_in(phone, live_server.url, "alice")
+    phone.goto(f"{live_server.url}/dashboard/people/{world['person']}/")
+
+    records = phone.get_by_role("region", name="Promoter records").locator("tbody tr")
+    expect(records).to_have_count(2)
+    provider = records.nth(1).locator("td", has_text="Referral Rocket")
+    label = provider.evaluate("(td) => getComputedStyle(td, '::before').content")
+    assert label == '"Provider"'

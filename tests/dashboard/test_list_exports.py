@@ -215,19 +215,50 @@ def test_an_export_is_refused_to_whom_its_list_is_refused(
     assert client.get(url, {"export": "csv"}).streaming
 
 
-@pytest.mark.parametrize("url", LISTS)
+@pytest.mark.parametrize("url", [*LISTS, "/dashboard/people/"])
 def test_an_export_is_refused_to_people_who_are_not_staff(client: Client, carol, url) -> None:
     assert client.get(url, {"export": "csv"}).status_code == 302  # to the login page
     client.force_login(carol)
     assert client.get(url, {"export": "csv"}).status_code == 403
 
 
-@pytest.mark.parametrize("url", [*LISTS, "/dashboard/events/"])
+@pytest.mark.parametrize("url", [*LISTS, "/dashboard/events/", "/dashboard/people/"])
 def test_every_list_links_to_its_export_with_its_filters(db, client: Client, url: str) -> None:
     client.force_login(make_staff("max", "referralhub.view_reward", MANAGER))
 
     page = client.get(url, {"provider": "firstpromoter", "page": "2"}).content.decode()
 
     assert "Download CSV" in page
-    if url != "/dashboard/events/":
+    if url not in ("/dashboard/events/", "/dashboard/people/"):
         assert "provider=firstpromoter&amp;export=csv" in page
+
+
+def test_the_people_export_holds_every_page_with_each_persons_promoters(as_alice: Client) -> None:
+    for i in range(30):
+        PromoterFactory(email=f"person{i:02d}@example.org", company_name="=cmd|' /C calc'!A0")
+    PromoterFactory(provider="referralrocket", email="PERSON00@example.org", code="RR00")
+
+    rows = download(as_alice, "/dashboard/people/")
+
+    assert [int(pk) for pk in column(rows, "Person")] == listed_ids(as_alice, "/dashboard/people/")
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["Address"] == "person00@example.org"
+    assert first["Providers"] == "FirstPromoter, Referral Rocket"
+    assert first["Promoter records"] == "2"
+    assert first["Company"].startswith("'=")
+
+
+def test_the_people_export_builds_rows_with_a_fixed_number_of_queries(as_alice: Client) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            download(as_alice, "/dashboard/people/")
+        return len(captured)
+
+    for i in range(2):
+        PromoterFactory(email=f"few{i}@example.org")
+    download(as_alice, "/dashboard/people/")  # the list files new promoters under people first
+    few = queries()
+    for i in range(25):
+        PromoterFactory(email=f"many{i}@example.org")
+    download(as_alice, "/dashboard/people/")
+    assert queries() == few

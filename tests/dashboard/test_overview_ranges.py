@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard import stats
-from dashboard.periods import MAX_DAYS, Period, Scope
+from dashboard.periods import MAX_DAYS, Period, Scope, start_of
 from referralhub.models import Lead, Reward
 from tests.dashboard.conftest import days_ago
 from tests.factories import CampaignFactory, ConversionFactory, LeadFactory, RewardFactory
@@ -274,21 +274,41 @@ def test_money_is_summed_per_currency_never_across(as_bob: Client, money) -> Non
     assert "commissions <strong>10.00 USD</strong>" in html
 
 
+def _bucket_starts(period: Period) -> dict[str, int]:
+    """How many days, weeks (from Monday) and months the period touches."""
+    days = [period.first + timedelta(days=i) for i in range(period.days)]
+    return {
+        "day": len(days),
+        "week": len({day - timedelta(days=day.weekday()) for day in days}),
+        "month": len({(day.year, day.month) for day in days}),
+    }
+
+
 @pytest.mark.parametrize(
-    ("days", "bucket", "count"), [(7, "day", 7), (90, "week", 14), (366, "month", 13)]
+    ("last", "days", "bucket", "count"),
+    [
+        (date(2026, 12, 4), 7, "day", 7),
+        (date(2026, 12, 4), 62, "day", 62),
+        (date(2026, 12, 6), 63, "week", 9),  # Monday 5 October to a Sunday: nine whole weeks
+        (date(2026, 12, 4), 90, "week", 14),
+        (date(2026, 12, 4), 366, "month", 13),
+        (date(2026, 12, 31), 365, "month", 12),
+    ],
 )
 def test_trends_use_days_weeks_or_months_by_span(
-    as_bob: Client, money, days: int, bucket: str, count: int
+    as_bob: Client, db, last: date, days: int, bucket: str, count: int
 ) -> None:
-    end = timezone.localdate()
-    period = Period(end - timedelta(days=days - 1), end)
+    RewardFactory(unlinked=True, amount=Decimal("10"), provider_created_at=start_of(last))
+    period = Period(last - timedelta(days=days - 1), last)
+
     figures = stats.lead_figures(period, Scope())
 
     assert period.bucket == bucket
-    assert len(figures.buckets) in (count, count + 1)  # a partial week or month at each end
+    assert len(figures.buckets) == count == _bucket_starts(period)[bucket]
     assert figures.buckets[0][0] == period.first
     usd = next(t for t in figures.money if t.currency == "USD")
-    assert len(usd.buckets) == len(figures.buckets)
+    assert len(usd.buckets) == count
+    assert usd.buckets[-1][2] == Decimal(10)
     assert sum(b[2] for b in usd.buckets) == Decimal(10)
 
 

@@ -13,6 +13,8 @@ from referralhub.people import people_sync, person_merge
 from tests.conftest import make_staff
 from tests.factories import (
     LeadFactory,
+    PayoutBatchFactory,
+    PayoutItemFactory,
     PersonFactory,
     PromoterFactory,
     PromotionFactory,
@@ -272,3 +274,19 @@ def test_the_promoter_and_lead_pages_link_to_the_person(as_bob, alan, merger) ->
         response = as_bob.get(url)
         assert response.context["person"] == kept, url
         assert person_url in response.content.decode()
+
+
+def test_a_persons_page_shows_the_payout_batches_of_their_rewards(as_bob, alan) -> None:
+    batch = PayoutBatchFactory()
+    for promoter, amount in ((alan[0], "10"), (alan[2], "5")):
+        reward = RewardFactory(unlinked=True, promoter=promoter, amount=Decimal(amount))
+        PayoutItemFactory(batch=batch, reward=reward)
+    PayoutItemFactory(batch=batch)  # someone else's
+    people_sync()
+
+    response = as_bob.get(
+        reverse("dashboard:person", args=[Person.objects.get(key="alan@bletchley.example").pk])
+    )
+
+    shares = [(s.batch_id, s.rewards, s.amount) for s in response.context["payouts"]]
+    assert shares == [(batch.pk, 2, "15.00 USD")]

@@ -118,6 +118,39 @@ def test_a_fulfilment_is_sent_after_the_approval_and_staff_are_not_asked_to_mark
     assert pushes(reward) == [("approve", "done"), ("mark_fulfilled", "done")]
 
 
+def test_the_api_tells_staff_to_mark_only_what_firstpromoter_is_not_told(
+    alice, api, api_endpoint, fp_api, commission, run_tasks, django_assert_max_num_queries
+):
+    told = commission(unit="free_months", currency="")
+    rewards_act(action="approve", reward_ids=[told.pk], actor=alice)
+    rewards_act(action="fulfil", reward_ids=[told.pk], actor=alice)
+    refused = commission(unit="credits", currency="")
+    rewards_act(action="approve", reward_ids=[refused.pk], actor=alice)
+    rewards_act(action="fulfil", reward_ids=[refused.pk], actor=alice)
+    run_tasks()
+    CommissionPush.objects.filter(reward=refused, action="mark_fulfilled").update(state="failed")
+    client = api(alice)
+    client.get("/api/v1/rewards/")  # warm caches (content types, session) out of the count
+
+    with django_assert_max_num_queries(6) as few:
+        shown = {
+            r["id"]: r["mark_fulfilled_at_provider"]
+            for r in client.get("/api/v1/rewards/").json()["results"]
+        }
+    for _ in range(10):
+        extra = commission(unit="points", currency="")
+        rewards_act(action="approve", reward_ids=[extra.pk], actor=alice)
+        rewards_act(action="fulfil", reward_ids=[extra.pk], actor=alice)
+    with django_assert_max_num_queries(6) as many:
+        assert client.get("/api/v1/rewards/").status_code == 200
+
+    # Fulfilled and sent: nothing to mark. FirstPromoter refused the fulfilment: someone marks it
+    # there.
+    assert shown == {told.pk: False, refused.pk: True}
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert client.get(f"/api/v1/rewards/{told.pk}/").json()["mark_fulfilled_at_provider"] is False
+
+
 def test_a_legacy_fulfilment_is_answered_to_firstpromoter_not_sent(
     alice, api_endpoint, fp_api, commission, run_tasks
 ):
@@ -238,7 +271,7 @@ def test_a_422_is_shown_as_failed_and_not_retried(
     run_tasks()
     time_passes(timedelta(days=2))
 
-    assert run_tasks() == 0
+    run_tasks()  # the alert of the failure only: nothing is sent to FirstPromoter again
     row = CommissionPush.objects.get()
     assert row.state == "failed"
     assert row.error == (
@@ -369,3 +402,23 @@ def test_a_fulfilment_waiting_for_a_refused_approval_says_so_until_it_is_retried
     run_tasks()
     assert pushes(reward) == [("approve", "done"), ("mark_fulfilled", "done")]
     assert CommissionPush.objects.get(action="mark_fulfilled").error == ""
+
+
+def test_firstpromoter_gets_no_call_and_a_later_decision_is_sent_afresh(
+    alice, api_endpoint, fp_api, commission, run_tasks
+):
+    reward = commission()
+    rewards_act(action="approve", reward_ids=[reward.pk], actor=alice)
+    run_tasks()
+    assert fp_api.action_calls() == [[int(reward.external_id)]]
+
+    rewards_act(action="reopen", reward_ids=[reward.pk], actor=alice, text="checking again")
+    run_tasks()
+    assert len(fp_api.action_calls()) == 1  # FirstPromoter's API has no way back to pending
+    assert pushes(reward) == [("approve", "done")]
+
+    rewards_act(action="approve", reward_ids=[reward.pk], actor=alice)
+    assert pushes(reward) == [("approve", "pending")]
+    run_tasks()
+    assert fp_api.action_calls("approve") == [[int(reward.external_id)]] * 2
+    assert pushes(reward) == [("approve", "done")]

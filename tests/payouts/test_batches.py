@@ -224,8 +224,12 @@ def test_a_reward_in_a_batch_cannot_be_denied_nor_decided_again(pam):
     with pytest.raises(services.TransitionNotAllowed) as refused:
         services.rewards_act(action="deny", reward_ids=[reward.pk], actor=pam, text="fraud")
     assert refused.value.errors == {reward.pk: f"in payout batch #{batch.pk}"}
+    with pytest.raises(services.TransitionNotAllowed) as refused:
+        services.rewards_act(action="reopen", reward_ids=[reward.pk], actor=pam, text="oops")
+    assert refused.value.errors == {reward.pk: f"in payout batch #{batch.pk}"}
     batches.payout_batch_cancel(batch=batch, actor=pam, reason="wrong month")
     assert services.refusal_reason(reward, "deny") == "already approved"
+    services.rewards_act(action="reopen", reward_ids=[reward.pk], actor=pam, text="oops")
 
 
 @pytest.mark.parametrize(

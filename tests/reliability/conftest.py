@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from bench.common import with_name
+from tests.servers import with_name
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench import common
 from tests.conftest import load_payload
+from tests.servers import Gunicorn
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.postgres
@@ -42,7 +42,7 @@ def test_gunicorn_passes_a_chunked_delivery_whole(live_database_url: str) -> Non
     event = load_payload("firstpromoter_lead_signup.json")
     over = json.dumps({"pad": "x" * (1024 * 1024)}).encode()
 
-    with common.Gunicorn(live_database_url, workers=1) as server:
+    with Gunicorn(live_database_url, workers=1) as server:
         status, answer = post_chunked(server.port, endpoint.path, json.dumps(event).encode())
         too_large, refusal = post_chunked(server.port, endpoint.path, over)
 

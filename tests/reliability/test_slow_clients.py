@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from bench import common, slow_clients
+from tests import slow_clients
+from tests.servers import Gunicorn, endpoint_paths, free_port
 
 pytestmark = [
     pytest.mark.postgres,
@@ -28,10 +29,10 @@ def hold_with_slow_clients(port: int, path: str, count: int, seconds: float) -> 
 
 
 def test_slow_clients_hold_no_worker_behind_nginx(live_database_url: str) -> None:
-    path = common.endpoint_paths()["firstpromoter"]
+    path = endpoint_paths()["firstpromoter"]
     with (
-        common.Gunicorn(live_database_url, workers=2) as app,
-        slow_clients.nginx(common.free_port(), app.port) as port,
+        Gunicorn(live_database_url, workers=2) as app,
+        slow_clients.nginx(free_port(), app.port) as port,
     ):
         hold_with_slow_clients(app.port, path, 2, 3.5)
         direct, _ = slow_clients.send(app.port, "GET", "/healthz", None, timeout=2)

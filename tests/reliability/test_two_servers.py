@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench import common, stream
-from bench.checks import effect_problems, inbox_problems
+from tests import stream
+from tests.checks import effect_problems, inbox_problems
+from tests.servers import Gunicorn, endpoint_paths, run_load
 
 pytestmark = pytest.mark.postgres
 
@@ -39,7 +40,7 @@ def at_the_same_moment(ports: list[int], paths: dict[str, str], d: stream.Delive
 
 
 def test_it_gives_each_event_one_effect_across_two_servers(live_database_url: str) -> None:
-    paths = common.endpoint_paths()
+    paths = endpoint_paths()
     split = stream.build(400, seed=5)
     raced = stream.build(60, seed=6, duplicate_rate=0, id_base=50_000_000)
     rng = random.Random(5)
@@ -48,13 +49,13 @@ def test_it_gives_each_event_one_effect_across_two_servers(live_database_url: st
         halves[rng.randrange(2)].append(d.to_json())
 
     with (
-        common.Gunicorn(live_database_url, workers=2) as a,
-        common.Gunicorn(live_database_url, workers=2) as b,
+        Gunicorn(live_database_url, workers=2) as a,
+        Gunicorn(live_database_url, workers=2) as b,
     ):
         with ThreadPoolExecutor(2) as pool:
             runs = list(
                 pool.map(
-                    lambda pair: common.run_load(pair[0].base, paths, pair[1], 4, 120),
+                    lambda pair: run_load(pair[0].base, paths, pair[1], 4, 120),
                     [(a, halves[0]), (b, halves[1])],
                 )
             )

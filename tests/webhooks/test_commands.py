@@ -212,7 +212,12 @@ def test_it_loads_demo_data_through_the_real_webhook_urls(db) -> None:
     assert Promoter.objects.filter(provider="invitereferrals").exists()
     assert Lead.objects.count() > 10
     assert Reward.objects.count() > 5
-    assert WebhookEndpoint.objects.count() == 4  # FirstPromoter's signed v2 has its own
+    assert WebhookEndpoint.objects.count() == 4  # FirstPromoter's v2 has its own
+    v2_endpoint = WebhookEndpoint.objects.get(name="Demo FirstPromoter v2")
+    # Behind Basic auth, as FirstPromoter's v2 subscriptions offer it, not its signature.
+    assert (v2_endpoint.basic_auth_user, v2_endpoint.secret) == ("firstpromoter", "")
+    assert len(v2_endpoint.basic_auth_password) >= 32
+    assert v2_endpoint.basic_auth_password not in output
     assert not WebhookDelivery.objects.exclude(status__in=["processed", "ignored"]).exists()
     v2 = WebhookDelivery.objects.filter(endpoint__name="Demo FirstPromoter v2")
     assert v2.count() == 12

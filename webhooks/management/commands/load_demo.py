@@ -3,6 +3,7 @@ provider sent through the real webhook URLs so that the admin shows what ingest 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -19,8 +20,11 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.test import Client, RequestFactory
 
-from referralhub.models import Provider
+from referralhub.models import PayoutBatch, Provider, Reward
+from referralhub.payouts import batches
+from referralhub.payouts.selectors import BatchFilters
 from referralhub.people import people_sync
+from referralhub.services import rewards_act
 from webhooks import samples
 from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
@@ -30,6 +34,7 @@ USERNAME = "staff"
 # Where `make` keeps the demo user's password (in .env), so that it stays the same on every run.
 PASSWORD_VARIABLE = "DEMO_PASSWORD"
 V2_ENDPOINT = "Demo FirstPromoter v2"
+V2_USER = "firstpromoter"
 
 
 class Command(BaseCommand):
@@ -52,6 +57,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             password = self._load(base, url)
             people_sync()
+            self._payouts()
         if password is None:
             login = (
                 f"Log in at {base}/ as {USERNAME!r} with the password you have (unchanged; "
@@ -61,6 +67,9 @@ class Command(BaseCommand):
             login = f"Log in at {base}/ as {USERNAME!r} with password {password!r}"
         self.stdout.write(self.style.SUCCESS(login))
 
+    def _payouts(self) -> None:
+        self.stdout.write(_demo_payouts())
+
     def _load(self, base: str, url: SplitResult) -> str | None:
         password = _staff_user(os.environ.get(PASSWORD_VARIABLE, ""))
         endpoints = {
@@ -69,11 +78,15 @@ class Command(BaseCommand):
             )[0]
             for provider, label in Provider.choices
         }
-        # FirstPromoter's webhooks v2 sign their deliveries, so they get an endpoint of their own.
+        # FirstPromoter's webhooks v2 get an endpoint of their own, behind HTTP Basic auth as
+        # FirstPromoter's v2 subscriptions offer it (their signature is undocumented now).
         v2 = WebhookEndpoint.objects.get_or_create(
             provider=Provider.FIRSTPROMOTER,
             name=V2_ENDPOINT,
-            defaults={"secret": secrets.token_hex(32)},
+            defaults={
+                "basic_auth_user": V2_USER,
+                "basic_auth_password": secrets.token_urlsafe(24),
+            },
         )[0]
         # Sent to the host and scheme the app is served at, so that they pass the same
         # ALLOWED_HOSTS and HTTPS checks as a provider's deliveries would.
@@ -92,8 +105,9 @@ class Command(BaseCommand):
         for provider, endpoint in endpoints.items():
             self.stdout.write(f"  {provider:16} {base}{endpoint.path}")
         self.stdout.write(
-            f"  {'firstpromoter v2':16} {base}{v2.path} (its secret must be the v2 subscription's "
-            f"secret key: set it in the admin, Webhook endpoints, {V2_ENDPOINT!r})"
+            f"  {'firstpromoter v2':16} {base}{v2.path} (HTTP Basic auth: give the v2 "
+            f"subscription the user and password you set in the admin, Webhook endpoints, "
+            f"{V2_ENDPOINT!r})"
         )
         return password
 
@@ -179,6 +193,28 @@ def _participant(
     }
 
 
+def _demo_payouts() -> str:
+    """Two payout batches, made by the demo staff user through the services as staff would: a
+    few pending cash rewards are approved and paid, a few more approved and left in an open
+    batch; the rest stay pending for the approvals queue. Nothing when batches exist."""
+    if PayoutBatch.objects.exists():
+        return "Payout batches exist: none added."
+    user = get_user_model().objects.get(username=USERNAME)
+    pending = Reward.objects.filter(status="pending", unit="cash").order_by("pk")
+    made = []
+    for _ in range(2):
+        ids = list(pending.values_list("pk", flat=True)[:3])
+        if ids:
+            rewards_act(action="approve", reward_ids=ids, actor=user, text="Demo approval")
+        try:
+            made.append(batches.payout_batch_create(actor=user, filters=BatchFilters()))
+        except batches.BatchRefused:
+            break
+        if len(made) == 1:
+            batches.payout_batch_mark_paid(batch=made[0], actor=user, note="Demo payment")
+    return f"Made {len(made)} demo payout batch{'es' if len(made) != 1 else ''}."
+
+
 def _staff_user(wanted: str) -> str | None:
     """The demo staff user, with the password `make` keeps (DEMO_PASSWORD). Setting it again
     would log out every open tab (the session holds a hash of the password's hash), so a user
@@ -201,7 +237,7 @@ def _staff_user(wanted: str) -> str | None:
 
 
 def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[HttpResponseBase]:
-    """FirstPromoter webhooks v2, signed with the endpoint's secret as FirstPromoter signs them:
+    """FirstPromoter webhooks v2, with the endpoint's credentials as FirstPromoter sends them:
     two promoters and their referrals; commissions in cash, one in points approved on
     FirstPromoter (so it waits in the fulfilment queue) and one deleted there."""
     at = samples.EPOCH + timedelta(days=310)
@@ -232,17 +268,25 @@ def _send_v2(client: Client, endpoint: WebhookEndpoint, secure: bool) -> list[Ht
     responses: list[HttpResponseBase] = []
     for event in events:
         body = json.dumps(event).encode()
-        signature = samples.signature(endpoint.secret.encode(), body)
+        headers = {**_credentials(endpoint, body), "X-Event-Id": event["event_id"]}
         responses.append(
             client.post(
-                endpoint.path,
-                body,
-                content_type="application/json",
-                secure=secure,
-                headers={SIGNATURE_HEADER: signature, "X-Event-Id": event["event_id"]},
+                endpoint.path, body, content_type="application/json", secure=secure, headers=headers
             )
         )
     return responses
+
+
+def _credentials(endpoint: WebhookEndpoint, body: bytes) -> dict[str, str]:
+    """The headers that pass the checks `endpoint` turns on: Basic auth, and a signature where
+    an older demo database's endpoint has a secret."""
+    headers = {}
+    if endpoint.basic_auth_password:
+        pair = f"{endpoint.basic_auth_user}:{endpoint.basic_auth_password}".encode()
+        headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
+    if endpoint.secret:
+        headers[SIGNATURE_HEADER] = samples.signature(endpoint.secret.encode(), body)
+    return headers
 
 
 def _check_host(host: str) -> None:

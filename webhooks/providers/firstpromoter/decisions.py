@@ -1,5 +1,5 @@
-"""What the hub decides for a FirstPromoter reward, and its fulfilment queue, each one SQL
-statement on the reward's row."""
+"""What the hub decides for a FirstPromoter reward, one SQL statement on the reward's row, and
+whether that puts it in the fulfilment queue (the rule is `Reward.joins_fulfilment_queue`)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,6 @@ def _one_of(column: str, name: str, values: frozenset[str]) -> tuple[str, dict[s
 # A commission deleted on FirstPromoter (webhooks v2) is denied like a denied one.
 _AUTOMATIC = "(r.decided_by_id IS NULL AND r.fulfilment <> %(fulfilled)s)"
 _REFUSED, _REFUSED_PARAMS = _one_of("r.provider_status", "refused", Reward.REFUSED_BY_PROVIDER)
-_NOT_DELIVERED, _NOT_DELIVERED_PARAMS = _one_of(
-    "r.unit", "not_delivered", Reward.NOT_DELIVERED_UNITS
-)
 _DENIED = f"({_AUTOMATIC} AND r.status <> %(denied)s AND {_REFUSED})"
 _APPROVED = (
     f"({_AUTOMATIC} AND r.status <> %(approved)s AND NOT {_REFUSED}"  # noqa: S608
@@ -59,23 +56,12 @@ _FULFILMENT = (
     "fulfilment_request_count = r.fulfilment_request_count + 1, updated = %(now)s "
     "WHERE r.id = %(pk)s AND r.fulfilment <> %(fulfilled)s RETURNING status"
 )
-SYNC_DECISION = prepared(f"{_UPDATE}{DECISION}updated = %(now)s WHERE r.id = %(pk)s")
-# Webhooks v2 never send fulfilment_pending: FirstPromoter expects the company to deliver an
-# approved non-monetary commission and mark it fulfilled there. So one approved after this event
-# (the CASEs read the row before it) joins the fulfilment queue without an ask, as one staff
-# approve does (referralhub.services, by `Reward.needs_delivery`).
-_V2_QUEUES = (
-    f"(r.fulfilment = %(not_requested)s AND NOT {_NOT_DELIVERED}"
-    f" AND ((r.status = %(approved)s AND NOT {_DENIED}) OR {_APPROVED}))"
-)
-_SYNC_V2 = (
-    f"{_UPDATE}{DECISION}"
-    f"fulfilment = CASE WHEN {_V2_QUEUES} THEN %(queued)s ELSE r.fulfilment END, "
-    f"fulfilment_requested_at = CASE WHEN {_V2_QUEUES} THEN %(now)s"
-    " ELSE r.fulfilment_requested_at END, "
-    "updated = %(now)s WHERE "
-)
-SYNC_DECISION_AND_QUEUE_V2 = prepared(f"{_SYNC_V2}r.id = %(pk)s")
+_DECIDE_WHERE = f"{_UPDATE}{DECISION}updated = %(now)s WHERE "
+SYNC_DECISION = prepared(f"{_DECIDE_WHERE}r.id = %(pk)s")
+# What the fulfilment queue's rule reads (Reward.joins_fulfilment_queue), as the decision left it.
+_QUEUE_FIELDS = ("id", "status", "fulfilment", "unit")
+_RETURNING_QUEUE_FIELDS = f" RETURNING {', '.join(_QUEUE_FIELDS)}"
+SYNC_DECISION_AND_READ = prepared(f"{_DECIDE_WHERE}r.id = %(pk)s{_RETURNING_QUEUE_FIELDS}")
 REQUEST_FULFILMENT = prepared(f"{_UPDATE}{_FULFILMENT}")
 REQUEST_FULFILMENT_AND_DECIDE = prepared(f"{_UPDATE}{DECISION}{_FULFILMENT}")
 
@@ -90,10 +76,8 @@ _REWARD_VALUES = {
     "by_deletion": "Deleted on FirstPromoter.",
     "auto": "The campaign auto-approves rewards.",
     "queued": Reward.Fulfilment.PENDING,
-    "not_requested": Reward.Fulfilment.NOT_REQUESTED,
     "fulfilled": Reward.Fulfilment.FULFILLED,
     **_REFUSED_PARAMS,
-    **_NOT_DELIVERED_PARAMS,
 }
 
 
@@ -111,7 +95,12 @@ def sync_decision(reward_pk: int) -> None:
 
 
 def sync_decision_and_queue_v2(reward_pk: int) -> None:
-    _reward_update(SYNC_DECISION_AND_QUEUE_V2, reward_pk)
+    """Sync the decision, and queue the reward for fulfilment if that approved it.
+
+    Webhooks v2 never send fulfilment_pending: FirstPromoter expects the company to deliver an
+    approved non-monetary commission and mark it fulfilled there, so one approved (here or
+    before) joins the queue without an ask, as a staff approval does."""
+    _queue_the_approved(_reward_update(SYNC_DECISION_AND_READ, reward_pk))
 
 
 def sync_decisions_and_queue_v2(reward_pks: Sequence[int]) -> None:
@@ -121,9 +110,27 @@ def sync_decisions_and_queue_v2(reward_pks: Sequence[int]) -> None:
         return
     pks = {f"pk{i}": pk for i, pk in enumerate(reward_pks)}
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    sql = f"{_SYNC_V2}r.id IN ({', '.join(f'%({name})s' for name in pks)})"
+    listed = ", ".join(f"%({name})s" for name in pks)
+    sql = f"{_DECIDE_WHERE}r.id IN ({listed}){_RETURNING_QUEUE_FIELDS}"
     with connection.cursor() as cursor:
         cursor.execute(sql, {**_REWARD_VALUES, **pks, "now": now})
+        _queue_the_approved(cursor.fetchall())
+
+
+def _queue_the_approved(rows: Sequence[tuple]) -> None:
+    """Queue the rewards among `rows` (`_QUEUE_FIELDS`, as the decision left them) that the
+    fulfilment queue's rule takes: rarely any, so the statement is usually not run."""
+    now = timezone.now()
+    queued = []
+    for row in rows:
+        reward = Reward(**dict(zip(_QUEUE_FIELDS, row, strict=True)))
+        if reward.joins_fulfilment_queue:
+            queued.append(reward.pk)
+    if queued:
+        # Each row is locked by the decision's UPDATE until the transaction ends: still as read.
+        Reward.objects.filter(pk__in=queued).update(
+            fulfilment=Reward.Fulfilment.PENDING, fulfilment_requested_at=now, updated=now
+        )
 
 
 def request_fulfilment(reward_pk: int, *, decide: bool = False) -> str:

@@ -98,15 +98,44 @@ def queue_decision(action: str, rewards: Sequence[Reward]) -> list[Reward]:
     if not told or (endpoint := account_endpoint()) is None:
         return []
     now = timezone.now()
+    # A reward decided again after staff reopened it has this action's row already: it is sent
+    # afresh, from the start (a sender still holding it finds it no longer its own).
     CommissionPush.objects.bulk_create(
-        CommissionPush(
-            reward=reward, endpoint=endpoint, action=ACTIONS[action], next_attempt_at=now, since=now
-        )
-        for reward in told
+        (
+            CommissionPush(
+                reward=reward,
+                endpoint=endpoint,
+                action=ACTIONS[action],
+                next_attempt_at=now,
+                since=now,
+                updated=now,
+            )
+            for reward in told
+        ),
+        update_conflicts=True,
+        unique_fields=["reward", "action"],
+        update_fields=[*RESTART_FIELDS],
     )
     _note_waiting([r.pk for r in told])
     enqueue(send_pushes, endpoint.pk)
     return told
+
+
+# What a decision sent again starts from: the defaults of a new row.
+RESTART_FIELDS = (
+    "endpoint",
+    "state",
+    "error",
+    "note",
+    "attempts",
+    "next_attempt_at",
+    "since",
+    "batch_id",
+    "claimed_by",
+    "claimed_until",
+    "updated",
+    "done_at",
+)
 
 
 WAITING = "Waits for its approval, which FirstPromoter did not take: send that again."
@@ -125,7 +154,8 @@ def _note_waiting(reward_pks: Sequence[int]) -> None:
 
 def with_sync_state(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
     """Annotate each reward with `provider_sync` (None, "pending", "done" or "failed": the worst
-    of its pushes) and `provider_sync_error`, in the rewards' own query."""
+    of its pushes), `provider_sync_error`, and `fulfilment_pushed` (its fulfilment is being or
+    was told to FirstPromoter's API), in the rewards' own query."""
     worst_first = CommissionPush.objects.filter(reward=OuterRef("pk")).order_by(
         Case(
             When(state=State.FAILED, then=Value(0)),
@@ -137,6 +167,11 @@ def with_sync_state(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
     return rewards.annotate(
         provider_sync=Subquery(worst_first.values("state")[:1]),
         provider_sync_error=Subquery(worst_first.values("error")[:1]),
+        fulfilment_pushed=Exists(
+            CommissionPush.objects.filter(
+                reward=OuterRef("pk"), action=Action.MARK_FULFILLED
+            ).exclude(state=State.FAILED)
+        ),
     )
 
 

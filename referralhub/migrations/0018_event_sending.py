@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("referralhub", "0015_overview_cohort_indexes"),
+        ("referralhub", "0017_payout_lines_index"),
     ]
 
     operations = [

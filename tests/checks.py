@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bench.stream import FP, IR, RR, Stream
+from tests.stream import FP, IR, RR, Stream
 
 FINAL = ("processed", "ignored")
 
