@@ -26,7 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common, stream
+from bench import common
+from tests import stream
 
 OLD_DAYS = 200  # received that many days ago, and earlier: past any retention
 

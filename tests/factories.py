@@ -296,27 +296,22 @@ class EventDeliveryFactory(factory.django.DjangoModelFactory[EventDelivery]):
     last_attempt_at = factory.LazyAttribute(lambda o: o.event.created if o.attempt_count else None)
 
     @factory.post_generation
-    def attempts(self, create: bool, extracted: object, **kwargs: object) -> None:
+    def attempts(
+        delivery: EventDelivery, create: bool, extracted: object, **kwargs: object
+    ) -> None:
         if not create:
             return
-        succeeded = self.status == EventDelivery.Status.SUCCEEDED
+        succeeded = delivery.status == EventDelivery.Status.SUCCEEDED
+        last = delivery.attempt_count - 1
         EventAttempt.objects.bulk_create(
             EventAttempt(
-                delivery=self,
-                attempted_at=self.last_attempt_at or self.event.created,
-                succeeded=succeeded and n == self.attempt_count - 1,
-                status_code=204 if succeeded and n == self.attempt_count - 1 else 500,
+                delivery=delivery,
+                attempted_at=delivery.last_attempt_at or delivery.event.created,
+                succeeded=succeeded and n == last,
+                status_code=204 if succeeded and n == last else 500,
             )
-            for n in range(self.attempt_count)
+            for n in range(delivery.attempt_count)
         )
-
-
-class ImportRunFactory(factory.django.DjangoModelFactory[ImportRun]):
-    class Meta:
-        model = ImportRun
-
-    endpoint = factory.SubFactory(EndpointFactory, provider="firstpromoter")
-    resources = factory.LazyFunction(lambda: ["promoters", "referrals", "commissions"])
 
 
 class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):

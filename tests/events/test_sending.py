@@ -192,6 +192,8 @@ def test_a_failure_among_successes_is_retried_alone(alice, subscribe, receiver, 
         "succeeded",
     ]
     retry = by_event[second.pk]
+    assert retry.next_attempt_at is not None
+    assert retry.last_attempt_at is not None
     assert retry.next_attempt_at - retry.last_attempt_at == sending.SCHEDULE[0]
     assert EventSubscription.objects.get().failing_since is None  # the last attempt succeeded
 
