@@ -263,7 +263,7 @@ def test_it_loads_demo_data_at_the_host_the_app_is_served_at(db, settings) -> No
 
     output = run("load_demo", "--base-url", "https://hub.example.com")
 
-    assert "Sent 72 demo deliveries: HTTP [200, 202]." in output
+    assert "Sent 74 demo deliveries: HTTP [200, 202]." in output
     assert Lead.objects.count() > 10
 
 
@@ -274,7 +274,7 @@ def test_it_sends_demo_deliveries_over_the_base_url_s_scheme(db, settings) -> No
 
     with pytest.raises(CommandError, match=r"\(HTTP \[301\]\).*a redirect to https://"):
         run("load_demo", "--base-url", "http://127.0.0.1:8000")
-    assert "Sent 72" in run("load_demo", "--base-url", "https://127.0.0.1:8000")
+    assert "Sent 74" in run("load_demo", "--base-url", "https://127.0.0.1:8000")
 
 
 def test_it_refuses_a_base_url_whose_host_is_not_allowed_before_writing(db, settings) -> None:
@@ -292,7 +292,7 @@ def test_it_fails_when_the_app_refuses_demo_deliveries(db) -> None:
         provider="firstpromoter", name="Demo FirstPromoter", is_active=False
     )
 
-    with pytest.raises(CommandError, match=r"of 72 demo deliveries .* refused \(HTTP \[404\]\)"):
+    with pytest.raises(CommandError, match=r"of 74 demo deliveries .* refused \(HTTP \[404\]\)"):
         run("load_demo")
 
     # Nothing of the demo is left: no staff user with an unprinted password, no half the data.
