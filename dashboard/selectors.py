@@ -55,8 +55,7 @@ EXPORT_FIELDS = (
 
 def signed_up_between(start: datetime | None, end: datetime | None) -> Q:
     """Leads signed up in [start, end): the provider's date, or the hub's when it sent none
-    (InviteReferrals has no signup date). Two indexed columns, no COALESCE that hides them.
-    The lead tallies' triggers (migration referralhub 0006) count leads by the same rule."""
+    (InviteReferrals has no signup date). Two indexed columns, no COALESCE that hides them."""
     provider_date, hub_date = signed_up_parts(start, end)
     return provider_date | hub_date
 
