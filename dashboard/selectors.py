@@ -27,6 +27,7 @@ from referralhub.models import (
     Promotion,
     Reward,
 )
+from referralhub.payouts.selectors import attach_payout_batches
 from referralhub.search import search_filter
 from webhooks.models import WebhookDelivery
 from webhooks.providers.firstpromoter import push
@@ -219,12 +220,15 @@ def fulfilment_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
 
 
 def rewards_to_decide(ids: list[int]) -> list[Reward]:
-    """The rewards a decision page shows, with what a person weighs: amount, promoter, lead."""
-    return list(
+    """The rewards a decision page shows, with what a person weighs: amount, promoter, lead,
+    and the payout batch holding each (why it may not be decided), read once for them all."""
+    rewards = list(
         Reward.objects.filter(pk__in=ids)
         .select_related("promoter", "lead", "campaign")
         .order_by("pk")
     )
+    attach_payout_batches(rewards)
+    return rewards
 
 
 def deliveries(filters: dict[str, Any]) -> QuerySet[WebhookDelivery]:
