@@ -11,8 +11,8 @@ from django.core.management import call_command
 from playwright.sync_api import Page
 
 from referralhub.bulk_approvals import approve_chunk
-from referralhub.models import Person, Promoter, Reward
-from tests.factories import BulkApprovalFactory, DeliveryFactory, PayoutItemFactory
+from referralhub.models import PayoutBatch, Person, Promoter, Reward
+from tests.factories import BulkApprovalFactory, DeliveryFactory
 from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,7 +48,6 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
     bulk = BulkApprovalFactory(actor=root, reward_ids=pending, totals=["45.00 USD"])
     approve_chunk(bulk.pk, size=1)  # under way: the progress page as it refreshes
     approved = Reward.objects.filter(status="approved").earliest("pk")
-    payout = PayoutItemFactory(reward=approved, batch__created_by=root).batch
     failed = DeliveryFactory(
         endpoint=WebhookEndpoint.objects.get(name="Demo FirstPromoter"),
         status="failed",
@@ -87,8 +86,8 @@ def _every_dashboard_page(page: Page, base: str) -> dict[str, list[str]]:
         "/dashboard/rewards/approvals/approve-all/",
         f"/dashboard/rewards/bulk-approvals/{bulk.pk}/",
         "/dashboard/payouts/",
-        "/dashboard/payouts/new/",
-        f"/dashboard/payouts/{payout.pk}/",
+        "/dashboard/payouts/new/?preview=1",  # the preview, with warned rewards to include
+        *(f"/dashboard/payouts/{pk}/" for pk in PayoutBatch.objects.values_list("pk", flat=True)),
         "/dashboard/deliveries/",
         "/dashboard/firstpromoter/sync/",
         f"/dashboard/deliveries/{failed.pk}/",

@@ -73,3 +73,14 @@ def test_without_one_a_new_user_gets_a_random_password_and_keeps_it(db, no_passw
     assert password not in second
     assert works(password)
     assert tab.get("/dashboard/").status_code == 200
+
+
+def test_it_makes_a_paid_and_an_open_payout_batch_once(db, no_password: None) -> None:
+    from referralhub.models import PayoutBatch, PayoutItem
+
+    run()
+    assert sorted(PayoutBatch.objects.values_list("status", flat=True)) == ["open", "paid"]
+    assert PayoutItem.objects.filter(batch__status="paid").exists()
+    assert PayoutItem.objects.filter(batch__status="open").exists()
+    run()
+    assert PayoutBatch.objects.count() == 2

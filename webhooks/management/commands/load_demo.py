@@ -20,8 +20,11 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.test import Client, RequestFactory
 
-from referralhub.models import Provider
+from referralhub.models import PayoutBatch, Provider, Reward
+from referralhub.payouts import batches
+from referralhub.payouts.selectors import BatchFilters
 from referralhub.people import people_sync
+from referralhub.services import rewards_act
 from webhooks import samples
 from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint
@@ -54,6 +57,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             password = self._load(base, url)
             people_sync()
+            self._payouts()
         if password is None:
             login = (
                 f"Log in at {base}/ as {USERNAME!r} with the password you have (unchanged; "
@@ -62,6 +66,9 @@ class Command(BaseCommand):
         else:
             login = f"Log in at {base}/ as {USERNAME!r} with password {password!r}"
         self.stdout.write(self.style.SUCCESS(login))
+
+    def _payouts(self) -> None:
+        self.stdout.write(_demo_payouts())
 
     def _load(self, base: str, url: SplitResult) -> str | None:
         password = _staff_user(os.environ.get(PASSWORD_VARIABLE, ""))
@@ -184,6 +191,28 @@ def _participant(
         "firstName": promoter["profile"]["first_name"],
         "lastName": promoter["profile"]["last_name"],
     }
+
+
+def _demo_payouts() -> str:
+    """Two payout batches, made by the demo staff user through the services as staff would: a
+    few pending cash rewards are approved and paid, a few more approved and left in an open
+    batch; the rest stay pending for the approvals queue. Nothing when batches exist."""
+    if PayoutBatch.objects.exists():
+        return "Payout batches exist: none added."
+    user = get_user_model().objects.get(username=USERNAME)
+    pending = Reward.objects.filter(status="pending", unit="cash").order_by("pk")
+    made = []
+    for _ in range(2):
+        ids = list(pending.values_list("pk", flat=True)[:3])
+        if ids:
+            rewards_act(action="approve", reward_ids=ids, actor=user, text="Demo approval")
+        try:
+            made.append(batches.payout_batch_create(actor=user, filters=BatchFilters()))
+        except batches.BatchRefused:
+            break
+        if len(made) == 1:
+            batches.payout_batch_mark_paid(batch=made[0], actor=user, note="Demo payment")
+    return f"Made {len(made)} demo payout batch{'es' if len(made) != 1 else ''}."
 
 
 def _staff_user(wanted: str) -> str | None:
