@@ -40,7 +40,7 @@ demo: install env
 # The task worker and a loop of the alerts' checks (cron's job in production) run beside the
 # server and stop with it (Ctrl-C stops all three).
 run: demo
-	@$(BIN)/python manage.py db_worker --worker-id dev-1 & worker=$$!; \
+	@$(BIN)/python manage.py db_worker --worker-id dev-1 --interval 0.2 & worker=$$!; \
 	while sleep 60; do $(BIN)/python manage.py check_alerts; done & checks=$$!; \
 	trap 'pkill -P $$worker 2>/dev/null; kill $$worker $$checks 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver $(HOST)

@@ -131,11 +131,29 @@ def throughput(receiver: Receiver, actor: Any, rewards: list[int], count: int) -
     process = worker(0.1)
     try:
         receiver.wait_for(count, timeout=600)
+        drained = queue_empty(timeout=600) - started
     finally:
         stop(process)
     arrived = [receiver.arrivals[i] for i in ids if i in receiver.arrivals]
     seconds = max(arrived) - started
-    return {"events": count, "delivered": len(arrived), "per_second": len(arrived) / seconds}
+    return {
+        "events": count,
+        "delivered": len(arrived),
+        "per_second": len(arrived) / seconds,
+        "queue_empty_after_s": drained,
+    }
+
+
+def queue_empty(timeout: float) -> float:
+    """When no task is left waiting or running (the tasks that found their events sent)."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    deadline = time.monotonic() + timeout
+    busy = [TaskResultStatus.READY, TaskResultStatus.RUNNING]
+    while DBTaskResult.objects.filter(status__in=busy).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return time.time()
 
 
 def latency(receiver: Receiver, actor: Any, rewards: list[int], args: Any, interval: float):
@@ -181,7 +199,8 @@ def main() -> None:
         result = throughput(receiver, actor, rewards[: args.events], args.events)
         print(
             f"throughput: {result['delivered']}/{result['events']} events delivered, "
-            f"{result['per_second']:.0f} events/s"
+            f"{result['per_second']:.0f} events/s; the queue was empty after "
+            f"{result['queue_empty_after_s']:.1f} s"
         )
         results: dict[str, Any] = {"throughput": result, "latency": []}
         rest = rewards[args.events :]

@@ -8,13 +8,15 @@ the same answer, and one target (the load balancer's https address) is enough.
 Each scrape runs a fixed number of queries, each on an index or a small table:
 deliveries received in the last 24 hours (`received_at` index), failed and rejected deliveries
 (the partial `delivery_problems` index), processing time over the last hour (`received_at` index),
-the task queue (django-tasks-db's partial index on ready tasks) and FirstPromoter pushes.
+the task queue (django-tasks-db's partial index on ready tasks), FirstPromoter pushes and imports,
+events out made in the last 24 hours (`created` index), pending and failed ones (the partial
+`event_delivery_due` and `event_delivery_failed` indexes), and the event subscriptions.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -27,6 +29,7 @@ from django.db.models import (
     Max,
     Min,
     Q,
+    QuerySet,
     Sum,
     When,
 )
@@ -39,7 +42,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from webhooks.models import CommissionPush, WebhookDelivery
+from referralhub.models.events import EventDelivery, EventSubscription
+from webhooks.models import CommissionPush, ImportRun, WebhookDelivery
 
 RECENT = timedelta(hours=24)
 PROCESSING_WINDOW = timedelta(hours=1)
@@ -63,38 +67,28 @@ class HubCollector(Collector):
         yield from self._processing_time(now)
         yield from self._task_queue(now)
         yield from self._firstpromoter_pushes(now)
+        yield self._firstpromoter_imports()
+        yield from self._events_out(now)
+        yield self._event_subscriptions()
 
     def _recent_deliveries(self, now: datetime) -> Iterator[Metric]:
-        gauge = GaugeMetricFamily(
+        recent = WebhookDelivery.objects.filter(received_at__gte=now - RECENT)
+        yield _counts(
             "referralhub_webhook_deliveries_last_24h",
             "Webhook deliveries received in the last 24 hours, by provider and current status.",
+            _counted_by(recent, "provider", "status"),
             labels=["provider", "status"],
         )
-        rows = (
-            WebhookDelivery.objects.filter(received_at__gte=now - RECENT)
-            .values_list("provider", "status")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for provider, status, n in rows:
-            gauge.add_metric([provider, status], n)
-        yield gauge
 
     def _unresolved_deliveries(self) -> Metric:
-        gauge = GaugeMetricFamily(
+        return _counts(
             "referralhub_webhook_deliveries_unresolved",
             "Failed and rejected webhook deliveries waiting for someone, by provider and status.",
+            _counted_by(
+                WebhookDelivery.objects.filter(status__in=UNRESOLVED), "provider", "status"
+            ),
             labels=["provider", "status"],
         )
-        rows = (
-            WebhookDelivery.objects.filter(status__in=UNRESOLVED)
-            .values_list("provider", "status")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for provider, status, n in rows:
-            gauge.add_metric([provider, status], n)
-        return gauge
 
     def _processing_time(self, now: datetime) -> Iterator[Metric]:
         took = ExpressionWrapper(F("processed_at") - F("received_at"), output_field=DurationField())
@@ -138,11 +132,10 @@ class HubCollector(Collector):
         depth.add_metric(["ready"], figures["ready"])
         depth.add_metric(["running"], figures["running"])
         yield depth
-        oldest = figures["oldest"]
         yield GaugeMetricFamily(
             "referralhub_tasks_oldest_ready_age_seconds",
             "How long the oldest ready task has waited for a worker; 0 when none waits.",
-            value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+            value=_age(now, figures["oldest"]),
         )
 
     def _firstpromoter_pushes(self, now: datetime) -> Iterator[Metric]:
@@ -151,6 +144,7 @@ class HubCollector(Collector):
             state__in=[CommissionPush.State.PENDING, CommissionPush.State.FAILED]
         ).aggregate(
             pending=Count("id", filter=pending),
+            retrying=Count("id", filter=pending & ~Q(error="")),
             failed=Count("id", filter=Q(state=CommissionPush.State.FAILED)),
             oldest=Min("since", filter=pending),
         )
@@ -163,12 +157,103 @@ class HubCollector(Collector):
         pushes.add_metric(["pending"], figures["pending"])
         pushes.add_metric(["failed"], figures["failed"])
         yield pushes
-        oldest = figures["oldest"]
+        yield GaugeMetricFamily(
+            "referralhub_firstpromoter_pushes_retrying",
+            "Pending pushes whose last call failed (network, 5xx, rate limit): being retried.",
+            value=figures["retrying"],
+        )
         yield GaugeMetricFamily(
             "referralhub_firstpromoter_oldest_pending_push_age_seconds",
             "How long the oldest pending push has been retried; 0 when none is pending.",
-            value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+            value=_age(now, figures["oldest"]),
         )
+
+    def _firstpromoter_imports(self) -> Metric:
+        return _counts(
+            "referralhub_firstpromoter_imports",
+            "Imports of FirstPromoter's history, by state: failed ones need someone to start "
+            "them again.",
+            _counted_by(ImportRun.objects.all(), "state"),
+            labels=["state"],
+            every=ImportRun.State.values,
+        )
+
+    def _events_out(self, now: datetime) -> Iterator[Metric]:
+        recent = EventDelivery.objects.filter(created__gte=now - RECENT)
+        yield _counts(
+            "referralhub_event_deliveries_last_24h",
+            "Events out: deliveries to subscriptions made in the last 24 hours, by current "
+            "status (succeeded: delivered).",
+            _counted_by(recent, "status"),
+            labels=["status"],
+            every=EventDelivery.Status.values,
+        )
+        pending = Q(status=EventDelivery.Status.PENDING)
+        figures = EventDelivery.objects.filter(
+            pending | Q(status=EventDelivery.Status.FAILED)
+        ).aggregate(
+            failing=Count("id", filter=pending & Q(attempt_count__gt=0)),
+            failed=Count("id", filter=Q(status=EventDelivery.Status.FAILED)),
+            oldest_due=Min("next_attempt_at", filter=pending & Q(next_attempt_at__lte=now)),
+        )
+        problems = GaugeMetricFamily(
+            "referralhub_event_deliveries_problems",
+            "Events out that did not arrive: failing ones are being retried, failed ones were "
+            "given up (or not sent, the subscription being off) and wait for a replay.",
+            labels=["state"],
+        )
+        problems.add_metric(["failing"], figures["failing"])
+        problems.add_metric(["failed"], figures["failed"])
+        yield problems
+        yield GaugeMetricFamily(
+            "referralhub_event_deliveries_oldest_due_age_seconds",
+            "How long the oldest delivery due to be sent has waited for a worker; 0 when none.",
+            value=_age(now, figures["oldest_due"]),
+        )
+
+    def _event_subscriptions(self) -> Metric:
+        figures = EventSubscription.objects.aggregate(
+            active=Count("id", filter=Q(is_active=True)),
+            disabled=Count("id", filter=Q(is_active=False, disabled_at__isnull=False)),
+            off=Count("id", filter=Q(is_active=False, disabled_at__isnull=True)),
+        )
+        gauge = GaugeMetricFamily(
+            "referralhub_event_subscriptions",
+            "Event subscriptions: active, disabled by the hub (410 Gone, or failing for days: "
+            "someone should look) and switched off by staff.",
+            labels=["state"],
+        )
+        for state in ("active", "disabled", "off"):
+            gauge.add_metric([state], figures[state])
+        return gauge
+
+
+def _counted_by(rows: QuerySet, *fields: str) -> QuerySet:
+    """(*values of `fields`, count) per group, in one GROUP BY."""
+    return rows.values_list(*fields).annotate(n=Count("id")).order_by()
+
+
+def _counts(
+    name: str,
+    documentation: str,
+    rows: Iterable[tuple],
+    *,
+    labels: list[str],
+    every: Iterable[str] = (),
+) -> GaugeMetricFamily:
+    """A gauge of counts per group, from (*label values, count) rows; with a single label,
+    `every` value it may take is exported, 0 when it has no row."""
+    counted = {tuple(values): n for *values, n in rows}
+    for value in every:
+        counted.setdefault((value,), 0)
+    gauge = GaugeMetricFamily(name, documentation, labels=labels)
+    for values, n in sorted(counted.items()):
+        gauge.add_metric(list(values), n)
+    return gauge
+
+
+def _age(now: datetime, since: datetime | None) -> float:
+    return max(0.0, (now - since).total_seconds()) if since else 0.0
 
 
 def _error(status: int, detail: str) -> JsonResponse:

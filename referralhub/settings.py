@@ -386,6 +386,9 @@ TASKS_ABANDONED_AFTER = timedelta(minutes=env.int("TASKS_ABANDONED_AFTER_MINUTES
 
 # Days the inbox keeps processed and ignored deliveries (`manage.py prune_webhooks`, run daily).
 WEBHOOK_RETENTION_DAYS: int = env.int("WEBHOOK_RETENTION_DAYS", default=90)
+# Days events out and their attempts are kept once delivered (the same command); the inbox's
+# period unless set.
+EVENTS_RETENTION_DAYS: int = env.int("EVENTS_RETENTION_DAYS", default=WEBHOOK_RETENTION_DAYS)
 
 # The bearer token Prometheus sends to /metrics (referralhub/metrics.py); empty: /metrics is 404.
 METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")

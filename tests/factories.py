@@ -25,6 +25,7 @@ from referralhub.models import (
     Campaign,
     Conversion,
     Event,
+    EventAttempt,
     EventDelivery,
     EventSubscription,
     Lead,
@@ -276,15 +277,41 @@ class EventFactory(factory.django.DjangoModelFactory[Event]):
     type = "lead.created"
     data = factory.LazyFunction(dict)
     created = factory.LazyFunction(timezone.now)
+    fanned_out = True  # its deliveries made, as the sender leaves an event
 
 
 class EventDeliveryFactory(factory.django.DjangoModelFactory[EventDelivery]):
+    """An event's delivery; a delivery past pending comes with its attempts (`attempt_count`
+    of them, one by default, the last one succeeded when the delivery did)."""
+
     class Meta:
         model = EventDelivery
+        skip_postgeneration_save = True
 
     event = factory.SubFactory(EventFactory)
     subscription = factory.SubFactory(EventSubscriptionFactory)
     status = "pending"
+    attempt_count = factory.LazyAttribute(lambda o: 0 if o.status == "pending" else 1)
+    round_attempts = factory.SelfAttribute("attempt_count")
+    last_attempt_at = factory.LazyAttribute(lambda o: o.event.created if o.attempt_count else None)
+
+    @factory.post_generation
+    def attempts(
+        delivery: EventDelivery, create: bool, extracted: object, **kwargs: object
+    ) -> None:
+        if not create:
+            return
+        succeeded = delivery.status == EventDelivery.Status.SUCCEEDED
+        last = delivery.attempt_count - 1
+        EventAttempt.objects.bulk_create(
+            EventAttempt(
+                delivery=delivery,
+                attempted_at=delivery.last_attempt_at or delivery.event.created,
+                succeeded=succeeded and n == last,
+                status_code=204 if succeeded and n == last else 500,
+            )
+            for n in range(delivery.attempt_count)
+        )
 
 
 class AuditEntryFactory(factory.django.DjangoModelFactory[AuditEntry]):

@@ -11,11 +11,20 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.factories import DeliveryFactory, EndpointFactory, RewardFactory
+from referralhub.models import EventDelivery
+from tests.factories import (
+    CommissionPushFactory,
+    DeliveryFactory,
+    EndpointFactory,
+    EventDeliveryFactory,
+    EventSubscriptionFactory,
+    ImportRunFactory,
+    RewardFactory,
+)
 from webhooks.models import CommissionPush
 
 TOKEN = "s3cret-metrics-token-for-tests"
-QUERIES_PER_SCRAPE = 5
+QUERIES_PER_SCRAPE = 9
 
 
 @pytest.fixture
@@ -112,11 +121,61 @@ def test_the_figures(client: Client):
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("token")
+def test_events_out_subscriptions_and_firstpromoter_sync_problems(client: Client):
+    now = timezone.now()
+    crm = EventSubscriptionFactory()
+    EventSubscriptionFactory(is_active=False, disabled_at=now, disabled_reason="410 Gone")
+    EventSubscriptionFactory(is_active=False)
+    EventDeliveryFactory.create_batch(3, subscription=crm, status="succeeded")
+    EventDeliveryFactory(subscription=crm, status="pending")  # not tried yet
+    failing = EventDeliveryFactory(subscription=crm, status="pending", attempt_count=2)
+    EventDelivery.objects.filter(pk=failing.pk).update(next_attempt_at=now - timedelta(minutes=4))
+    EventDeliveryFactory(subscription=crm, status="failed", attempt_count=8)
+    old_failure = EventDeliveryFactory(subscription=crm, status="failed")
+    old_success = EventDeliveryFactory(subscription=crm, status="succeeded")
+    EventDelivery.objects.filter(pk__in=[old_failure.pk, old_success.pk]).update(
+        created=now - timedelta(days=3)
+    )
+    CommissionPushFactory(state="pending", error="FirstPromoter answered 503.")  # retrying
+    CommissionPushFactory(state="pending", error="", attempts=0)
+    CommissionPushFactory(state="failed", error="Refused: 422.")
+    ImportRunFactory(state="failed", error="The API key was refused.")
+    ImportRunFactory(state="done")
+
+    m = _scrape(client)
+
+    recent = "referralhub_event_deliveries_last_24h"
+    assert m[(recent, (("status", "succeeded"),))] == 3
+    assert m[(recent, (("status", "pending"),))] == 2
+    assert m[(recent, (("status", "failed"),))] == 1
+    problems = "referralhub_event_deliveries_problems"
+    assert m[(problems, (("state", "failing"),))] == 1
+    assert m[(problems, (("state", "failed"),))] == 2
+    oldest_due = m[("referralhub_event_deliveries_oldest_due_age_seconds", ())]
+    assert oldest_due == pytest.approx(240, abs=30)
+    subscriptions = "referralhub_event_subscriptions"
+    assert m[(subscriptions, (("state", "active"),))] == 1
+    assert m[(subscriptions, (("state", "disabled"),))] == 1
+    assert m[(subscriptions, (("state", "off"),))] == 1
+    assert m[("referralhub_firstpromoter_pushes", (("state", "pending"),))] == 2
+    assert m[("referralhub_firstpromoter_pushes_retrying", ())] == 1
+    assert m[("referralhub_firstpromoter_pushes", (("state", "failed"),))] == 1
+    imports = "referralhub_firstpromoter_imports"
+    assert m[(imports, (("state", "failed"),))] == 1
+    assert m[(imports, (("state", "done"),))] == 1
+    assert m[(imports, (("state", "running"),))] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("token")
 def test_an_empty_hub_scrapes_zeros(client: Client):
     m = _scrape(client)
     assert m[("referralhub_webhook_processing_seconds_count", ())] == 0
     assert m[("referralhub_tasks_oldest_ready_age_seconds", ())] == 0
     assert m[("referralhub_firstpromoter_pushes", (("state", "failed"),))] == 0
+    assert m[("referralhub_event_deliveries_problems", (("state", "failed"),))] == 0
+    assert m[("referralhub_event_subscriptions", (("state", "disabled"),))] == 0
+    assert m[("referralhub_firstpromoter_imports", (("state", "failed"),))] == 0
 
 
 @pytest.mark.django_db
@@ -129,6 +188,9 @@ def test_query_count_does_not_grow(client: Client, django_assert_num_queries):
             DeliveryFactory.create_batch(2, endpoint=endpoint, status=status, processed_at=now)
     for _ in range(3):
         _task(status=TaskResultStatus.READY, enqueued=now)
+    for status in ("succeeded", "pending", "failed"):
+        EventDeliveryFactory.create_batch(2, status=status)
+    ImportRunFactory.create_batch(2, state="failed")
     with django_assert_num_queries(QUERIES_PER_SCRAPE):
         _scrape(client)
 

@@ -3,9 +3,10 @@
 A URL is refused unless it is https and every address its host resolves to is public (not
 loopback, private, link-local, multicast, reserved, shared or a cloud metadata address, nor an
 IPv6 form wrapping such an IPv4 address), or its host is in `EVENTS_ALLOWED_HOSTS` (then plain
-http is allowed too). The check runs on save and again on every send, and the request goes to the
-very address checked (the host name is only sent as Host and TLS server name), so a DNS answer
-that changes in between (rebinding) cannot redirect it. Redirects are not followed.
+http is allowed too). The check runs on save and again for every connection opened to send, and
+the connection goes to the very address checked (the host name is only sent as Host and TLS server
+name), so a DNS answer that changes in between (rebinding) cannot redirect it. Redirects are not
+followed.
 """
 
 from __future__ import annotations
@@ -16,14 +17,22 @@ import time
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
+from weakref import WeakSet
 
 import urllib3
 from django.conf import settings
 from django.utils import timezone
 
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 RESPONSE_KEPT = 1024  # bytes of each answer kept on its attempt
+# Bytes more read to reuse the connection; an answer longer than that closes it.
+RESPONSE_DRAINED = 64 * 1024
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -124,44 +133,66 @@ class Answer:
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST `body` to `url` once: refused addresses, timeouts and connection errors are answers
-    with no status code."""
-    started = time.monotonic()
-    try:
-        target = parse(url)
-        address = resolve(target)
-        status, kept, retry_after = _request(target, address, body, headers)
-    except Refused as exc:
-        return Answer(None, error=f"Refused: {exc}")
-    except urllib3.exceptions.HTTPError as exc:
-        return Answer(None, error=_short(exc), duration_ms=_since(started))
-    return Answer(
-        status,
-        body=kept.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
-        retry_after=_retry_after(retry_after),
-        duration_ms=_since(started),
-    )
+    """POST `body` to `url` once, on a connection of its own."""
+    with Connection(url) as connection:
+        return connection.post(body, headers)
 
 
-def _request(
-    target: Target, address: IPAddress, body: bytes, headers: dict[str, str]
-) -> tuple[int, bytes, str]:
-    """(status, the answer's first bytes, its Retry-After)."""
-    timeout = urllib3.Timeout(total=settings.EVENTS_TIMEOUT_SECONDS)
-    if target.scheme == "https":
-        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-            str(address),
-            target.port,
-            timeout=timeout,
-            retries=False,
-            server_hostname=target.host,  # SNI and certificate checks name the host, not the IP
-            assert_hostname=target.host,
-            cert_reqs="CERT_REQUIRED",
+class Connection:
+    """POSTs to one URL over one kept-alive HTTP connection (a subscription's, while a task sends
+    its events). Each new connection resolves the host and goes to the address just checked; a
+    kept connection the receiver closed is replaced by a new one, checked again. Refused
+    addresses, timeouts and connection errors are answers with no status code."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pool: urllib3.HTTPConnectionPool | None = None
+        self._reused = False  # the next request goes over a connection an earlier one left open
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        self._pool, self._reused = None, False
+
+    def post(self, body: bytes, headers: dict[str, str]) -> Answer:
+        started = time.monotonic()
+        try:
+            target = parse(self.url)
+            try:
+                status, kept, retry_after = self._request(target, body, headers)
+            except urllib3.exceptions.ProtocolError:
+                if not self._reused:
+                    raise
+                # The receiver closed the kept connection as the request went out, unanswered:
+                # it is made once more on a new connection (the same webhook-id, if it did land).
+                self.close()
+                status, kept, retry_after = self._request(target, body, headers)
+        except Refused as exc:
+            self.close()
+            return Answer(None, error=f"Refused: {exc}")
+        except urllib3.exceptions.HTTPError as exc:
+            self.close()
+            return Answer(None, error=_short(exc), duration_ms=_since(started))
+        return Answer(
+            status,
+            body=kept.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+            retry_after=_retry_after(retry_after),
+            duration_ms=_since(started),
         )
-    else:
-        pool = urllib3.HTTPConnectionPool(str(address), target.port, timeout=timeout, retries=False)
-    with pool:
-        response = pool.urlopen(
+
+    def _request(
+        self, target: Target, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, str]:
+        """(status, the answer's first bytes, its Retry-After)."""
+        if self._pool is None:
+            self._pool = _pool(target)
+        response = self._pool.urlopen(
             "POST",
             target.path,
             body=body,
@@ -169,13 +200,68 @@ def _request(
             redirect=False,
             retries=False,
             preload_content=False,
+            release_conn=False,
             assert_same_host=False,
         )
         try:
             kept = response.read(RESPONSE_KEPT, decode_content=False)
+            response.read(RESPONSE_DRAINED, decode_content=False)
         except urllib3.exceptions.HTTPError:
             kept = b""
+        self._reused = cast(urllib3.HTTPResponse, response).isclosed()
+        if self._reused:
+            response.release_conn()  # read to its end: the next request may use it
+        else:
+            response.close()  # an answer longer than is worth reading: the connection goes
+            self.close()
         return response.status, kept, response.headers.get("Retry-After", "")
+
+
+class _CheckedPool(urllib3.HTTPConnectionPool):
+    """A pool whose every new connection goes to an address checked just before."""
+
+    target: Target
+
+    def _new_conn(self) -> BaseHTTPConnection:
+        self.host = str(resolve(self.target))
+        return super()._new_conn()
+
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
+        connection = super()._get_conn(timeout=timeout)
+        if not connection.is_connected and connection in self.used:
+            connection = self._new_conn()  # the receiver closed it: not reopened as it was
+        self.used.add(connection)
+        return connection
+
+    @cached_property
+    def used(self) -> WeakSet[BaseHTTPConnection]:
+        return WeakSet()
+
+
+# (misc: the https pool narrows _new_conn's return type; ours returns what the https one does)
+class _CheckedHTTPSPool(_CheckedPool, urllib3.HTTPSConnectionPool):  # type: ignore[misc]
+    pass
+
+
+def _pool(target: Target) -> urllib3.HTTPConnectionPool:
+    """A pool of one connection to `target`, which resolves and checks its host per connection."""
+    timeout = urllib3.Timeout(total=settings.EVENTS_TIMEOUT_SECONDS)
+    pool: _CheckedPool
+    if target.scheme == "https":
+        pool = _CheckedHTTPSPool(
+            target.host,
+            target.port,
+            maxsize=1,
+            timeout=timeout,
+            retries=False,
+            server_hostname=target.host,  # SNI and certificate checks name the host, not the IP
+            assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED",
+        )
+    else:
+        pool = _CheckedPool(target.host, target.port, maxsize=1, timeout=timeout, retries=False)
+    pool.target = target
+    return pool
 
 
 def _retry_after(value: str) -> float | None:

@@ -31,6 +31,9 @@ class EventType(models.TextChoices):
     DELIVERY_FAILED = "delivery.failed", "A provider's webhook delivery failed to process"
 
 
+SENDING_LEASE = ("sender", "sending_until")
+
+
 class EventSubscription(models.Model):
     """A URL that receives the events it asks for (all of them when `events` is empty).
 
@@ -50,6 +53,10 @@ class EventSubscription(models.Model):
     disabled_reason = models.CharField(max_length=255, blank=True, editable=False)
     # The first failed attempt since the last success.
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The task sending its events now (its result's id), until when: one sender at a time, so
+    # that events go out in order over one connection (referralhub.events.delivery).
+    sender = models.CharField(max_length=64, blank=True, editable=False)
+    sending_until = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -61,6 +68,13 @@ class EventSubscription(models.Model):
         return self.description or self.url
 
     def save(self, *args, **kwargs) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # The sending lease belongs to the sender: a save from a form or the API leaves it.
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in SENDING_LEASE
+            ]
         super().save(*args, **kwargs)
         from referralhub.events.wanted import forget_wanted  # the models load before it
 
@@ -91,9 +105,15 @@ class Event(models.Model):
     type = models.CharField(max_length=40, choices=EventType.choices)
     data = models.JSONField()
     created = models.DateTimeField(db_index=True)
+    # Its deliveries are made: until then any events task makes them (the task enqueued with it,
+    # or one that found it waiting), so that one task sends many events.
+    fanned_out = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(fanned_out=False), name="event_waiting"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.webhook_id}"
@@ -143,6 +163,11 @@ class EventDelivery(models.Model):
             models.Index(fields=["subscription", "status", "-created"], name="event_delivery_sub"),
             models.Index(
                 fields=["created"], condition=Q(status="failed"), name="event_delivery_failed"
+            ),
+            models.Index(
+                fields=["subscription", "next_attempt_at"],
+                condition=Q(status="pending"),
+                name="event_delivery_due",
             ),
         ]
 

@@ -23,6 +23,7 @@ from tests.conftest import make_staff
 class Received:
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0  # which connection it came on
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -54,10 +55,14 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps the connection open, as most receivers do
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            state.received.append(Received(dict(self.headers.items()), body))
+            state.received.append(
+                Received(dict(self.headers.items()), body, self.client_address[1])
+            )
             if state.stall is not None and len(state.received) == 1:
                 state.stall.wait(30)
             status, headers, answer = state.answers.pop(0) if state.answers else (204, {}, b"")
