@@ -132,7 +132,7 @@ def test_it_gives_the_promoters_mirrored_before_people_their_person_key() -> Non
 
 @pytest.mark.django_db(transaction=True)
 def test_it_drops_the_lead_tallies_and_brings_them_back_recounted() -> None:
-    with_tallies, without = [("referralhub", "0017_payout_lines_index")], DROP_TALLIES
+    with_tallies, without = [("referralhub", "0018_event_sending")], DROP_TALLIES
     executor = MigrationExecutor(connection)
     executor.migrate(with_tallies)
     Lead = executor.loader.project_state(with_tallies).apps.get_model("referralhub", "Lead")
@@ -166,7 +166,7 @@ def test_it_drops_the_lead_tallies_and_brings_them_back_recounted() -> None:
     assert counted_on == (2, 1)
 
 
-DROP_TALLIES = [("referralhub", "0018_drop_lead_tallies")]
+DROP_TALLIES = [("referralhub", "0019_drop_lead_tallies")]
 
 
 def _tally_table_exists() -> bool:

@@ -45,7 +45,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("referralhub", "0017_payout_lines_index"),
+        ("referralhub", "0018_event_sending"),
     ]
 
     operations = [
