@@ -27,6 +27,7 @@ from referralhub.models import (
     Promotion,
     Reward,
 )
+from referralhub.payouts.selectors import attach_payout_batches
 from referralhub.search import search_filter
 from webhooks.models import WebhookDelivery
 from webhooks.providers.firstpromoter import push
@@ -55,8 +56,7 @@ EXPORT_FIELDS = (
 
 def signed_up_between(start: datetime | None, end: datetime | None) -> Q:
     """Leads signed up in [start, end): the provider's date, or the hub's when it sent none
-    (InviteReferrals has no signup date). Two indexed columns, no COALESCE that hides them.
-    The lead tallies' triggers (migration referralhub 0006) count leads by the same rule."""
+    (InviteReferrals has no signup date). Two indexed columns, no COALESCE that hides them."""
     provider_date, hub_date = signed_up_parts(start, end)
     return provider_date | hub_date
 
@@ -220,12 +220,15 @@ def fulfilment_queue(filters: dict[str, Any]) -> QuerySet[Reward]:
 
 
 def rewards_to_decide(ids: list[int]) -> list[Reward]:
-    """The rewards a decision page shows, with what a person weighs: amount, promoter, lead."""
-    return list(
+    """The rewards a decision page shows, with what a person weighs: amount, promoter, lead,
+    and the payout batch holding each (why it may not be decided), read once for them all."""
+    rewards = list(
         Reward.objects.filter(pk__in=ids)
         .select_related("promoter", "lead", "campaign")
         .order_by("pk")
     )
+    attach_payout_batches(rewards)
+    return rewards
 
 
 def deliveries(filters: dict[str, Any]) -> QuerySet[WebhookDelivery]:

@@ -2,7 +2,7 @@
 
 A mirrored object comes with the objects it refers to (a reward with its lead, promoter, promotion,
 campaign and rule), as a FirstPromoter delivery would leave them; pass `unlinked=True` for one that
-refers to nothing but what you give it. `LeadTally` has no factory: triggers keep it.
+refers to nothing but what you give it.
 """
 
 from __future__ import annotations

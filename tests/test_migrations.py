@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -126,3 +128,55 @@ def test_it_gives_the_promoters_mirrored_before_people_their_person_key() -> Non
 
     assert keys == {"1": "ada@example.com", "2": ""}
     MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_drops_the_lead_tallies_and_brings_them_back_recounted() -> None:
+    with_tallies, without = [("referralhub", "0018_event_sending")], DROP_TALLIES
+    executor = MigrationExecutor(connection)
+    executor.migrate(with_tallies)
+    Lead = executor.loader.project_state(with_tallies).apps.get_model("referralhub", "Lead")
+    noon = datetime(2026, 11, 3, 12, 15, tzinfo=UTC)
+    Lead.objects.create(provider="firstpromoter", external_id="1", provider_created_at=noon)
+    assert _tally_table_exists()
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(without)
+    assert not _tally_table_exists()
+    Lead = executor.loader.project_state(without).apps.get_model("referralhub", "Lead")
+    # A lead write no longer reaches for the table: it would fail if a trigger were left.
+    second = Lead.objects.create(
+        provider="firstpromoter", external_id="2", provider_created_at=noon
+    )
+    second.customer_since = noon + timedelta(days=1)
+    second.save()
+    Lead.objects.filter(external_id="1").delete()
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(with_tallies)  # and back: recounted, and the triggers count on
+    recounted = _tally_sums()
+    Lead = executor.loader.project_state(with_tallies).apps.get_model("referralhub", "Lead")
+    Lead.objects.create(provider="firstpromoter", external_id="3", provider_created_at=noon)
+    counted_on = _tally_sums()
+    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+    assert recounted == (1, 1)
+    assert counted_on == (2, 1)
+
+
+DROP_TALLIES = [("referralhub", "0019_drop_lead_tallies")]
+
+
+def _tally_table_exists() -> bool:
+    with connection.cursor() as cursor:
+        return "referralhub_leadtally" in connection.introspection.table_names(cursor)
+
+
+def _tally_sums() -> tuple[int, int]:
+    """(leads, customers) over every hour of the tallies."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT SUM(leads), SUM(customers) FROM referralhub_leadtally")
+        leads, customers = cursor.fetchone()
+        return leads, customers

@@ -382,12 +382,12 @@ class RewardSerializer(ReadOnlyModelSerializer):
             "payload",
         )
 
-    @extend_schema_field(RewardPayoutSerializer(allow_null=True))
     def get_mark_fulfilled_at_provider(self, reward: Reward) -> bool:
         # A fulfilment sent to FirstPromoter's API (annotated by push.with_sync_state, failed
         # ones aside) leaves nothing to mark there.
         return reward.mark_fulfilled_at_provider and not getattr(reward, "fulfilment_pushed", False)
 
+    @extend_schema_field(RewardPayoutSerializer(allow_null=True))
     def get_payout(self, reward: Reward) -> dict[str, Any] | None:
         if getattr(reward, "payout_batch_id", None) is None:
             return None

@@ -37,7 +37,6 @@ from referralhub.models.referrals import (
     Suspicion,
 )
 from referralhub.models.rewards import AuditEntry, Reward
-from referralhub.models.tallies import LeadTally
 
 __all__ = [
     "ACTIVE_BATCH",
@@ -56,7 +55,6 @@ __all__ = [
     "EventSubscription",
     "EventType",
     "Lead",
-    "LeadTally",
     "MirroredModel",
     "PayoutBatch",
     "PayoutItem",

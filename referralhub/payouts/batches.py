@@ -1,9 +1,9 @@
 """Staff actions on payout batches: create, mark paid, cancel, reverse.
 
 - Create: the approved rewards the filters select, in no open or paid batch, without a warning,
-  plus the warned ones staff chose one by one. The rewards are locked (`FOR UPDATE`, in id order)
-  while their items are inserted in chunks, so that a denial waits for the batch and then sees it,
-  and no 100,000 model instances are ever built.
+  plus the warned ones staff chose one by one. One `INSERT … SELECT`, compiled from the queryset,
+  locks the rewards (`FOR UPDATE`, in id order) and writes their items: a denial waits for the
+  batch and then sees it, and the rewards never come into Python, however many.
 - Two batches taking the same reward at the same moment: the partial unique constraint on active
   items refuses the second insert; its whole batch rolls back and `BatchConflict` says so, so that
   nobody confirms totals they did not preview.
@@ -14,14 +14,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
-from itertools import islice
+from collections.abc import Collection, Iterable
 from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from referralhub.events.emit import emit
@@ -90,24 +90,10 @@ def _create(actor: User, filters: BatchFilters, include: set[int], grouping: str
         created_by=actor, filters=filters.as_json(), grouping=grouping
     )
     chosen = rewards.filter(~selectors.any_warning() | Q(pk__in=include))
-    # Locks the rewards (not the promoters and leads the payout email is read from), in id order
-    # so that two batches over the same rewards wait for each other instead of deadlocking.
-    rows = chosen.select_for_update(of=("self",)).values_list("pk", "amount", "unit", "currency")
-    codes = _codes_of(rewards, include)
-    count = 0
-    for chunk in selectors.in_chunks(rows, "pk", CHUNK):
-        PayoutItem.objects.bulk_create(
-            PayoutItem(
-                batch=batch,
-                reward_id=pk,
-                amount=amount,
-                unit=unit,
-                currency=currency.upper(),
-                warnings=codes.get(pk, []),
-            )
-            for pk, amount, unit, currency in chunk
-        )
-        count += len(chunk)
+    warned = _codes_of(rewards, include)  # read before the insert takes them out of `rewards`
+    count = _insert_items(batch, chosen)
+    for codes, ids in warned.items():
+        batch.items.filter(reward_id__in=ids).update(warnings=list(codes))
     if not count:
         raise BatchRefused("No approved, unpaid rewards to pay with these filters.")
     totals = ", ".join(t.display for t in selectors.batch_totals(batch))
@@ -137,19 +123,46 @@ def _check_included(rewards: Any, include: set[int]) -> None:
         raise BatchRefused("Some rewards cannot be included.", errors)
 
 
-def _codes_of(rewards: Any, include: set[int]) -> dict[int, list[str]]:
-    if not include:
-        return {}
-    return {
-        w.reward_id: list(w.codes)
-        for w in selectors.warned_rewards(rewards.filter(pk__in=include), limit=MAX_INCLUDED)
-    }
+def _codes_of(rewards: Any, include: set[int]) -> dict[tuple[str, ...], list[int]]:
+    """The included warned rewards, by the warnings they carry."""
+    grouped: dict[tuple[str, ...], list[int]] = {}
+    if include:
+        warned = selectors.warned_rewards(rewards.filter(pk__in=include), limit=MAX_INCLUDED)
+        for reward in warned:
+            grouped.setdefault(reward.codes, []).append(reward.reward_id)
+    return grouped
 
 
-def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
+def _insert_items(batch: PayoutBatch, chosen: QuerySet[Reward]) -> int:
+    """One item per reward of `chosen`, in one `INSERT … SELECT` built from the queryset itself:
+    the rewards never come into Python, and the statement locks them (not the promoters and
+    leads their payout email is read from) in id order, so that two batches over the same rewards
+    wait for each other instead of deadlocking, then the second fails on the constraint."""
+    # The rewards alone in the outer query: FOR UPDATE cannot lock the nullable side of the
+    # outer joins the payout email needs, and a values() query cannot name the table to lock.
+    rows = (
+        Reward.objects.filter(pk__in=chosen.values("pk"))
+        .select_for_update()
+        .order_by("pk")
+        .values(
+            item_reward=F("pk"),
+            item_amount=F("amount"),
+            item_unit=F("unit"),
+            item_currency=Upper("currency"),
+        )
+    )
+    select, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(PayoutItem._meta.db_table)
+    with connection.cursor() as cursor:
+        # Only the table's name and Django's own compiled SELECT are formatted in; every value
+        # is a parameter.
+        cursor.execute(
+            f"INSERT INTO {table} (batch_id, reward_id, amount, unit, currency, state, warnings)"  # noqa: S608
+            " SELECT %s, item_reward, item_amount, item_unit, item_currency, %s, %s"
+            f" FROM ({select}) chosen",
+            (batch.pk, PayoutItem.State.ACTIVE, "[]", *params),
+        )
+        return cursor.rowcount
 
 
 def _ids(ids: Iterable[int]) -> str:

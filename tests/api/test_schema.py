@@ -199,3 +199,9 @@ def test_it_says_what_a_search_looks_in(document):
     parameters = document["paths"]["/api/v1/leads/"]["get"]["parameters"]
     (search,) = [p for p in parameters if p["name"] == "search"]
     assert "its promoter's email, first_name, last_name, company_name" in search["description"]
+
+
+def test_a_rewards_payout_and_provider_flag_have_their_own_types(document) -> None:
+    fields = document["components"]["schemas"]["Reward"]["properties"]
+    assert fields["mark_fulfilled_at_provider"]["type"] == "boolean"
+    assert {"$ref": "#/components/schemas/RewardPayout"} in fields["payout"]["oneOf"]

@@ -6,13 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
 
 from referralhub.models import Person
 from referralhub.people import people_sync
 from tests.browser.test_dashboard_flow import log_in
 from tests.browser.test_deny_step import in_view
-from tests.factories import DeliveryFactory, LeadFactory, PromoterFactory, RewardFactory
+from tests.factories import (
+    DeliveryFactory,
+    LeadFactory,
+    PayoutItemFactory,
+    PromoterFactory,
+    RewardFactory,
+)
 from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,7 +51,7 @@ def world(db) -> dict[str, int]:
         unlinked=True, promoter=promoter, email="a.rather.long.address@customers.example.com"
     )
     reward = RewardFactory(unlinked=True, promoter=promoter, lead=lead, amount=15)
-    RewardFactory(
+    approved = RewardFactory(
         unlinked=True,
         promoter=promoter,
         lead=lead,
@@ -55,6 +62,7 @@ def world(db) -> dict[str, int]:
     )
     delivery = DeliveryFactory(endpoint=WebhookEndpoint.objects.create(provider="firstpromoter"))
     PromoterFactory(provider="referralrocket", email=promoter.email.upper(), company_name="Navy")
+    payout = PayoutItemFactory(reward=approved).batch
     people_sync()
     return {
         "person": Person.objects.get(key=promoter.person_key).pk,
@@ -62,6 +70,7 @@ def world(db) -> dict[str, int]:
         "promoter": promoter.pk,
         "delivery": delivery.pk,
         "lead": lead.pk,
+        "payout": payout.pk,
     }
 
 
@@ -87,7 +96,18 @@ def test_no_page_scrolls_sideways_and_every_target_is_24_px(
         "/dashboard/api-token/",
         "/dashboard/people/",
         f"/dashboard/people/{world['person']}/",
+        "/dashboard/payouts/",
+        "/dashboard/payouts/new/",
+        f"/dashboard/payouts/{world['payout']}/",
+        "/dashboard/rewards/approvals/approve-all/",
     ]
+    # The payout pages as the staff who make batches see them, not their refusal.
+    alice.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="referralhub",
+            codename__in=["view_payoutbatch", "add_payoutbatch", "pay_payoutbatch"],
+        )
+    )
     log_in(phone, base, "alice")
     widths, small = {}, {}
     for path in pages:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from referralhub.models import AuditEntry, Reward
 from referralhub.services import MAX_BULK
@@ -144,3 +146,23 @@ def test_it_refuses_anonymous_visitors(client: Client, pending) -> None:
 def test_a_confirmation_sent_by_get_denies_nothing(as_alice: Client, pending) -> None:
     as_alice.get(DENY, {"ids": [pending[0].pk], "confirm": "1", "reason": "x"})
     assert Reward.objects.get(pk=pending[0].pk).status == "pending"
+
+
+def test_the_deny_page_runs_the_same_queries_for_2_or_30_rewards(as_alice: Client, db) -> None:
+    def count(rewards: int) -> int:
+        # Suspects and not, pending and already decided (a reason it cannot be denied): all
+        # that the page shows of each.
+        ids = [
+            RewardFactory(
+                lead__suspicion="same_ip_suspicion" if i % 2 else "",
+                status="approved" if i % 3 == 0 else "pending",
+            ).pk
+            for i in range(rewards)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            response = as_alice.get(DENY, {"ids": ids})
+        assert response.status_code == 200
+        assert len(response.context["rewards"]) == rewards
+        return len(captured)
+
+    assert count(30) == count(2)

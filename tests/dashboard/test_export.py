@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode, urlsplit
 
@@ -17,7 +17,10 @@ from referralhub.models import Reward
 from tests.factories import PromoterFactory, RewardFactory
 
 URL = "/dashboard/rewards/export.csv"
-APPROVED = {"status": Reward.Status.APPROVED, "decided_at": timezone.now()}
+# A fixed moment, not the clock read at import: a run that starts before midnight and reaches a
+# test after it would otherwise look for rewards approved "today" on the wrong day.
+DECIDED = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+APPROVED = {"status": Reward.Status.APPROVED, "decided_at": DECIDED}
 
 
 def rows(response) -> list[list[str]]:
@@ -99,8 +102,13 @@ def test_it_filters_the_export_by_provider(as_bob: Client, db) -> None:
 
 def test_it_filters_the_export_by_approval_date(as_bob: Client, db) -> None:
     RewardFactory(unlinked=True, promoter=PromoterFactory(), **APPROVED)
-    today = timezone.localdate().isoformat()
-    assert len(rows(as_bob.get(URL, {"decided_from": today, "decided_to": today}))) == 2
+    RewardFactory(
+        unlinked=True,
+        promoter=PromoterFactory(),
+        **APPROVED | {"decided_at": DECIDED + timedelta(days=1)},
+    )
+    day = timezone.localdate(DECIDED).isoformat()
+    assert len(rows(as_bob.get(URL, {"decided_from": day, "decided_to": day}))) == 2
     assert len(rows(as_bob.get(URL, {"decided_to": "2000-01-01"}))) == 1
 
 
