@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -67,6 +68,12 @@ class PayoutLine:
     note: str  # shown to the recipient
 
 
+class UniqueReferences(Iterable[PayoutLine]):
+    """Lines whose references are unique by construction (a database constraint says so): the
+    files do not collect them to look for a second use, which in a file without a row limit
+    (the hub's CSV) would hold every reference of the batch in memory at once."""
+
+
 @dataclass(frozen=True)
 class PayoutFormat:
     label: str
@@ -91,7 +98,13 @@ class _Echo:
 
 def cell(value: object) -> str:
     text = "" if value is None else str(value)
-    return FORMULA.sub(r"\1'", text)
+    return FORMULA.sub(_defused, text)
+
+
+def _defused(match: re.Match[str]) -> str:
+    # A function rather than the template r"\1'": re parses a template on every call, and the
+    # hub's CSV defuses every cell of every line.
+    return match.group(1) + "'"
 
 
 def spreadsheet_csv(rows: Iterable[Sequence[object]]) -> Iterator[str]:
@@ -219,6 +232,18 @@ def _payout_format(fmt: str) -> PayoutFormat:
         raise ValueError(f"Unknown payout format {fmt!r}: one of {', '.join(FORMATS)}") from None
 
 
+# A promoter's rewards share one address, and every line is checked twice (before the first
+# byte, then as it is written): Django's validator is the slowest step of a large file, so its
+# answers are remembered, for a bounded number of addresses.
+@functools.lru_cache(maxsize=4096)
+def _is_email(email: str) -> bool:
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
 def _problem(line: PayoutLine, payout_format: PayoutFormat) -> str | None:
     """What is wrong with `line` for `payout_format`, or None."""
     if not REFERENCE.fullmatch(line.reference):
@@ -231,9 +256,7 @@ def _problem(line: PayoutLine, payout_format: PayoutFormat) -> str | None:
         return "the email is missing"
     if line.email.startswith(FORMULA_START):
         return f"the email {line.email!r} starts with {line.email[0]!r}, a spreadsheet formula"
-    try:
-        validate_email(line.email)
-    except ValidationError:
+    if not _is_email(line.email):
         return f"the email {line.email!r} is not an email address"
     if payout_format.for_service and not line.name.strip():
         return "the name is missing"
@@ -263,6 +286,7 @@ def _parts(
     current: str | None = None
     finished: set[str] = set()
     references: set[str] = set()
+    track_references = not isinstance(lines, UniqueReferences)
 
     def part_of(line: PayoutLine) -> tuple[int, str]:
         nonlocal part, rows, current
@@ -277,9 +301,10 @@ def _parts(
                 finished.add(current)
             part, rows, current = part + 1, 0, key
             references.clear()
-        if line.reference in references:
-            raise ValueError(f"Payout line {line.reference!r}: the reference is used twice.")
-        references.add(line.reference)
+        if track_references:
+            if line.reference in references:
+                raise ValueError(f"Payout line {line.reference!r}: the reference is used twice.")
+            references.add(line.reference)
         rows += 1
         return part, key
 

@@ -17,7 +17,7 @@ from django.db.models import Case, CharField, F, Q, Value, When
 from django.db.models.functions import Concat
 
 from referralhub.models import PayoutBatch, PayoutItem, Promoter, Reward, person_key
-from referralhub.payouts.files import PayoutLine
+from referralhub.payouts.files import PayoutLine, UniqueReferences
 from referralhub.payouts.selectors import payout_email
 
 _FIELDS = (
@@ -42,21 +42,32 @@ CHUNK = 5000
 def _rows(batch: PayoutBatch, *order: str) -> Iterator[Any]:
     """The batch's active items, `CHUNK` rows per query, each query starting after the last row
     of the one before (keyset): memory holds one chunk, and no database cursor stays open
-    between chunks, so a download abandoned half-way leaves nothing behind on the connection."""
-    keys = ("currency", *order, "id")
-    rows = (
-        PayoutItem.objects.filter(batch=batch, state=PayoutItem.State.ACTIVE)
-        .annotate(payout_email=payout_email("reward__"), payee=_payee())
-        .order_by(*keys)
-        .values_list(*_FIELDS, "payee", "id", named=True)
-    )
-    chunk = list(rows[:CHUNK])
-    while chunk:
-        yield from chunk
-        if len(chunk) < CHUNK:
-            return
-        last = chunk[-1]
-        chunk = list(rows.filter(_after(keys, [getattr(last, key) for key in keys]))[:CHUNK])
+    between chunks, so a download abandoned half-way leaves nothing behind on the connection.
+
+    The keyset runs within one currency at a time: with the currency fixed, a chunk ordered by
+    id alone is a range of the (batch, state, currency, id) index that stops after `CHUNK`
+    rows, where an `(currency, id) > (…)` condition written as ORs is no index range, and every
+    chunk would join and sort the whole batch again."""
+    items = PayoutItem.objects.filter(batch=batch, state=PayoutItem.State.ACTIVE)
+    currencies = items.order_by("currency").values_list("currency", flat=True).distinct()
+    keys = (*order, "id")
+    annotations: dict[str, Any] = {"payout_email": payout_email("reward__")}
+    if "payee" in order:
+        annotations["payee"] = _payee()
+    for currency in list(currencies):
+        rows = (
+            items.filter(currency=currency)
+            .annotate(**annotations)
+            .order_by(*keys)
+            .values_list(*_FIELDS, *order, "id", named=True)
+        )
+        chunk = list(rows[:CHUNK])
+        while chunk:
+            yield from chunk
+            if len(chunk) < CHUNK:
+                break
+            last = chunk[-1]
+            chunk = list(rows.filter(_after(keys, [getattr(last, key) for key in keys]))[:CHUNK])
 
 
 def _after(keys: tuple[str, ...], values: list[Any]) -> Q:
@@ -97,9 +108,11 @@ def reference(batch: PayoutBatch, row: Any) -> str:
     return f"RH{batch.pk}-{row.reward_id}"
 
 
-class BatchLines:
+class BatchLines(UniqueReferences):
     """The batch's lines, read again from the database each time they are iterated: the files
-    check every line before the first byte is sent, then write them."""
+    check every line before the first byte is sent, then write them. A reference names a
+    reward of the batch, and a reward is in a batch once (`payoutitem_one_active`), so the
+    references are unique."""
 
     def __init__(self, batch: PayoutBatch) -> None:
         self.batch = batch
