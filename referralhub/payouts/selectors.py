@@ -304,12 +304,26 @@ def _warned(row: dict[str, Any], flags: dict[str, Any]) -> WarnedReward:
 def batch_preview(filters: BatchFilters) -> Preview:
     """What a batch made now from `filters` would hold, before anyone confirms it."""
     rewards = candidates(filters)
-    warned = rewards.filter(any_warning())
-    return Preview(
-        totals=currency_totals(rewards.exclude(any_warning())),
-        warned=warned_rewards(rewards),
-        warned_count=warned.count(),
+    # One pass over the candidates (and their promoters and leads, for the payout email) counts
+    # both sides of the warnings per currency, where a total and a count of the warned would
+    # each read them all.
+    clean = ~any_warning()
+    rows = (
+        rewards.order_by()
+        .values("currency")
+        .annotate(
+            count=Count("pk", filter=clean),
+            total=Coalesce(Sum("amount", filter=clean), Value(0), output_field=_AMOUNT),
+            warned=Count("pk", filter=any_warning()),
+        )
+        .order_by("currency")
     )
+    totals, warned_count = [], 0
+    for row in rows:
+        warned_count += row["warned"]
+        if row["count"]:
+            totals.append(CurrencyTotal(row["currency"].upper(), row["count"], row["total"]))
+    return Preview(totals=totals, warned=warned_rewards(rewards), warned_count=warned_count)
 
 
 def batch_totals(batch: PayoutBatch) -> list[CurrencyTotal]:
