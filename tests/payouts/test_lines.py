@@ -84,3 +84,19 @@ def test_lines_and_items_are_the_same_read_a_few_rows_at_a_time(db, monkeypatch)
         (x.email, x.currency, x.amount) for x in expected
     ]
     assert len(expected) == 6  # three people, two currencies
+
+
+def test_one_line_per_reward_read_a_few_rows_at_a_time(db, monkeypatch):
+    from referralhub.payouts import lines
+
+    promoter = PromoterFactory(email="p@x.test", paypal_email="")
+    for i in range(7):
+        approved(promoter, f"{i + 1}", ("USD", "EUR", "CHF")[i % 3])
+    batch = batches.payout_batch_create(actor=make_staff("pam", *PAYER), filters=BatchFilters())
+    expected = [(x.reference, x.currency, x.amount) for x in batch_lines(batch)]
+
+    monkeypatch.setattr(lines, "CHUNK", 2)
+
+    assert [(x.reference, x.currency, x.amount) for x in batch_lines(batch)] == expected
+    assert [currency for _, currency, _ in expected] == ["CHF"] * 2 + ["EUR"] * 2 + ["USD"] * 3
+    assert len({reference for reference, _, _ in expected}) == 7
