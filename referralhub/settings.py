@@ -54,7 +54,7 @@ INSTALLED_APPS = [
     "referralhub",  # before django_tasks_db: its db_worker command wraps the library's
     "webhooks",
     "dashboard",
-    "alerts",
+    "referralhub.alerts",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -17,8 +17,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from alerts.models import Alert, AlertMessage
 from referralhub.addresses import mixes_scripts, skeleton
+from referralhub.alerts.models import Alert, AlertMessage
 from referralhub.models import (
     AuditEntry,
     BulkApproval,

@@ -30,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
-import alerts.services
+from referralhub.alerts import raising
 from referralhub.events.emit import emit_delivery_failed, mirror_changes
 from referralhub.events.wanted import is_wanted
 from referralhub.models import EventType
@@ -360,12 +360,12 @@ def _mark(
     delivery.status, delivery.error, delivery.response_status = status, error, http_status
     if not is_wanted(EventType.DELIVERY_FAILED):
         if _mark_row(delivery.pk, status, error, http_status):
-            alerts.services.delivery_failed(delivery)  # one UPDATE, but for the first of a while
+            raising.delivery_failed(delivery)  # one UPDATE, but for the first of a while
         return
     with transaction.atomic():  # the event with the change, or neither
         if _mark_row(delivery.pk, status, error, http_status):
             emit_delivery_failed(delivery.pk)
-            alerts.services.delivery_failed(delivery)
+            raising.delivery_failed(delivery)
 
 
 def _mark_row(pk: int, status: str, error: str, http_status: int) -> bool:

@@ -31,7 +31,7 @@ from django_tasks import task
 from django_tasks.base import TaskContext
 from standardwebhooks.webhooks import Webhook
 
-import alerts.services
+from referralhub.alerts import raising
 from referralhub.background import enqueue
 from referralhub.events import network
 from referralhub.events.wanted import forget_wanted
@@ -355,7 +355,7 @@ def disable(subscription: EventSubscription, now: datetime, reason: str) -> None
         is_active=False, disabled_at=now, disabled_reason=reason
     )
     forget_wanted()
-    alerts.services.subscription_disabled(subscription, now, reason)
+    raising.subscription_disabled(subscription, now, reason)
 
 
 def _meaning(status_code: int | None) -> str:

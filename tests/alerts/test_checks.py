@@ -10,9 +10,9 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from alerts.checks import check_all, check_endpoints, send_digest
-from alerts.models import Alert
-from alerts.settings_checks import alert_settings
+from referralhub.alerts.checks import check_all, check_endpoints, send_digest
+from referralhub.alerts.models import Alert
+from referralhub.alerts.settings_checks import alert_settings
 from tests.factories import DeliveryFactory, EndpointFactory, LeadFactory, RewardFactory
 from webhooks.models import WebhookEndpoint
 

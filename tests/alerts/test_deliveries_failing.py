@@ -12,8 +12,8 @@ from django.db import connection, connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from alerts import sending, services
-from alerts.models import Alert, AlertMessage
+from referralhub.alerts import raising, sending
+from referralhub.alerts.models import Alert, AlertMessage
 from tests.factories import DeliveryFactory, EndpointFactory
 from webhooks.models import WebhookDelivery
 from webhooks.providers import firstpromoter
@@ -59,9 +59,9 @@ def test_a_refused_delivery_alerts_by_email_and_slack_when_its_quarter_hour_ends
 def test_a_quarter_hours_failures_make_one_message_that_counts_them(email_only, run_due):
     endpoint = EndpointFactory(name="Referral Rocket")
     for minute in (0, 3, 14):
-        services.delivery_failed(DeliveryFactory(endpoint=endpoint), now=at(10, minute, 59))
-    services.delivery_failed(DeliveryFactory(endpoint=endpoint), now=at(10, 15))
-    services.delivery_failed(DeliveryFactory(endpoint=EndpointFactory()), now=at(10, 5))
+        raising.delivery_failed(DeliveryFactory(endpoint=endpoint), now=at(10, minute, 59))
+    raising.delivery_failed(DeliveryFactory(endpoint=endpoint), now=at(10, 15))
+    raising.delivery_failed(DeliveryFactory(endpoint=EndpointFactory()), now=at(10, 5))
 
     first, second = Alert.objects.filter(subject_id=endpoint.pk).order_by("window")
     assert (first.window, first.count) == (at(10, 0), 3)
@@ -119,7 +119,7 @@ def test_deliveries_failing_at_the_same_moment_make_one_alert_that_counts_each(s
     def fail(delivery: WebhookDelivery) -> None:
         try:
             barrier.wait(timeout=30)
-            services.delivery_failed(delivery, now=at(9, 7))
+            raising.delivery_failed(delivery, now=at(9, 7))
         except BaseException as exc:  # reported in the test's own thread
             errors.append(exc)
         finally:

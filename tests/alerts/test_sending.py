@@ -15,8 +15,8 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client
 from django.utils import timezone
 
-from alerts import sending, services, texts
-from alerts.models import Alert, AlertMessage
+from referralhub.alerts import raising, sending, texts
+from referralhub.alerts.models import Alert, AlertMessage
 from tests.alerts.conftest import SLACK_TOKEN
 from tests.conftest import make_staff
 from tests.factories import AlertMessageFactory
@@ -26,7 +26,7 @@ ADMIN = "/admin/alerts/alert/"
 
 
 def raise_one(subject_id: int = 1) -> Alert:
-    alert = services.alert_raise(
+    alert = raising.alert_raise(
         kind=Alert.Kind.IMPORT_FAILED,
         subject_id=subject_id,
         window=timezone.now(),
@@ -46,8 +46,8 @@ def test_an_alert_is_posted_to_slack_as_json_text(alerts_on, run_tasks):
 def test_an_alert_is_raised_once_whoever_raises_it_again(alerts_on, run_tasks):
     window = timezone.now()
     text = texts.Text("Title", "Body")
-    first = services.alert_raise(kind="import_failed", subject_id=7, window=window, text=text)
-    again = services.alert_raise(kind="import_failed", subject_id=7, window=window, text=text)
+    first = raising.alert_raise(kind="import_failed", subject_id=7, window=window, text=text)
+    again = raising.alert_raise(kind="import_failed", subject_id=7, window=window, text=text)
     assert first is not None
     assert again is None
     assert AlertMessage.objects.count() == 2

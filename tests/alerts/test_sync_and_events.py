@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.core import mail
 from django.test import Client
 
-from alerts.models import Alert
+from referralhub.alerts.models import Alert
 from referralhub.models import EventSubscription
 from referralhub.services import rewards_act
 from tests.conftest import make_staff

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from alerts.texts import duration
+from referralhub.alerts.texts import duration
 from referralhub.models import Provider
 from webhooks.management.arguments import base_url
 from webhooks.models import WebhookEndpoint

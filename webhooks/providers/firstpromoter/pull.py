@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-import alerts.services
+from referralhub.alerts import raising
 from referralhub.background import enqueue
 from referralhub.mirror import Ref, Snapshot
 from webhooks.models import ImportRun, WebhookEndpoint
@@ -221,4 +221,4 @@ def _again(run: ImportRun, wait: timedelta, reason: str) -> None:
 def _fail(run: ImportRun, reason: str) -> None:
     ImportRun.objects.filter(pk=run.pk).update(state=ImportRun.State.FAILED, error=reason)
     logger.warning("FirstPromoter import #%s stopped: %s", run.pk, reason)
-    alerts.services.import_failed(run, reason)
+    raising.import_failed(run, reason)

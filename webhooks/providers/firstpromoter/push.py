@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TaskContext
 
-import alerts.services
+from referralhub.alerts import raising
 from referralhub.background import enqueue
 from referralhub.models import Reward
 from webhooks.models import CommissionPush, WebhookEndpoint
@@ -378,7 +378,7 @@ def _fail(rows: Sequence[CommissionPush], sender: str, reason: str) -> None:
         attempts=F("attempts") + 1,
     )
     logger.warning("FirstPromoter did not take %d decision(s): %s", len(rows), reason)
-    alerts.services.pushes_failed(rows, reason)
+    raising.pushes_failed(rows, reason)
     _note_waiting([row.reward_id for row in rows])
 
 

@@ -9,8 +9,8 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from alerts.models import Alert, AlertMessage
-from alerts.sending import can_resend, messages_resend
+from referralhub.alerts.models import Alert, AlertMessage
+from referralhub.alerts.sending import can_resend, messages_resend
 
 
 class MessageInline(admin.TabularInline):

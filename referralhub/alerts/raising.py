@@ -3,7 +3,8 @@ transaction, so that an alert exists exactly when the change it reports commits.
 
 The hub's code calls one function here where a problem happens (a delivery failing, a
 subscription switched off, a FirstPromoter push or import given up); the time-based alerts
-(silence, the digest) are raised by `alerts.checks`, which `manage.py check_alerts` runs.
+(silence, the digest) are raised by `referralhub.alerts.checks`, which `manage.py check_alerts`
+runs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from alerts import channels, sending, texts
-from alerts.models import Alert, AlertMessage
+from referralhub.alerts import channels, sending, texts
+from referralhub.alerts.models import Alert, AlertMessage
 from referralhub.models import EventSubscription
 from webhooks.models import CommissionPush, ImportRun, WebhookDelivery, WebhookEndpoint
 

@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from alerts import channels, texts
-from alerts.models import Alert, AlertMessage
+from referralhub.alerts import channels, texts
+from referralhub.alerts.models import Alert, AlertMessage
 from referralhub.background import enqueue
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from alerts.checks import check_all
+from referralhub.alerts.checks import check_all
 
 
 class Command(BaseCommand):

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Alert
+from referralhub.alerts.models import Alert
 from referralhub.models import EventSubscription
 from webhooks.models import CommissionPush, ImportRun, WebhookEndpoint
 

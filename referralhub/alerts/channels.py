@@ -11,7 +11,7 @@ import smtplib
 from django.conf import settings
 from django.core.mail import send_mail
 
-from alerts.models import Alert, AlertMessage
+from referralhub.alerts.models import Alert, AlertMessage
 from referralhub.events import network
 
 USER_AGENT = "ReferralHub-Alerts/1"

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from alerts import texts
-from alerts.models import Alert
-from alerts.services import alert_raise
+from referralhub.alerts import texts
+from referralhub.alerts.models import Alert
+from referralhub.alerts.raising import alert_raise
 from referralhub.models import Reward
 from referralhub.models.referrals import SELF_REFERRAL_SUSPICIONS
 from webhooks.models import WebhookDelivery, WebhookEndpoint
