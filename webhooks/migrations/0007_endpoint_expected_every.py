@@ -17,8 +17,4 @@ class Migration(migrations.Migration):
             name='expected_every',
             field=models.DurationField(blank=True, help_text="Alert when no delivery arrives for this long: '06:00:00' for 6 hours, '1 00:00:00' for a day; empty: never.", null=True, validators=[django.core.validators.MinValueValidator(datetime.timedelta(seconds=300))]),
         ),
-        migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(fields=['endpoint', '-received_at'], name='delivery_endpoint_received'),
-        ),
     ]
