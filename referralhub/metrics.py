@@ -148,15 +148,13 @@ class HubCollector(Collector):
             failed=Count("id", filter=Q(state=CommissionPush.State.FAILED)),
             oldest=Min("since", filter=pending),
         )
-        pushes = GaugeMetricFamily(
+        yield _counts(
             "referralhub_firstpromoter_pushes",
             "Staff decisions on FirstPromoter commissions not yet taken by its API: pending ones "
             "are being retried, failed ones need someone.",
+            [(state, figures[state]) for state in ("pending", "failed")],
             labels=["state"],
         )
-        pushes.add_metric(["pending"], figures["pending"])
-        pushes.add_metric(["failed"], figures["failed"])
-        yield pushes
         yield GaugeMetricFamily(
             "referralhub_firstpromoter_pushes_retrying",
             "Pending pushes whose last call failed (network, 5xx, rate limit): being retried.",
@@ -196,15 +194,13 @@ class HubCollector(Collector):
             failed=Count("id", filter=Q(status=EventDelivery.Status.FAILED)),
             oldest_due=Min("next_attempt_at", filter=pending & Q(next_attempt_at__lte=now)),
         )
-        problems = GaugeMetricFamily(
+        yield _counts(
             "referralhub_event_deliveries_problems",
             "Events out that did not arrive: failing ones are being retried, failed ones were "
             "given up (or not sent, the subscription being off) and wait for a replay.",
+            [(state, figures[state]) for state in ("failing", "failed")],
             labels=["state"],
         )
-        problems.add_metric(["failing"], figures["failing"])
-        problems.add_metric(["failed"], figures["failed"])
-        yield problems
         yield GaugeMetricFamily(
             "referralhub_event_deliveries_oldest_due_age_seconds",
             "How long the oldest delivery due to be sent has waited for a worker; 0 when none.",
